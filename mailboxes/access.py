@@ -1,0 +1,77 @@
+"""THE access policy: which person may do which action on which mailbox.
+
+Nothing else in the code decides access. Deny by default; views, tasks and querysets ask
+here. A refusal looks like absence (404), so a mailbox's existence does not leak.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+from django.http import Http404
+
+from mailboxes.models import Mailbox
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.db.models import QuerySet
+
+    from mailboxes.models import User
+
+
+class Role(enum.IntEnum):
+    """Ordered: each role can do everything the lower ones can."""
+
+    READER = 1
+    TRIAGE = 2
+    SENDER = 3
+    MANAGER = 4
+
+
+class Action(enum.StrEnum):
+    READ = "read"
+    SEARCH = "search"
+    TRIAGE = "triage"
+    MOVE = "move"
+    SEND = "send"
+    MANAGE = "manage"
+
+
+MINIMUM_ROLE: dict[Action, Role] = {
+    Action.READ: Role.READER,
+    Action.SEARCH: Role.READER,
+    Action.TRIAGE: Role.TRIAGE,
+    Action.MOVE: Role.TRIAGE,
+    Action.SEND: Role.SENDER,
+    Action.MANAGE: Role.MANAGER,
+}
+
+
+def role_of(user: User | AnonymousUser, mailbox: Mailbox) -> Role | None:
+    """The person's role on the mailbox, or None. A personal mailbox's owner manages it."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if mailbox.kind == Mailbox.Kind.PERSONAL and mailbox.owner_id == user.pk:
+        return Role.MANAGER
+    return None
+
+
+def can(user: User | AnonymousUser, action: Action, mailbox: Mailbox) -> bool:
+    role = role_of(user, mailbox)
+    return role is not None and role >= MINIMUM_ROLE[action]
+
+
+def mailboxes_for(user: User | AnonymousUser) -> QuerySet[Mailbox]:
+    """Every mailbox the person may at least read, personal ones first."""
+    if not user.is_authenticated or not user.is_active:
+        return Mailbox.objects.none()
+    return Mailbox.objects.filter(kind=Mailbox.Kind.PERSONAL, owner=user).order_by("address")
+
+
+def mailbox_or_404(user: User | AnonymousUser, action: Action, mailbox_id: int) -> Mailbox:
+    """The mailbox if the person may do `action` on it; 404 otherwise, existing or not."""
+    mailbox = Mailbox.objects.filter(pk=mailbox_id).select_related("structure").first()
+    if mailbox is None or not can(user, action, mailbox):
+        raise Http404
+    return mailbox

@@ -1,0 +1,50 @@
+"""Append-only audit trail of actions on mailboxes. Never content: see AuditEvent."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from mailboxes.models import AuditEvent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+    from django.http import HttpRequest
+
+    from mailboxes.models import Mailbox, User
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def record(
+    actor: User | AnonymousUser | None,
+    action: str,
+    *,
+    mailbox: Mailbox | None = None,
+    target: str = "",
+    outcome: str = AuditEvent.Outcome.OK,
+    response: str = "",
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    """Write one audit event. `target` is a folder/UID or a Message-ID, never content."""
+    person = actor if actor is not None and actor.is_authenticated else None
+    event = AuditEvent.objects.create(
+        actor=person,
+        actor_label=person.get_username() if person else "",
+        actor_subject_name_id=(person.subject_name_id or "") if person else "",
+        mailbox=mailbox,
+        mailbox_address=mailbox.address if mailbox else "",
+        action=action,
+        target=target[:500],
+        outcome=outcome,
+        response=response[:200],
+        client_ip=client_ip(request),
+    )
+    logger.info("audit %s %s outcome=%s event=%s", action, event.mailbox_address, outcome, event.pk)
+    return event

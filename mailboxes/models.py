@@ -1,0 +1,148 @@
+"""The domain: people, structures, mailboxes and the audit trail.
+
+Mail itself stays at the operator (IMAP/SMTP); these tables say who may do what.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+
+class User(AbstractUser):
+    """A person: a health professional (Pro Santé Connect) or staff with a local account.
+
+    Professionals are keyed by `subject_name_id`, PSC's national identifier (8 + RPPS, or
+    0 + ADELI), never by PSC's opaque `sub`. NULL for local accounts without e-CPS.
+    """
+
+    subject_name_id = models.CharField(
+        _("national identifier (SubjectNameID)"), max_length=32, unique=True, null=True, blank=True
+    )
+
+    objects: ClassVar[UserManager[User]] = UserManager()
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Structure(models.Model):
+    """A legal or organisational unit that owns organisational mailboxes."""
+
+    class Kind(models.TextChoices):
+        PRACTICE = "practice", _("Practice")
+        PHARMACY = "pharmacy", _("Pharmacy")
+        HOSPITAL_SERVICE = "hospital_service", _("Hospital service")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
+    finess = models.CharField(_("FINESS"), max_length=9, blank=True)
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+
+    class Meta:
+        verbose_name = _("structure")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["finess"], condition=~models.Q(finess=""), name="structure_unique_finess"
+            ),
+            models.UniqueConstraint(
+                fields=["siret"], condition=~models.Q(siret=""), name="structure_unique_siret"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Mailbox(models.Model):
+    """An MSSanté mailbox (BAL) held at the operator. Types from TRE_R257-TypeBAL."""
+
+    class Kind(models.TextChoices):
+        PERSONAL = "PER", _("Personal")
+        ORGANISATIONAL = "ORG", _("Organisational")
+        APPLICATIVE = "APP", _("Applicative")
+        PRACTICE = "CAB", _("Practice")
+
+    address = models.EmailField(_("address"), unique=True)
+    kind = models.CharField(_("kind"), max_length=3, choices=Kind.choices)
+    label = models.CharField(_("label"), max_length=200, blank=True)
+    structure = models.ForeignKey(
+        Structure, on_delete=models.PROTECT, null=True, blank=True, related_name="mailboxes"
+    )
+    owner = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_mailboxes",
+        help_text=_("The professional who owns a personal mailbox; empty for the others."),
+    )
+
+    class Meta:
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+        ordering: ClassVar = ["address"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(kind="ORG", owner__isnull=True) | ~models.Q(kind="ORG"),
+                name="mailbox_org_has_no_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label or self.address
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.address = self.address.strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def for_mailbox(self, mailbox: Mailbox) -> QuerySet[AuditEvent]:
+        return self.filter(mailbox=mailbox).order_by("-created")
+
+
+class AuditEvent(models.Model):
+    """One action on a mailbox or one login (MSSanté Ref#2 SC.MSS/CONF.17-18).
+
+    Append-only: the application has no update or delete path except the retention purge.
+    Never holds a body, a subject or a patient identity: targets are folder/UID or Message-ID.
+    """
+
+    class Outcome(models.TextChoices):
+        OK = "ok", _("Success")
+        DENIED = "denied", _("Refused")
+        ERROR = "error", _("Error")
+
+    created = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Copied so the trail survives the deletion of the account or the mailbox.
+    actor_label = models.CharField(max_length=200, blank=True)
+    actor_subject_name_id = models.CharField(max_length=32, blank=True)
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    mailbox_address = models.CharField(max_length=254, blank=True)
+    action = models.CharField(_("action"), max_length=64)
+    target = models.CharField(_("target"), max_length=500, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
+    response = models.CharField(_("server response"), max_length=200, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        indexes: ClassVar = [models.Index(fields=["mailbox", "-created"])]
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.outcome}"

@@ -1,0 +1,17 @@
+"""The Celery application; configuration comes from Django settings (CELERY_ namespace)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webmail.settings")
+
+app = Celery("webmail")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "purge-audit-events": {"task": "mailboxes.purge_audit_events", "schedule": 6 * 3600},
+}

@@ -1,0 +1,84 @@
+"""Demo and test data: structures, professionals, mailboxes, and mail at the operator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from mailboxes.models import Mailbox, Structure, User
+from mailboxes.operator.imap import imap_session
+from webmail.demo import messages
+
+IDENTITIES = Path(__file__).with_name("identities.json")
+
+
+def identities() -> dict[str, Any]:
+    return json.loads(IDENTITIES.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@transaction.atomic
+def seed_directory() -> dict[str, Mailbox]:
+    """Create or update the demo structures, people and mailboxes; returns them by address."""
+    data = identities()
+    structures = {
+        s["key"]: Structure.objects.update_or_create(
+            siret=s["siret"], defaults={"name": s["name"], "kind": s["kind"], "finess": s["finess"]}
+        )[0]
+        for s in data["structures"]
+    }
+    mailboxes = {}
+    for person in data["professionals"]:
+        user, created = User.objects.update_or_create(
+            subject_name_id=person["SubjectNameID"],
+            defaults={
+                "username": f"psc-{person['SubjectNameID']}",
+                "first_name": person["given_name"],
+                "last_name": person["family_name"],
+            },
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        mailboxes[person["mailbox"]] = Mailbox.objects.update_or_create(
+            address=person["mailbox"],
+            defaults={
+                "kind": Mailbox.Kind.PERSONAL,
+                "owner": user,
+                "label": f"{person['given_name']} {person['family_name']}",
+                "structure": None,
+            },
+        )[0]
+    for org in data["organisational_mailboxes"]:
+        mailboxes[org["address"]] = Mailbox.objects.update_or_create(
+            address=org["address"],
+            defaults={
+                "kind": Mailbox.Kind.ORGANISATIONAL,
+                "label": org["label"],
+                "structure": structures[org["structure"]],
+                "owner": None,
+            },
+        )[0]
+    return mailboxes
+
+
+def missing_messages(mailboxes: dict[str, Mailbox]) -> tuple[messages.DemoMessage, ...]:
+    """The demo messages not yet in their recipient's INBOX (found by Message-ID)."""
+    missing = []
+    for message in messages.MESSAGES:
+        mailbox = mailboxes[messages.address_of(message.to)]
+        with imap_session(mailbox) as client:
+            client.select_folder("INBOX", readonly=True)
+            if not client.search(["HEADER", "Message-ID", message.message_id]):
+                missing.append(message)
+    return tuple(missing)
+
+
+def seed_mail(mailboxes: dict[str, Mailbox], mx_host: str, mx_port: int) -> int:
+    todo = missing_messages(mailboxes)
+    if todo:
+        messages.deliver(todo, mx_host, mx_port, timezone.now())
+    return len(todo)

@@ -1,0 +1,209 @@
+"""Settings for the MSSanté webmail, read from the environment (12-factor).
+
+With no environment at all the site runs on SQLite with a local operator and the local
+Pro Santé Connect look-alike (see README.md, "Configuration").
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from webmail.auth import psc
+from webmail.env import env_bool, env_choice, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("WEBMAIL_DATA_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+
+def _secret_key() -> str:
+    """DJANGO_SECRET_KEY, else a random key kept in DATA_DIR (never in the repository)."""
+    if key := env_str("DJANGO_SECRET_KEY"):
+        return key
+    path = DATA_DIR / "secret_key"
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as f:  # "x": two processes never both write
+            f.write(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    except FileExistsError:
+        pass
+    key = path.read_text(encoding="utf-8").strip()
+    if not key:
+        raise ImproperlyConfigured(f"{path} is empty: delete it or set DJANGO_SECRET_KEY")
+    return key
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+SITE_URL = env_str("WEBMAIL_SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "mozilla_django_oidc",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "mailboxes",
+    "webmail",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "webmail.urls"
+WSGI_APPLICATION = "webmail.wsgi.application"
+AUTH_USER_MODEL = "mailboxes.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite by default, anything else through DATABASE_URL ----------------------
+DATABASES = {
+    "default": environ.Env.db_url_config(
+        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'webmail.sqlite3'}")
+    )
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# --- Internationalisation: French first -----------------------------------------------------
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "webmail" / "locale"]
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Security ---------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+# Lax, not Strict: the OIDC callback is a cross-site navigation (mozilla-django-oidc #497).
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = env_int("WEBMAIL_SESSION_MAX_AGE", 12 * 3600, minimum=60)
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Authentication: Pro Santé Connect (OIDC) ---------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "webmail.auth.oidc.ProSanteConnectBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "auth-login"
+LOGIN_REDIRECT_URL = "mail-home"
+LOGOUT_REDIRECT_URL = "auth-login"
+
+PSC_ENVIRONMENT = env_choice("PSC_ENVIRONMENT", "local", ("local", "sandbox", "production"))
+PSC_ENDPOINTS = psc.endpoints_for(
+    PSC_ENVIRONMENT, env_str("PSC_LOCAL_BASE_URL", "http://127.0.0.1:31080")
+)
+PSC_REQUIRED_ACR = env_str("PSC_REQUIRED_ACR", "eidas1")
+OIDC_RP_CLIENT_ID = env_str("PSC_CLIENT_ID", "webmail-mssante")
+OIDC_RP_CLIENT_SECRET = env_str("PSC_CLIENT_SECRET")
+OIDC_RP_SIGN_ALGO = env_str("PSC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = "openid scope_all"
+OIDC_OP_AUTHORIZATION_ENDPOINT = PSC_ENDPOINTS.authorization
+OIDC_OP_TOKEN_ENDPOINT = PSC_ENDPOINTS.token
+OIDC_OP_USER_ENDPOINT = PSC_ENDPOINTS.userinfo
+OIDC_OP_JWKS_ENDPOINT = PSC_ENDPOINTS.jwks
+OIDC_OP_LOGOUT_ENDPOINT = PSC_ENDPOINTS.end_session
+OIDC_OP_ISSUER = PSC_ENDPOINTS.issuer
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_TOKEN_USE_BASIC_AUTH = True
+OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"acr_values": PSC_REQUIRED_ACR}
+OIDC_CREATE_USER = True
+OIDC_STORE_ID_TOKEN = True  # for id_token_hint at logout; lives in the session only
+OIDC_VERIFY_SSL = True
+OIDC_TIMEOUT = env_int("PSC_TIMEOUT", 10, minimum=1)
+OIDC_CALLBACK_CLASS = "webmail.auth.views.PSCCallbackView"
+
+# --- The MSSanté operator (IMAP + SMTP) -----------------------------------------------------
+OPERATOR_IMAP_HOST = env_str("OPERATOR_IMAP_HOST", "127.0.0.1")
+OPERATOR_IMAP_PORT = env_int("OPERATOR_IMAP_PORT", 31143, minimum=1)
+OPERATOR_IMAP_SECURITY = env_choice("OPERATOR_IMAP_SECURITY", "none", ("none", "starttls", "tls"))
+OPERATOR_SMTP_HOST = env_str("OPERATOR_SMTP_HOST", "127.0.0.1")
+OPERATOR_SMTP_PORT = env_int("OPERATOR_SMTP_PORT", 31587, minimum=1)
+OPERATOR_SMTP_SECURITY = env_choice("OPERATOR_SMTP_SECURITY", "none", ("none", "starttls", "tls"))
+OPERATOR_MASTER_USER = env_str("OPERATOR_MASTER_USER", "webmail")
+OPERATOR_MASTER_PASSWORD = env_str("OPERATOR_MASTER_PASSWORD")
+OPERATOR_TIMEOUT = env_int("OPERATOR_TIMEOUT", 10, minimum=1)
+if (
+    not DEBUG
+    and OPERATOR_IMAP_SECURITY == "none"
+    and OPERATOR_IMAP_HOST not in ("127.0.0.1", "localhost")
+):
+    raise ImproperlyConfigured("OPERATOR_IMAP_SECURITY=none is only allowed on loopback")
+
+# --- Celery -------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+# --- Audit trail --------------------------------------------------------------------------
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 183, minimum=1)  # Ref#2 §5: 6 months
+
+# --- Logging: never a body, a subject or a patient identity -------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # mozilla-django-oidc logs token payloads at DEBUG.
+        "mozilla_django_oidc": {"level": "WARNING"},
+        # imaplib's debug output would carry message contents.
+        "imapclient": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from webmail.auth import views as auth_views
+from webmail.views import health, mail
+
+urlpatterns = [
+    path("", mail.home, name="mail-home"),
+    path("mailbox/<int:mailbox_id>/", mail.folder, name="mail-folder"),
+    path("mailbox/<int:mailbox_id>/message/<int:uid>/", mail.message, name="mail-message"),
+    path("login/", auth_views.login_page, name="auth-login"),
+    path("logout/", auth_views.logout_view, name="auth-logout"),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]
