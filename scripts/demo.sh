@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set everything up on a fresh Debian machine and run the demo: the local MSSanté operator
+# (Dovecot + Postfix), the Pro Santé Connect look-alike, Redis, the database, the demo
+# directory and mail, a Celery worker and the web server. Ctrl-C stops the web server,
+# the worker and the provider; the operator keeps running (stop it with
+# `python3 scripts/operator_backend.py stop`).
+# Environment: DEMO_ADDRESS (default 127.0.0.1:8000), DEMO_PORT_BASE (default 31000).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+ADDRESS="${DEMO_ADDRESS:-127.0.0.1:8000}"
+PORT_BASE="${DEMO_PORT_BASE:-31000}"
+PSC_PORT=$((PORT_BASE + 80))
+
+debian_packages
+python_env
+node_env
+redis_up
+
+log "starting the local MSSanté operator (Dovecot + Postfix, ports ${PORT_BASE}+)"
+python3 scripts/operator_backend.py start --name demo --port-base "$PORT_BASE" >/dev/null
+eval "$(python3 scripts/operator_backend.py env --name demo --port-base "$PORT_BASE")"
+
+export PSC_CLIENT_ID=webmail-demo
+PSC_CLIENT_SECRET="$(instance_secret demo)"
+export PSC_CLIENT_SECRET
+export PSC_LOCAL_BASE_URL="http://127.0.0.1:$PSC_PORT"
+start_psc demo "$PSC_PORT" "http://$ADDRESS/oidc/callback/" "http://$ADDRESS/login/"
+
+export DJANGO_SECURE_COOKIES=false  # plain HTTP on loopback
+export WEBMAIL_SITE_URL="http://$ADDRESS"
+export DJANGO_ALLOWED_HOSTS="${ADDRESS%:*},localhost,127.0.0.1"
+
+log "preparing the database (SQLite in var/), translations, static files, demo data"
+"$PY" manage.py migrate -v0
+"$PY" manage.py compilemessages --ignore=.venv -v0
+"$PY" manage.py collectstatic --noinput -v0
+"$PY" manage.py seed_demo
+
+log "starting a Celery worker (log: var/celery.log)"
+mkdir -p var
+"$VENV/bin/celery" -A webmail worker --beat --loglevel=INFO --concurrency=2 \
+  --schedule var/celerybeat-schedule >var/celery.log 2>&1 &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null; stop_psc demo' EXIT
+
+cat <<TXT
+
+  MSSanté webmail demo: http://$ADDRESS/
+  Log in with "Se connecter avec Pro Santé Connect", then pick a professional:
+    - Dr Marie DURAND, médecin généraliste    marie.durand@operateur-a.mssante.test
+    - Dr Karim BENALI, cardiologue            karim.benali@hopital-c.mssante.test
+    - Jeanne LEFÈVRE, pharmacienne titulaire  jeanne.lefevre@operateur-a.mssante.test
+  Health: http://$ADDRESS/healthz     Stop: Ctrl-C
+
+TXT
+"$PY" manage.py runserver "$ADDRESS" --noreload

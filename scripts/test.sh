@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, migrations check, then pytest against real Dovecot, Postfix,
+# PostgreSQL, Redis and the Pro Santé Connect look-alike, all started here.
+# Usage: scripts/test.sh [pytest arguments]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$REPO"
+
+debian_packages
+python_env
+node_env
+postgres_up
+redis_up
+
+log "ruff check / ruff format --check"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+
+# The test instances use their own ports (base 32000) and folders: a running demo is safe.
+PORT_BASE=32000
+log "starting the test operator backend (Dovecot + Postfix, ports ${PORT_BASE}+)"
+python3 scripts/operator_backend.py start --name test --port-base "$PORT_BASE" --fresh >/dev/null
+eval "$(python3 scripts/operator_backend.py env --name test --port-base "$PORT_BASE")"
+export OPERATOR_BACKEND_ARGS="--name test --port-base $PORT_BASE"
+
+export PSC_CLIENT_ID=webmail-test
+PSC_CLIENT_SECRET="$(instance_secret test)"
+export PSC_CLIENT_SECRET
+export PSC_LOCAL_BASE_URL="http://127.0.0.1:32080"
+export LIVE_SERVER="127.0.0.1:32800"
+stop_psc test
+start_psc test 32080 "http://$LIVE_SERVER/oidc/callback/" "http://$LIVE_SERVER/login/"
+trap 'stop_psc test; python3 scripts/operator_backend.py stop --name test --port-base '"$PORT_BASE"' >/dev/null' EXIT
+
+export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/webmail}"
+export CELERY_BROKER_URL="redis://127.0.0.1:6379/15"
+export WEBMAIL_DATA_DIR="${TMPDIR:-/tmp}/mssante-webmail-test"
+export DJANGO_SECURE_COOKIES=false
+
+db_name="${DATABASE_URL##*/}"
+psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" \
+  | grep -q 1 || psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\""
+
+log "makemigrations --check, compilemessages, collectstatic"
+"$PY" manage.py makemigrations --check --dry-run >/dev/null
+"$PY" manage.py compilemessages --ignore=.venv -v0
+"$PY" manage.py collectstatic --noinput -v0
+
+log "pytest"
+"$PY" -m pytest --liveserver "$LIVE_SERVER" "$@"

@@ -1,0 +1,70 @@
+"""Helpers shared by the integration tests (real services only)."""
+
+from __future__ import annotations
+
+import base64
+import re
+import smtplib
+import time
+from collections.abc import Callable
+
+import requests
+from django.conf import settings
+
+from mailboxes.models import Mailbox
+from mailboxes.operator.imap import imap_session
+
+ACCOUNTS = {
+    "marie": "f:3c8e8f0a-2b51-4c1e-9d3e-5b1f1c0d7a11:810101234567",
+    "karim": "f:7d1e2c44-90ab-4f6e-8a21-0c9b7e3f5d22:810107654321",
+}
+
+
+def psc_login(
+    live_url: str, who: str, acr: str = "eidas1"
+) -> tuple[requests.Session, requests.Response]:
+    """Log in through the real look-alike provider, as a browser would (redirects, forms)."""
+    session = requests.Session()
+    page = session.get(f"{live_url}/oidc/authenticate/", timeout=10)
+    assert page.status_code == 200, page.text
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert action, "the provider did not show its login form"
+    provider = re.match(r"https?://[^/]+", page.url).group(0)  # type: ignore[union-attr]
+    answer = session.post(
+        provider + action.group(1), data={"account": ACCOUNTS[who], "acr": acr}, timeout=10
+    )
+    return session, answer
+
+
+def uid_of(mailbox: Mailbox, message_id: str, folder: str = "INBOX") -> int:
+    with imap_session(mailbox) as client:
+        client.select_folder(folder, readonly=True)
+        [uid] = client.search(["HEADER", "Message-ID", message_id])
+    return int(uid)
+
+
+def flags_of(mailbox: Mailbox, uid: int, folder: str = "INBOX") -> tuple[bytes, ...]:
+    with imap_session(mailbox) as client:
+        client.select_folder(folder, readonly=True)
+        return tuple(client.get_flags([uid])[uid])
+
+
+def submission(authorization_id: str) -> smtplib.SMTP:
+    """An SMTP submission session authenticated as the master user acting for a mailbox."""
+    smtp = smtplib.SMTP(settings.OPERATOR_SMTP_HOST, settings.OPERATOR_SMTP_PORT, timeout=10)
+    smtp.ehlo()
+    credentials = (
+        f"{authorization_id}\0{settings.OPERATOR_MASTER_USER}\0{settings.OPERATOR_MASTER_PASSWORD}"
+    )
+    code, _ = smtp.docmd("AUTH", "PLAIN " + base64.b64encode(credentials.encode()).decode())
+    assert code == 235
+    return smtp
+
+
+def wait_until(predicate: Callable[[], object], seconds: float = 20) -> object:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from mailboxes import mime
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def parse(name: str) -> mime.ParsedMessage:
+    return mime.parse((FIXTURES / name).read_bytes())
+
+
+def test_it_decodes_latin1_headers_and_body() -> None:
+    message = parse("plain_latin1.eml")
+    assert message.subject == "Résultat d'échographie"
+    assert message.from_ == "Hélène Girard <helene.girard@operateur-a.mssante.test>"
+    assert "le résultat est normal. À bientôt." in message.text
+    assert message.date is not None and message.date.utcoffset() is not None
+    assert message.message_id == "<latin1@operateur-a.mssante.test>"
+    assert not message.text_from_html
+
+
+def test_it_turns_hostile_html_into_inert_text() -> None:
+    message = parse("html_hostile.eml")
+    assert message.text_from_html
+    assert "Ordonnance & posologie" in message.text
+    assert "Ligne\xa02" in message.text
+    for leftover in ("<", "alert", "document.write", "steal", "tracker.example", "background"):
+        assert leftover not in message.text
+
+
+def test_it_survives_an_unknown_charset_and_a_bad_date() -> None:
+    message = parse("bad_charset.eml")
+    assert message.date is None
+    assert "Caf" in message.text and "cr" in message.text
+    assert "été" in message.subject
+
+
+def test_it_lists_an_attachment_with_an_rfc2231_french_name() -> None:
+    message = parse("attachment_rfc2231.eml")
+    assert message.text.strip() == "Voir pièce jointe."
+    [attachment] = message.attachments
+    assert attachment.filename == "compte-rendu échographie.pdf"
+    assert attachment.content_type == "application/pdf"
+    assert attachment.size == len(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+
+
+def test_it_reads_a_truncated_multipart_without_raising() -> None:
+    message = parse("truncated_multipart.eml")
+    assert message.subject == "truncated"
+    assert "no closing boundary" in message.text
+
+
+def test_it_keeps_an_empty_message_readable() -> None:
+    message = mime.parse(b"")
+    assert message.subject == "" and message.text == "" and message.attachments == []

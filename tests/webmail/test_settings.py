@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from webmail.auth import psc
+from webmail.env import env_bool, env_choice, env_int, env_list
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_it_reads_booleans_and_refuses_nonsense() -> None:
+    assert env_bool("X", False, {"X": "yes"}) is True
+    assert env_bool("X", True, {"X": "off"}) is False
+    assert env_bool("X", True, {}) is True
+    with pytest.raises(ImproperlyConfigured, match="X must be a boolean"):
+        env_bool("X", False, {"X": "maybe"})
+
+
+def test_it_reads_integers_with_a_floor() -> None:
+    assert env_int("N", 5, {"N": "12"}) == 12
+    assert env_int("N", 5, {}) == 5
+    with pytest.raises(ImproperlyConfigured, match="integer"):
+        env_int("N", 5, {"N": "12s"})
+    with pytest.raises(ImproperlyConfigured, match="at least 1"):
+        env_int("N", 5, {"N": "0"}, minimum=1)
+
+
+def test_it_accepts_only_known_choices() -> None:
+    assert env_choice("P", "local", ("local", "sandbox"), {"P": "SANDBOX"}) == "sandbox"
+    with pytest.raises(ImproperlyConfigured, match="one of local, sandbox"):
+        env_choice("P", "local", ("local", "sandbox"), {"P": "prod"})
+
+
+def test_it_splits_lists() -> None:
+    assert env_list("H", ["a"], {"H": " x.fr, y.fr ,"}) == ["x.fr", "y.fr"]
+    assert env_list("H", ["a"], {}) == ["a"]
+
+
+def test_it_knows_psc_endpoints_with_the_wallet_host_and_odd_discovery_name() -> None:
+    prod = psc.endpoints_for("production", "")
+    assert prod.issuer == "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet"
+    assert prod.authorization == "https://wallet.esw.esante.gouv.fr/auth"
+    assert prod.discovery.endswith("/.well-known/wallet-openid-configuration")
+    assert prod.token == prod.issuer + "/protocol/openid-connect/token"
+    sandbox = psc.endpoints_for("sandbox", "")
+    assert sandbox.authorization == "https://wallet.bas.psc.esante.gouv.fr/auth"
+    local = psc.endpoints_for("local", "http://127.0.0.1:9/")
+    assert local.issuer == "http://127.0.0.1:9/auth/realms/esante-wallet"
+    assert local.jwks == local.issuer + "/protocol/openid-connect/certs"
+
+
+def run_manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_it_runs_on_sqlite_with_no_environment_at_all(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "WEBMAIL_DATA_DIR": str(tmp_path)}
+    migrated = run_manage(env, "migrate", "-v0")
+    assert migrated.returncode == 0, migrated.stderr
+    vendor = run_manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.db import connection; print(connection.vendor)",
+    )
+    assert vendor.stdout.strip() == "sqlite"
+    assert (tmp_path / "webmail.sqlite3").exists()
+    key = tmp_path / "secret_key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert len(key.read_text()) >= 50
+
+
+def test_it_fails_loudly_on_a_bad_value(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "WEBMAIL_DATA_DIR": str(tmp_path), "DJANGO_DEBUG": "oui"}
+    result = run_manage(env, "check")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be a boolean" in result.stderr
