@@ -45,6 +45,9 @@ class Structure(models.Model):
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
     finess = models.CharField(_("FINESS"), max_length=9, blank=True)
     siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+    managers = models.ManyToManyField(
+        User, blank=True, related_name="managed_structures", verbose_name=_("managers")
+    )
 
     class Meta:
         verbose_name = _("structure")
@@ -59,6 +62,27 @@ class Structure(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Practice(models.Model):
+    """Where and as what a professional works, from PSC's SubjectRefPro (refreshed at login)."""
+
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="practices")
+    structure = models.ForeignKey(Structure, on_delete=models.CASCADE, related_name="practices")
+    profession_code = models.CharField(_("profession"), max_length=8, blank=True)
+    specialty_code = models.CharField(_("specialty"), max_length=8, blank=True)
+    role_code = models.CharField(_("role"), max_length=8, blank=True)
+
+    class Meta:
+        verbose_name = _("practice")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["person", "structure", "profession_code"], name="practice_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} @ {self.structure}"
 
 
 class Mailbox(models.Model):

@@ -29,7 +29,9 @@ python_env() {
   want="$(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing Python dependencies"
-    "$PY" -m pip install -q --disable-pip-version-check -e "$REPO[dev]"
+    # This machine's pip configuration names local indexes that may be absent: hush that.
+    "$PY" -m pip install -q --disable-pip-version-check -e "$REPO[dev]" 2>&1 \
+      | { grep -v "^WARNING: Location 'file:" || true; }
     echo "$want" > "$stamp"
   fi
 }

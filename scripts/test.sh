@@ -28,14 +28,17 @@ PSC_CLIENT_SECRET="$(instance_secret test)"
 export PSC_CLIENT_SECRET
 export PSC_LOCAL_BASE_URL="http://127.0.0.1:32080"
 export LIVE_SERVER="127.0.0.1:32800"
+export PSC_TEST_FAULTS=1  # lets tests make the provider misbehave on purpose
 stop_psc test
 start_psc test 32080 "http://$LIVE_SERVER/oidc/callback/" "http://$LIVE_SERVER/login/"
 trap 'stop_psc test; python3 scripts/operator_backend.py stop --name test --port-base '"$PORT_BASE"' >/dev/null' EXIT
 
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/webmail}"
 export CELERY_BROKER_URL="redis://127.0.0.1:6379/15"
+export REDIS_URL="redis://127.0.0.1:6379/14"
 export WEBMAIL_DATA_DIR="${TMPDIR:-/tmp}/mssante-webmail-test"
 export DJANGO_SECURE_COOKIES=false
+export DATABASE_CONN_MAX_AGE=0  # the live server thread must not keep the test database open
 
 db_name="${DATABASE_URL##*/}"
 psql "${DATABASE_URL%/*}/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db_name'" \

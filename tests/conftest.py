@@ -7,14 +7,17 @@ import shlex
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from mailboxes.models import Mailbox, Structure, User
+from webmail.auth import session
 from webmail.demo import seed
 from webmail.management.commands.seed_demo import wait_for_delivery
 
@@ -123,6 +126,18 @@ def charlie(db: None) -> User:
 @pytest.fixture
 def pharmacy(db: None) -> Structure:
     return Structure.objects.create(name="Pharmacie test", kind="pharmacy", finess="750099999")
+
+
+def client_for(user: User) -> Client:
+    """A test client logged in as `user`, its session bound as a PSC login binds it."""
+    client = Client()
+    client.force_login(user)
+    store = client.session
+    now = time.time()
+    store[session.IDENTITY] = {"method": session.PSC, "sub": "test", "snid": user.subject_name_id}
+    store[session.STARTED] = store[session.SEEN] = now
+    store.save()
+    return client
 
 
 @pytest.fixture

@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "webmail.auth.middleware.SessionPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -104,6 +105,19 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# --- Cache and sessions: Redis -------------------------------------------------------------
+# Sessions hold Pro Santé Connect's tokens (never stored anywhere else, MSSanté CONF.28):
+# they live in Redis, server-side, never in the database.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/1")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "webmail",
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+
 # --- Internationalisation: French first -----------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
@@ -123,7 +137,10 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SESSION_COOKIE_AGE = env_int("WEBMAIL_SESSION_MAX_AGE", 12 * 3600, minimum=60)
+# Absolute session limit, and the idle lock (SC.SSI/IE.58 asks for at most 2 hours).
+WEBMAIL_SESSION_MAX_AGE = env_int("WEBMAIL_SESSION_MAX_AGE", 12 * 3600, minimum=60)
+WEBMAIL_IDLE_TIMEOUT = env_int("WEBMAIL_IDLE_TIMEOUT", 30 * 60, minimum=60)
+SESSION_COOKIE_AGE = WEBMAIL_SESSION_MAX_AGE
 X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -146,7 +163,11 @@ PSC_ENDPOINTS = psc.endpoints_for(
 PSC_REQUIRED_ACR = env_str("PSC_REQUIRED_ACR", "eidas1")
 OIDC_RP_CLIENT_ID = env_str("PSC_CLIENT_ID", "webmail-mssante")
 OIDC_RP_CLIENT_SECRET = env_str("PSC_CLIENT_SECRET")
-OIDC_RP_SIGN_ALGO = env_str("PSC_SIGN_ALGO", "RS256")
+# PSC signs with keys from its JWKS (RS256, ES256) or with the client secret (HS256).
+PSC_SIGN_ALGS = env_list("PSC_SIGN_ALGS", ["RS256", "ES256", "HS256"])
+if unknown := set(PSC_SIGN_ALGS) - {"RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "HS256"}:
+    raise ImproperlyConfigured(f"PSC_SIGN_ALGS: unsupported algorithm(s) {sorted(unknown)}")
+OIDC_RP_SIGN_ALGO = PSC_SIGN_ALGS[0]  # the library wants one; our backend accepts the list
 OIDC_RP_SCOPES = "openid scope_all"
 OIDC_OP_AUTHORIZATION_ENDPOINT = PSC_ENDPOINTS.authorization
 OIDC_OP_TOKEN_ENDPOINT = PSC_ENDPOINTS.token
@@ -159,7 +180,6 @@ OIDC_USE_NONCE = True
 OIDC_TOKEN_USE_BASIC_AUTH = True
 OIDC_AUTH_REQUEST_EXTRA_PARAMS = {"acr_values": PSC_REQUIRED_ACR}
 OIDC_CREATE_USER = True
-OIDC_STORE_ID_TOKEN = True  # for id_token_hint at logout; lives in the session only
 OIDC_VERIFY_SSL = True
 OIDC_TIMEOUT = env_int("PSC_TIMEOUT", 10, minimum=1)
 OIDC_CALLBACK_CLASS = "webmail.auth.views.PSCCallbackView"

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from webmail.auth import views as auth_views
 from webmail.views import health, mail
@@ -13,5 +14,7 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),
+    # Administrators log in like everyone else (password + code, or PSC).
+    path("admin/login/", RedirectView.as_view(pattern_name="auth-login", query_string=True)),
     path("admin/", admin.site.urls),
 ]

@@ -14,7 +14,9 @@
 //   PSC_CLIENT_ID, PSC_CLIENT_SECRET  the webmail's client credentials
 //   PSC_REDIRECT_URIS              comma-separated redirect URIs of the webmail
 //   PSC_POST_LOGOUT_REDIRECT_URIS  comma-separated post-logout URIs
-//   PSC_STATE_DIR                  where the signing key is kept across restarts
+//   PSC_STATE_DIR                  where the signing keys are kept across restarts
+//   PSC_TEST_FAULTS=1              enables POST /_test/faults (tests only): make the provider
+//                                  misbehave on purpose (tampered userinfo, wrong nonce)
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -42,13 +44,19 @@ if (!clientSecret) {
 
 async function signingKeys() {
   const file = path.join(stateDir, 'jwks.json');
-  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
-  const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await jose.exportJWK(privateKey)), kid: crypto.randomUUID(), alg: 'RS256', use: 'sig' };
-  const jwks = { keys: [jwk] };
+  const algs = ['RS256', 'ES256'];
+  if (fs.existsSync(file)) {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (algs.every((alg) => saved.keys.some((key) => key.alg === alg))) return saved;
+  }
+  const keys = [];
+  for (const alg of algs) {
+    const { privateKey } = await jose.generateKeyPair(alg, { extractable: true });
+    keys.push({ ...(await jose.exportJWK(privateKey)), kid: crypto.randomUUID(), alg, use: 'sig' });
+  }
   fs.mkdirSync(stateDir, { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(jwks), { mode: 0o600 });
-  return jwks;
+  fs.writeFileSync(file, JSON.stringify({ keys }), { mode: 0o600 });
+  return { keys };
 }
 
 const structures = Object.fromEntries(identities.structures.map((s) => [s.key, s]));
@@ -105,19 +113,33 @@ const scopeAllClaims = [
   'SubjectRefPro',
 ];
 
+// PSC may sign with RS256/ES256 keys or HS256 and the client secret, and may answer userinfo
+// as JSON or as a JWT: one client per variant (CLIENT_ID, CLIENT_ID-es256, -hs256, -json).
+const clientId = process.env.PSC_CLIENT_ID || 'webmail-mssante';
+const variants = { '': 'RS256', '-es256': 'ES256', '-hs256': 'HS256', '-json': 'RS256' };
+const clients = Object.entries(variants).map(([suffix, alg]) => ({
+  client_id: clientId + suffix,
+  client_secret: clientSecret,
+  redirect_uris: list(process.env.PSC_REDIRECT_URIS),
+  post_logout_redirect_uris: list(process.env.PSC_POST_LOGOUT_REDIRECT_URIS),
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  token_endpoint_auth_method: 'client_secret_basic',
+  id_token_signed_response_alg: alg,
+  ...(suffix === '-json' ? {} : { userinfo_signed_response_alg: alg }),
+}));
+
+// Deliberate misbehaviour for the tests (PSC_TEST_FAULTS=1 only).
+const faults = { userinfo: '', nonce: '' };
+const faultsEnabled = process.env.PSC_TEST_FAULTS === '1';
+
 const configuration = {
-  clients: [{
-    client_id: process.env.PSC_CLIENT_ID || 'webmail-mssante',
-    client_secret: clientSecret,
-    redirect_uris: list(process.env.PSC_REDIRECT_URIS),
-    post_logout_redirect_uris: list(process.env.PSC_POST_LOGOUT_REDIRECT_URIS),
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
-    id_token_signed_response_alg: 'RS256',
-    userinfo_signed_response_alg: 'RS256',
-  }],
+  clients,
   jwks: await signingKeys(),
+  enabledJWA: {
+    idTokenSigningAlgValues: ['RS256', 'ES256', 'HS256'],
+    userinfoSigningAlgValues: ['RS256', 'ES256', 'HS256'],
+  },
   cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
   scopes: ['openid', 'scope_all'],
   claims: { openid: ['sub'], scope_all: scopeAllClaims },
@@ -172,7 +194,25 @@ const configuration = {
 
 const provider = new Provider(issuer, configuration);
 provider.proxy = false;
+provider.use(async (ctx, next) => {
+  await next();
+  if (faults.userinfo === 'tamper' && ctx.oidc?.route === 'userinfo' && typeof ctx.body === 'string') {
+    // Another professional's identity under the original signature: must be refused.
+    const [header, payload, signature] = ctx.body.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    claims.SubjectNameID = identities.professionals.at(-1).SubjectNameID;
+    ctx.body = [header, Buffer.from(JSON.stringify(claims)).toString('base64url'), signature].join('.');
+  }
+});
 const callback = provider.callback();
+
+async function setFaults(req, res) {
+  const form = JSON.parse((await readBody(req)) || '{}');
+  faults.userinfo = form.userinfo || '';
+  faults.nonce = form.nonce || '';
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(faults));
+}
 
 function escape(value) {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -200,10 +240,14 @@ function loginPage(uid) {
     </form>`);
 }
 
-async function readForm(req) {
+async function readBody(req) {
   const chunks = [];
   for await (const chunk of req) chunks.push(chunk);
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readForm(req) {
+  return new URLSearchParams(await readBody(req));
 }
 
 async function interaction(req, res, url) {
@@ -242,12 +286,18 @@ const server = http.createServer(async (req, res) => {
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"status":"ok"}');
+    } else if (url.pathname === '/_test/faults' && faultsEnabled && req.method === 'POST') {
+      await setFaults(req, res);
     } else if (url.pathname.startsWith('/interaction/')) {
       await interaction(req, res, url);
     } else if (url.pathname.startsWith(prefix)) {
       // PSC publishes its discovery document under a non-standard name.
       if (url.pathname === `${prefix}/.well-known/wallet-openid-configuration`) {
         req.url = `${prefix}/.well-known/openid-configuration${url.search}`;
+      }
+      if (faults.nonce && url.pathname === `${prefix}/protocol/openid-connect/auth`) {
+        url.searchParams.set('nonce', 'not-the-nonce-you-sent');
+        req.url = url.pathname + url.search;
       }
       // Mounted under the issuer's path: oidc-provider derives the mount from originalUrl.
       req.originalUrl = req.url;

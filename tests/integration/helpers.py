@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import smtplib
 import time
@@ -10,6 +11,8 @@ from collections.abc import Callable
 
 import requests
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.backends.cache import SessionStore
 
 from mailboxes.models import Mailbox
 from mailboxes.operator.imap import imap_session
@@ -68,3 +71,18 @@ def wait_until(predicate: Callable[[], object], seconds: float = 20) -> object:
             return result
         time.sleep(0.2)
     raise AssertionError("condition not met in time")
+
+
+def provider_base() -> str:
+    return os.environ["PSC_LOCAL_BASE_URL"]
+
+
+def forget_provider_session(session: requests.Session) -> None:
+    """Drop the provider's cookies only, as when another card is used at PSC."""
+    for cookie in list(session.cookies):
+        if cookie.name not in ("sessionid", "csrftoken"):
+            session.cookies.clear(cookie.domain, cookie.path, cookie.name)
+
+
+def session_store(session: requests.Session) -> SessionBase:
+    return SessionStore(session_key=session.cookies["sessionid"])

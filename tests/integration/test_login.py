@@ -40,15 +40,6 @@ def test_it_keys_a_new_professional_by_subject_name_id_not_sub(
     assert User.objects.count() == 1
 
 
-def test_it_refuses_an_authentication_level_below_eidas1(live_url: str) -> None:
-    session, page = psc_login(live_url, "marie", acr="eidas0")
-    assert page.url.startswith(f"{live_url}/login/")
-    assert "Pro Santé Connect n'a pas validé votre connexion" in page.text
-    assert not User.objects.exists()
-    assert AuditEvent.objects.get(action="login.psc").outcome == "denied"
-    assert session.get(f"{live_url}/", timeout=5).url.startswith(f"{live_url}/login/")
-
-
 def test_it_sends_anonymous_visitors_to_the_login_page(live_url: str) -> None:
     import requests
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from pytest_django import Settings
 
 from mailboxes.models import AuditEvent, Mailbox, User
+from tests.conftest import client_for
 from tests.integration.helpers import flags_of, uid_of
 from webmail.demo import messages
 
@@ -21,14 +21,8 @@ def demo(key: str) -> messages.DemoMessage:
     return next(m for m in messages.MESSAGES if m.key == key)
 
 
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_it_lists_the_inbox_newest_first(marie: User, marie_mailbox: Mailbox) -> None:
-    page = logged_in(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
+    page = client_for(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
     assert page.status_code == 200
     expected = sorted(
         (m for m in messages.MESSAGES if messages.address_of(m.to) == MARIE_ADDRESS),
@@ -46,7 +40,7 @@ def test_it_opens_a_message_with_its_headers_body_and_attachment(
 ) -> None:
     message = demo("04")
     uid = uid_of(marie_mailbox, message.message_id)
-    page = logged_in(marie).get(reverse("mail-message", args=[marie_mailbox.pk, uid]))
+    page = client_for(marie).get(reverse("mail-message", args=[marie_mailbox.pk, uid]))
     html = page.content.decode()
     assert page.status_code == 200
     assert "Dr Karim BENALI &lt;karim.benali@hopital-c.mssante.test&gt;" in html
@@ -59,7 +53,7 @@ def test_it_opens_a_message_with_its_headers_body_and_attachment(
 def test_it_audits_the_opening_without_any_content(marie: User, marie_mailbox: Mailbox) -> None:
     message = demo("01")
     uid = uid_of(marie_mailbox, message.message_id)
-    logged_in(marie).get(reverse("mail-message", args=[marie_mailbox.pk, uid]))
+    client_for(marie).get(reverse("mail-message", args=[marie_mailbox.pk, uid]))
     event = AuditEvent.objects.get(action="message.read")
     assert event.actor == marie and event.mailbox == marie_mailbox and event.outcome == "ok"
     assert event.target == f"INBOX/{uid} {message.message_id}"
@@ -70,14 +64,14 @@ def test_it_audits_the_opening_without_any_content(marie: User, marie_mailbox: M
 
 def test_it_prefers_the_plain_text_alternative(marie: User, marie_mailbox: Mailbox) -> None:
     uid = uid_of(marie_mailbox, demo("03").message_id)
-    page = logged_in(marie).get(reverse("mail-message", args=[marie_mailbox.pk, uid]))
+    page = client_for(marie).get(reverse("mail-message", args=[marie_mailbox.pk, uid]))
     html = page.content.decode()
     assert "La RCP de cardiologie aura lieu jeudi à 14 h en salle 2." in html
     assert "bâtiment B" not in html and "<table" not in html
 
 
 def test_it_answers_404_for_someone_elses_mailbox(karim: User, marie_mailbox: Mailbox) -> None:
-    client = logged_in(karim)
+    client = client_for(karim)
     uid = uid_of(marie_mailbox, demo("01").message_id)
     assert client.get(reverse("mail-folder", args=[marie_mailbox.pk])).status_code == 404
     assert client.get(reverse("mail-message", args=[marie_mailbox.pk, uid])).status_code == 404
@@ -88,7 +82,7 @@ def test_it_answers_404_for_someone_elses_mailbox(karim: User, marie_mailbox: Ma
 def test_it_answers_404_for_a_missing_message_or_a_hostile_folder(
     marie: User, marie_mailbox: Mailbox
 ) -> None:
-    client = logged_in(marie)
+    client = client_for(marie)
     assert client.get(reverse("mail-message", args=[marie_mailbox.pk, 99999])).status_code == 404
     url = reverse("mail-folder", args=[marie_mailbox.pk])
     assert client.get(url, {"folder": "*"}).status_code == 404
@@ -99,12 +93,12 @@ def test_it_says_clearly_when_the_operator_is_down(
     marie: User, marie_mailbox: Mailbox, settings: Settings
 ) -> None:
     settings.OPERATOR_IMAP_PORT = 1
-    page = logged_in(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
+    page = client_for(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
     assert page.status_code == 503
     assert "est injoignable pour le moment" in page.content.decode()
 
 
 def test_it_speaks_english_on_request(marie: User, marie_mailbox: Mailbox) -> None:
-    client = logged_in(marie)
+    client = client_for(marie)
     page = client.get(reverse("mail-folder", args=[marie_mailbox.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert "Inbox" in page.content.decode()

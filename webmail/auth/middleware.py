@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from mailboxes import audit
+from mailboxes.models import AuditEvent
+from webmail.auth import session
+
+
+class SessionPolicyMiddleware:
+    """Ends a session that breaks its binding, idles too long, or that PSC no longer accepts.
+
+    Placed after AuthenticationMiddleware and OTPMiddleware. An ended session keeps nothing:
+    the next person in this browser starts from an empty session.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and (reason := session.problem(request)):
+            audit.record(
+                request.user,
+                "session.end",
+                outcome=AuditEvent.Outcome.DENIED,
+                response=reason,
+                request=request,
+            )
+            logout(request)
+            return redirect(f"{reverse('auth-login')}?ended={reason}")
+        return self.get_response(request)
