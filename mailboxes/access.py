@@ -75,3 +75,10 @@ def mailbox_or_404(user: User | AnonymousUser, action: Action, mailbox_id: int) 
     if mailbox is None or not can(user, action, mailbox):
         raise Http404
     return mailbox
+
+
+def can_invite(user: User | AnonymousUser) -> bool:
+    """Administrators and structure managers may invite people to a local account."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return bool(user.is_superuser or user.managed_structures.exists())  # type: ignore[union-attr]

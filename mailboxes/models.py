@@ -25,6 +25,9 @@ class User(AbstractUser):
     subject_name_id = models.CharField(
         _("national identifier (SubjectNameID)"), max_length=32, unique=True, null=True, blank=True
     )
+    # Password logins: consecutive failures (password or code) and the lock they lead to.
+    failed_logins = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager[User]] = UserManager()
 
@@ -126,6 +129,35 @@ class Mailbox(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.address = self.address.strip().lower()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Invitation(models.Model):
+    """A link that lets a person set a password and enrol a one-time-code app.
+
+    Only a digest of the token is stored. Accepting an invitation addressed to an existing
+    account's e-mail resets that account's password and codes (that is the reset path).
+    """
+
+    email = models.EmailField(_("e-mail address"))
+    token_digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    structure = models.ForeignKey(
+        Structure, on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("invitation")
+
+    def __str__(self) -> str:
+        return self.email
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

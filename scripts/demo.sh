@@ -31,6 +31,9 @@ start_psc demo "$PSC_PORT" "http://$ADDRESS/oidc/callback/" "http://$ADDRESS/log
 export DJANGO_SECURE_COOKIES=false  # plain HTTP on loopback
 export WEBMAIL_SITE_URL="http://$ADDRESS"
 export DJANGO_ALLOWED_HOSTS="${ADDRESS%:*},localhost,127.0.0.1"
+# Invitations: shown on screen to the inviting manager, and written to var/sent-mail/.
+export WEBMAIL_SHOW_INVITATION_LINKS=true
+export EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
 
 log "preparing the database (SQLite in var/), translations, static files, demo data"
 "$PY" manage.py migrate -v0
@@ -52,6 +55,8 @@ cat <<TXT
     - Dr Marie DURAND, médecin généraliste    marie.durand@operateur-a.mssante.test
     - Dr Karim BENALI, cardiologue            karim.benali@hopital-c.mssante.test
     - Jeanne LEFÈVRE, pharmacienne titulaire  jeanne.lefevre@operateur-a.mssante.test
+  Staff without e-CPS: log in as Jeanne, "Inviter", give an e-mail address, open the link
+  shown, choose a password and scan the QR code with an authenticator app (FreeOTP, Aegis…).
   Health: http://$ADDRESS/healthz     Stop: Ctrl-C
 
 TXT

@@ -437,9 +437,13 @@ COMPONENTS = ("dovecot", "postfix")
 def start(inst: Instance, components: tuple[str, ...]) -> None:
     inst.root.mkdir(parents=True, exist_ok=True)
     if "dovecot" in components:
+        was_down = not port_open(inst.imap_port)
         start_dovecot(inst)
         wait_open(inst.imap_port)
         wait_open(inst.auth_port)
+        if was_down and port_open(inst.submission_port):
+            # Postfix's smtpd processes hold connections to the old auth service: renew them.
+            run_daemon(inst, ["postfix", "-c", str(inst.postfix_conf), "reload"], "postfix")
     if "postfix" in components:
         start_postfix(inst)
         wait_open(inst.mx_port)

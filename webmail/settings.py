@@ -91,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "webmail.context_processors.navigation",
             ],
         },
     },
@@ -227,3 +228,30 @@ LOGGING = {
         "imapclient": {"level": "WARNING"},
     },
 }
+
+# --- Local accounts (password + one-time code) ----------------------------------------------
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Messagerie MSSanté")
+WEBMAIL_INVITATION_DAYS = env_int("WEBMAIL_INVITATION_DAYS", 7, minimum=1)
+WEBMAIL_LOGIN_MAX_FAILURES = env_int("WEBMAIL_LOGIN_MAX_FAILURES", 5, minimum=1)
+WEBMAIL_LOGIN_LOCK_MINUTES = env_int("WEBMAIL_LOGIN_LOCK_MINUTES", 15, minimum=1)
+# Show the invitation link to the person who invites (demo: no real mailbox to read it).
+WEBMAIL_SHOW_INVITATION_LINKS = env_bool("WEBMAIL_SHOW_INVITATION_LINKS", DEBUG)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Outgoing e-mail of the site itself (invitations; never health data) -------------------
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = str(DATA_DIR / "sent-mail")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmail@localhost")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from webmail.auth import local_views
 from webmail.auth import views as auth_views
 from webmail.views import health, mail
 
@@ -10,6 +11,12 @@ urlpatterns = [
     path("mailbox/<int:mailbox_id>/", mail.folder, name="mail-folder"),
     path("mailbox/<int:mailbox_id>/message/<int:uid>/", mail.message, name="mail-message"),
     path("login/", auth_views.login_page, name="auth-login"),
+    path("login/password/", local_views.password_login, name="auth-password"),
+    path("login/code/", local_views.code_login, name="auth-code"),
+    path("invitation/<str:token>/", local_views.invitation, name="auth-invitation"),
+    path("enrol/", local_views.enrol, name="auth-enrol"),
+    path("enrol/backup-codes/", local_views.backup_codes, name="auth-backup-codes"),
+    path("invite/", local_views.invite, name="auth-invite"),
     path("logout/", auth_views.logout_view, name="auth-logout"),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -59,8 +59,8 @@ def submission(authorization_id: str) -> smtplib.SMTP:
     credentials = (
         f"{authorization_id}\0{settings.OPERATOR_MASTER_USER}\0{settings.OPERATOR_MASTER_PASSWORD}"
     )
-    code, _ = smtp.docmd("AUTH", "PLAIN " + base64.b64encode(credentials.encode()).decode())
-    assert code == 235
+    code, answer = smtp.docmd("AUTH", "PLAIN " + base64.b64encode(credentials.encode()).decode())
+    assert code == 235, answer
     return smtp
 
 

@@ -17,6 +17,7 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
 from mailboxes import audit
 from mailboxes.models import AuditEvent
 from webmail.auth import session
+from webmail.auth.forms import PasswordLoginForm
 
 LOGIN_ERRORS = {
     "acr": _("Your authentication level is not sufficient: log in with your e-CPS card or app."),
@@ -51,7 +52,8 @@ def login_message(request: HttpRequest) -> str:
 def login_page(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("mail-home")
-    return render(request, "registration/login.html", {"message": login_message(request)})
+    context = {"message": login_message(request), "password_form": PasswordLoginForm()}
+    return render(request, "registration/login.html", context)
 
 
 class PSCCallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]

@@ -43,6 +43,8 @@ def seed_directory() -> dict[str, Mailbox]:
         if created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
+        for key in person.get("manages", []):
+            structures[key].managers.add(user)
         mailboxes[person["mailbox"]] = Mailbox.objects.update_or_create(
             address=person["mailbox"],
             defaults={

@@ -1,0 +1,159 @@
+"""Pages of the password + one-time-code door and of invitations."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from mailboxes import access
+from mailboxes.models import Invitation, User
+from webmail.auth import local, session
+from webmail.auth.forms import CodeForm, InviteForm, NewPasswordForm, PasswordLoginForm
+from webmail.auth.views import LOGIN_ERRORS
+
+PENDING = "auth_pending"  # password checked, code not yet
+ENROLLING = "auth_enrolling"  # invitation accepted, app not yet confirmed
+BACKUP_CODES = "auth_backup_codes"  # shown once, right after enrolment
+PENDING_SECONDS = 300
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def failed(reason: str) -> HttpResponse:
+    return redirect(f"{reverse('auth-login')}?error={reason}")
+
+
+def finish_login(request: HttpRequest, user: User, device: object) -> None:
+    login(request, user, backend=MODEL_BACKEND)  # flushes another person's session
+    otp_login(request, device)
+    session.begin(request, session.PASSWORD)
+
+
+@require_POST
+def password_login(request: HttpRequest) -> HttpResponse:
+    form = PasswordLoginForm(request.POST)
+    if not form.is_valid():
+        return failed("password")
+    user, reason = local.check_password(
+        form.cleaned_data["email"], form.cleaned_data["password"], request
+    )
+    if user is None:
+        return failed(reason)
+    request.session[PENDING] = {"user": user.pk, "since": time.time()}
+    return redirect("auth-code")
+
+
+def pending_user(request: HttpRequest) -> User | None:
+    pending = request.session.get(PENDING)
+    if not pending or time.time() - pending["since"] > PENDING_SECONDS:
+        return None
+    return User.objects.filter(pk=pending["user"], is_active=True).first()
+
+
+def code_login(request: HttpRequest) -> HttpResponse:
+    user = pending_user(request)
+    if user is None:
+        return redirect("auth-login")
+    form = CodeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        device, reason = local.check_code(user, form.cleaned_data["code"], request)
+        if device is not None:
+            finish_login(request, user, device)
+            return redirect("mail-home")
+        if reason == "locked":
+            request.session.pop(PENDING, None)
+            return failed("locked")
+        error = str(local_error(reason))
+    return render(request, "auth/code.html", {"form": form, "error": error})
+
+
+def local_error(reason: str) -> str:
+    return str(LOGIN_ERRORS.get(reason, LOGIN_ERRORS["code"]))
+
+
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    found = local.open_invitation(token)
+    if found is None:
+        return render(request, "auth/invitation_invalid.html", status=404)
+    form = NewPasswordForm(request.POST or None, email=found.email)
+    if request.method == "POST" and form.is_valid():
+        user = local.do_set_password(found, form.cleaned_data["password1"])
+        device = local.start_totp(user)
+        request.session[ENROLLING] = {"invitation": found.pk, "user": user.pk, "device": device.pk}
+        return redirect("auth-enrol")
+    return render(request, "auth/invitation.html", {"form": form, "invitation": found})
+
+
+def enrol(request: HttpRequest) -> HttpResponse:
+    state = request.session.get(ENROLLING)
+    if not state:
+        return redirect("auth-login")
+    found = Invitation.objects.filter(pk=state["invitation"], accepted_at__isnull=True).first()
+    device = TOTPDevice.objects.filter(pk=state["device"], user_id=state["user"]).first()
+    if found is None or device is None:
+        return redirect("auth-login")
+    form = CodeForm(request.POST or None)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        enrolment = local.do_confirm_totp(
+            found, device.user, device, form.cleaned_data["code"], request
+        )
+        if enrolment is not None:
+            request.session.pop(ENROLLING, None)
+            finish_login(request, device.user, device)
+            request.session[BACKUP_CODES] = enrolment.backup_codes
+            return redirect("auth-backup-codes")
+        error = local_error("code")
+    context = {
+        "form": form,
+        "error": error,
+        "qr": qr_svg(device.config_url),
+        "secret": base64.b32encode(device.bin_key).decode(),
+    }
+    return render(request, "auth/enrol.html", context)
+
+
+def qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return image.to_string(encoding="unicode")  # type: ignore[no-any-return]
+
+
+@login_required
+def backup_codes(request: HttpRequest) -> HttpResponse:
+    codes = request.session.pop(BACKUP_CODES, None)
+    if not codes:
+        return redirect("mail-home")
+    return render(request, "auth/backup_codes.html", {"codes": codes})
+
+
+@login_required
+def invite(request: HttpRequest) -> HttpResponse:
+    if not access.can_invite(request.user):
+        raise PermissionDenied
+    form = InviteForm(request.POST or None, user=request.user)
+    context: dict[str, object] = {"form": form}
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        existing = User.objects.filter(email__iexact=email).exists()
+        _, link = local.do_invite(request.user, email, request, form.cleaned_data["structure"])
+        # Never show a link that would reset someone else's existing account.
+        show = settings.WEBMAIL_SHOW_INVITATION_LINKS and not existing
+        context |= {
+            "sent_to": email,
+            "link": link if show else "",
+            "form": InviteForm(user=request.user),
+        }
+    return render(request, "auth/invite.html", context)
