@@ -9,9 +9,10 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
+from django.db.models import Case, Q, Value, When
 from django.http import Http404
 
-from mailboxes.models import Mailbox
+from mailboxes.models import Delegation, Mailbox
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -49,12 +50,23 @@ MINIMUM_ROLE: dict[Action, Role] = {
 
 
 def role_of(user: User | AnonymousUser, mailbox: Mailbox) -> Role | None:
-    """The person's role on the mailbox, or None. A personal mailbox's owner manages it."""
+    """The person's highest role on the mailbox, or None.
+
+    A personal mailbox's owner and the managers of an organisational mailbox's structure are
+    its managers; anyone else holds at most the role of an active delegation.
+    """
     if not user.is_authenticated or not user.is_active:
         return None
     if mailbox.kind == Mailbox.Kind.PERSONAL and mailbox.owner_id == user.pk:
         return Role.MANAGER
-    return None
+    if (
+        mailbox.kind == Mailbox.Kind.ORGANISATIONAL
+        and mailbox.structure_id is not None
+        and mailbox.structure.managers.filter(pk=user.pk).exists()  # type: ignore[union-attr]
+    ):
+        return Role.MANAGER
+    delegation = Delegation.objects.active().filter(person=user, mailbox=mailbox).first()
+    return Role[delegation.role.upper()] if delegation else None
 
 
 def can(user: User | AnonymousUser, action: Action, mailbox: Mailbox) -> bool:
@@ -63,10 +75,26 @@ def can(user: User | AnonymousUser, action: Action, mailbox: Mailbox) -> bool:
 
 
 def mailboxes_for(user: User | AnonymousUser) -> QuerySet[Mailbox]:
-    """Every mailbox the person may at least read, personal ones first."""
+    """Every mailbox the person may at least read: personal ones first, then by label."""
     if not user.is_authenticated or not user.is_active:
         return Mailbox.objects.none()
-    return Mailbox.objects.filter(kind=Mailbox.Kind.PERSONAL, owner=user).order_by("address")
+    delegated = Delegation.objects.active().filter(person=user).values("mailbox_id")
+    visible = (
+        Q(kind=Mailbox.Kind.PERSONAL, owner=user)
+        | Q(kind=Mailbox.Kind.ORGANISATIONAL, structure__managers=user)
+        | Q(pk__in=delegated)
+    )
+    personal_first = Case(When(owner=user, then=Value(0)), default=Value(1))
+    return (
+        Mailbox.objects.filter(visible)
+        .distinct()
+        .select_related("structure")
+        .order_by(personal_first, "label", "address")
+    )
+
+
+def managed_mailboxes(user: User | AnonymousUser) -> list[Mailbox]:
+    return [m for m in mailboxes_for(user) if can(user, Action.MANAGE, m)]
 
 
 def mailbox_or_404(user: User | AnonymousUser, action: Action, mailbox_id: int) -> Mailbox:

@@ -5,11 +5,14 @@ Mail itself stays at the operator (IMAP/SMTP); these tables say who may do what.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -129,6 +132,70 @@ class Mailbox(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.address = self.address.strip().lower()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class DelegationQuerySet(models.QuerySet["Delegation"]):
+    def active(self, at: datetime | None = None) -> DelegationQuerySet:
+        """In force at `at` (now by default): started, not expired (NULL = no expiry), not
+        revoked. Checked on every request, so expiry and revocation apply at the next click."""
+        at = at or timezone.now()
+        return self.filter(revoked_at__isnull=True, starts_at__lte=at).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=at)
+        )
+
+
+class Delegation(models.Model):
+    """A person's role on a mailbox they do not own, granted by one of its managers."""
+
+    class Role(models.TextChoices):
+        READER = "reader", pgettext_lazy("delegation role", "Reader")
+        TRIAGE = "triage", pgettext_lazy("delegation role", "Triage")
+        SENDER = "sender", pgettext_lazy("delegation role", "Sender")
+        MANAGER = "manager", pgettext_lazy("delegation role", "Manager")
+
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="delegations")
+    mailbox = models.ForeignKey("Mailbox", on_delete=models.CASCADE, related_name="delegations")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    granted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    starts_at = models.DateTimeField(_("from"), default=timezone.now)
+    expires_at = models.DateTimeField(_("until"), null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = DelegationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("delegation")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["person", "mailbox"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="delegation_one_open_per_person_and_mailbox",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.role} {self.mailbox}"
+
+
+class Notification(models.Model):
+    """A message to a person inside the app (delegation granted, changed, revoked)."""
+
+    person = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    text = models.CharField(max_length=500)
+    created = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created"]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class Invitation(models.Model):

@@ -5,8 +5,18 @@ from collections.abc import Callable
 from django.http import HttpRequest
 
 from mailboxes import access
+from mailboxes.models import Notification
 
 
-def navigation(request: HttpRequest) -> dict[str, Callable[[], bool]]:
+def navigation(request: HttpRequest) -> dict[str, Callable[[], object]]:
     """Links in the top bar; callables, so nothing is queried unless a page shows them."""
-    return {"can_invite": lambda: access.can_invite(request.user)}
+    user = request.user
+    return {
+        "can_invite": lambda: access.can_invite(user),
+        "manages_mailboxes": lambda: bool(access.managed_mailboxes(user)),
+        "unread_notifications": lambda: (
+            Notification.objects.filter(person=user, read_at__isnull=True).count()
+            if user.is_authenticated
+            else 0
+        ),
+    }

@@ -4,12 +4,30 @@ from django.views.generic import RedirectView
 
 from webmail.auth import local_views
 from webmail.auth import views as auth_views
-from webmail.views import health, mail
+from webmail.views import delegations, health, mail
 
 urlpatterns = [
     path("", mail.home, name="mail-home"),
     path("mailbox/<int:mailbox_id>/", mail.folder, name="mail-folder"),
     path("mailbox/<int:mailbox_id>/message/<int:uid>/", mail.message, name="mail-message"),
+    path("manage/", delegations.manage_home, name="admin-home"),
+    path(
+        "mailbox/<int:mailbox_id>/delegations/",
+        delegations.delegations,
+        name="admin-delegations",
+    ),
+    path(
+        "mailbox/<int:mailbox_id>/delegations/<int:delegation_id>/",
+        delegations.delegation_change,
+        name="admin-delegation-change",
+    ),
+    path(
+        "mailbox/<int:mailbox_id>/delegations/<int:delegation_id>/revoke/",
+        delegations.delegation_revoke,
+        name="admin-delegation-revoke",
+    ),
+    path("mailbox/<int:mailbox_id>/audit/", delegations.audit_trail, name="admin-audit"),
+    path("notifications/", delegations.notifications, name="mail-notifications"),
     path("login/", auth_views.login_page, name="auth-login"),
     path("login/password/", local_views.password_login, name="auth-password"),
     path("login/code/", local_views.code_login, name="auth-code"),

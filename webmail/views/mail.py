@@ -45,6 +45,7 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         "mailbox": mailbox,
         "mailboxes": access.mailboxes_for(request.user),
         "folder": folder_name,
+        "can_manage": access.can(request.user, Action.MANAGE, mailbox),
     }
     try:
         listing = imap.list_folder(mailbox, folder_name, page, PER_PAGE)

@@ -1,0 +1,146 @@
+"""Managers' pages: delegations per mailbox, and the mailbox's audit trail."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from mailboxes import access, audit
+from mailboxes.access import Action
+from mailboxes.delegations import (
+    do_change_delegation,
+    do_grant_delegation,
+    do_revoke_delegation,
+    known_people,
+    person_for_email,
+)
+from mailboxes.models import AuditEvent, Delegation, Mailbox, Notification
+from webmail.auth import local
+from webmail.forms import AUDIT_COLUMNS, AuditFilterForm, DelegationForm, GrantForm
+
+
+def open_delegation(mailbox: Mailbox, delegation_id: int) -> Delegation:
+    delegation = (
+        Delegation.objects.filter(pk=delegation_id, mailbox=mailbox, revoked_at__isnull=True)
+        .select_related("person", "mailbox")
+        .first()
+    )
+    if delegation is None:
+        raise Http404
+    return delegation
+
+
+@login_required
+def manage_home(request: HttpRequest) -> HttpResponse:
+    mailboxes = access.managed_mailboxes(request.user)
+    return render(request, "manage/home.html", {"managed": mailboxes})
+
+
+@login_required
+def delegations(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id)
+    form = GrantForm(request.POST or None, people=known_people(mailbox))
+    if request.method == "POST" and form.is_valid():
+        person, new = (
+            (form.cleaned_data["person"], False)
+            if form.cleaned_data["person"]
+            else person_for_email(form.cleaned_data["email"])
+        )
+        do_grant_delegation(
+            request.user, mailbox, person, form.cleaned_data["role"], form.expires_at, request
+        )
+        if new or (not person.has_usable_password() and not person.subject_name_id):
+            local.do_invite(request.user, person.email, request, mailbox.structure)
+        return redirect("admin-delegations", mailbox_id=mailbox.pk)
+    current = (
+        Delegation.objects.filter(mailbox=mailbox, revoked_at__isnull=True)
+        .select_related("person", "granted_by")
+        .order_by("person__last_name", "person__username")
+    )
+    context = {
+        "mailbox": mailbox,
+        "delegations": current,
+        "form": form,
+        "now": timezone.now(),
+        "roles": Delegation.Role.choices,
+    }
+    return render(request, "manage/delegations.html", context)
+
+
+@login_required
+def delegation_change(request: HttpRequest, mailbox_id: int, delegation_id: int) -> HttpResponse:
+    # Access first, method second: a refusal must look like absence (404), never 405.
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id)
+    delegation = open_delegation(mailbox, delegation_id)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = DelegationForm(request.POST)
+    if form.is_valid():
+        do_change_delegation(
+            request.user, delegation, form.cleaned_data["role"], form.expires_at, request
+        )
+    return redirect("admin-delegations", mailbox_id=mailbox.pk)
+
+
+@login_required
+def delegation_revoke(request: HttpRequest, mailbox_id: int, delegation_id: int) -> HttpResponse:
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id)
+    delegation = open_delegation(mailbox, delegation_id)
+    if request.method == "POST":
+        do_revoke_delegation(request.user, delegation, request)
+        return redirect("admin-delegations", mailbox_id=mailbox.pk)
+    return render(request, "manage/revoke.html", {"mailbox": mailbox, "delegation": delegation})
+
+
+@login_required
+def audit_trail(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id)
+    events = AuditEvent.objects.for_mailbox(mailbox)
+    actions = sorted(set(events.values_list("action", flat=True)))
+    form = AuditFilterForm(request.GET or None, actions=actions)
+    events = form.filter(events).order_by("-created")
+    if request.GET.get("export") == "csv":
+        export = audit.record(request.user, "audit.export", mailbox=mailbox, request=request)
+        return csv_response(events.exclude(pk=export.pk), mailbox)
+    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    return render(request, "manage/audit.html", {"mailbox": mailbox, "form": form, "page": page})
+
+
+class Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_response(events: object, mailbox: Mailbox) -> StreamingHttpResponse:
+    writer = csv.writer(Echo())
+    rows = (
+        writer.writerow([getattr(e, c) for c in AUDIT_COLUMNS])
+        for e in events.iterator()  # type: ignore[attr-defined]
+    )
+    response = StreamingHttpResponse(
+        (line for chunk in ([writer.writerow(AUDIT_COLUMNS)], rows) for line in chunk),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="audit-{mailbox.pk}.csv"'
+    return response
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    mine = Notification.objects.filter(person=request.user)[:50]
+    page = render(request, "manage/notifications.html", {"notifications": list(mine)})
+    Notification.objects.filter(person=request.user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    return page
