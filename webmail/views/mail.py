@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 
 from mailboxes import access, audit, mime
 from mailboxes.access import Action
-from mailboxes.models import AuditEvent
+from mailboxes.models import AuditEvent, Mailbox
 from mailboxes.operator import OperatorUnavailable, imap
 
 PER_PAGE = 50
@@ -27,6 +27,26 @@ def _page_number(request: HttpRequest) -> int:
         return max(1, int(request.GET.get("page", "1")))
     except ValueError:
         return 1
+
+
+def audit_operator_login(
+    request: HttpRequest, mailbox: Mailbox, error: OperatorUnavailable | None = None
+) -> None:
+    """Logins to the operator (CONF.17): every failure, and the first success per session."""
+    key = f"operator_login:{mailbox.pk}"
+    if error is None and request.session.get(key):
+        return
+    outcome = AuditEvent.Outcome.ERROR if error else AuditEvent.Outcome.OK
+    audit.record(
+        request.user,
+        "operator.login",
+        mailbox=mailbox,
+        outcome=outcome,
+        response=str(error or ""),
+        request=request,
+    )
+    if error is None:
+        request.session[key] = True
 
 
 @login_required
@@ -49,8 +69,10 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     }
     try:
         listing = imap.list_folder(mailbox, folder_name, page, PER_PAGE)
-    except OperatorUnavailable:
+    except OperatorUnavailable as exc:
+        audit_operator_login(request, mailbox, exc)
         return render(request, "mail/folder.html", {**context, "unavailable": True}, status=503)
+    audit_operator_login(request, mailbox)
     paginator = Paginator(range(listing.total), PER_PAGE)
     context |= {
         "listing": listing,
