@@ -115,6 +115,16 @@ class Mailbox(models.Model):
         help_text=_("The professional who owns a personal mailbox; empty for the others."),
     )
 
+    class Access(models.TextChoices):
+        DEFAULT = "", _("Operator default")
+        MASTER = "master", _("Trusted webmail (master user)")
+        XOAUTH2 = "xoauth2", _("Person's Pro Santé Connect token (XOAUTH2)")
+        CREDENTIAL = "credential", _("Stored mailbox password")
+
+    access = models.CharField(
+        _("operator access"), max_length=16, choices=Access.choices, blank=True, default=""
+    )
+
     class Meta:
         verbose_name = _("mailbox")
         verbose_name_plural = _("mailboxes")
@@ -225,6 +235,18 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+
+class MailboxCredential(models.Model):
+    """A mailbox's own password at the operator, encrypted (mailboxes/operator/credentials.py)."""
+
+    mailbox = models.OneToOneField(Mailbox, on_delete=models.CASCADE, related_name="credential")
+    login = models.CharField(max_length=254, blank=True, help_text=_("Empty: the address."))
+    secret = models.TextField(help_text=_("Fernet token; never the clear password."))
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.login or self.mailbox.address
 
 
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):

@@ -18,14 +18,15 @@ python_env
 node_env
 redis_up
 
-log "starting the local MSSanté operator (Dovecot + Postfix, ports ${PORT_BASE}+)"
-python3 scripts/operator_backend.py start --name demo --port-base "$PORT_BASE" >/dev/null
-eval "$(python3 scripts/operator_backend.py env --name demo --port-base "$PORT_BASE")"
-
 export PSC_CLIENT_ID=webmail-demo
 PSC_CLIENT_SECRET="$(instance_secret demo)"
 export PSC_CLIENT_SECRET
 export PSC_LOCAL_BASE_URL="http://127.0.0.1:$PSC_PORT"
+export OPERATOR_INTROSPECTION_URL="http://$PSC_CLIENT_ID:$PSC_CLIENT_SECRET@127.0.0.1:$PSC_PORT/auth/realms/esante-wallet/protocol/openid-connect/token/introspect"
+
+log "starting the local MSSanté operator (Dovecot + Postfix, ports ${PORT_BASE}+)"
+python3 scripts/operator_backend.py start --name demo --port-base "$PORT_BASE" >/dev/null
+eval "$(python3 scripts/operator_backend.py env --name demo --port-base "$PORT_BASE")"
 start_psc demo "$PSC_PORT" "http://$ADDRESS/oidc/callback/" "http://$ADDRESS/login/"
 
 export DJANGO_SECURE_COOKIES=false  # plain HTTP on loopback

@@ -104,6 +104,17 @@ def read_or_create_secret(path: Path) -> str:
 def dovecot_config(inst: Instance) -> str:
     r = inst.root
     domain = load_identities()["domains"][0]
+    oauth2 = (r / "dovecot" / "oauth2.conf.ext").exists()
+    oauth2_passdb = (
+        f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {r}/dovecot/oauth2.conf.ext
+}}
+"""
+        if oauth2
+        else ""
+    )
     # One setting per line inside blocks: Dovecot 2.3's parser wants it so.
     return f"""\
 instance_name = mssante-{inst.name}
@@ -116,7 +127,7 @@ ssl = no
 disable_plaintext_auth = no
 # The webmail is the operator's trusted client: no per-IP auth penalty for it.
 login_trusted_networks = 127.0.0.0/8
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if oauth2 else ""}
 auth_master_user_separator = *
 default_internal_user = dovecot
 default_login_user = dovenull
@@ -185,7 +196,7 @@ passdb {{
   # The target mailbox must exist too.
   result_success = continue
 }}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {r}/dovecot/users
 }}
@@ -195,6 +206,25 @@ userdb {{
   default_fields = home={r}/mail/%d/%n
 }}
 """
+
+
+def write_oauth2(inst: Instance, introspection_url: str) -> bool:
+    """XOAUTH2/OAUTHBEARER: tokens checked by introspection at the identity provider; the
+    token's `email` claim must be the mailbox logged into (the operator decides access).
+    Returns whether the configuration changed."""
+    path = inst.root / "dovecot" / "oauth2.conf.ext"
+    text = f"""introspection_mode = post
+introspection_url = {introspection_url}
+username_attribute = email
+active_attribute = active
+active_value = true
+force_introspection = yes
+"""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    write(path, text, mode=0o640)
+    shutil.chown(path, group="dovecot")
+    return True
 
 
 def write_dovecot(inst: Instance) -> None:
@@ -434,8 +464,11 @@ def stop_pidfile(pidfile: Path) -> None:
 COMPONENTS = ("dovecot", "postfix")
 
 
-def start(inst: Instance, components: tuple[str, ...]) -> None:
+def start(inst: Instance, components: tuple[str, ...], introspection_url: str = "") -> None:
     inst.root.mkdir(parents=True, exist_ok=True)
+    if introspection_url and write_oauth2(inst, introspection_url) and port_open(inst.imap_port):
+        write_dovecot(inst)
+        run_daemon(inst, ["doveadm", "-c", str(inst.dovecot_conf), "reload"], "dovecot")
     if "dovecot" in components:
         was_down = not port_open(inst.imap_port)
         start_dovecot(inst)
@@ -490,6 +523,11 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Instance]:
     parser.add_argument("--port-base", type=int, default=31000)
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--fresh", action="store_true", help="wipe all mail and state first")
+    parser.add_argument(
+        "--introspection-url",
+        default=os.environ.get("OPERATOR_INTROSPECTION_URL", ""),
+        help="enable XOAUTH2: the provider's token introspection URL, with client credentials",
+    )
     args = parser.parse_args(argv)
     if unknown := set(args.components) - set(COMPONENTS):
         parser.error(f"unknown component(s): {', '.join(sorted(unknown))}")
@@ -505,7 +543,7 @@ def main(argv: list[str]) -> None:
     if args.fresh and inst.root.exists():
         shutil.rmtree(inst.root)
     if args.command in ("start", "restart"):
-        start(inst, components)
+        start(inst, components, args.introspection_url)
     if args.command == "env":
         for key, value in environment(inst).items():
             print(f"export {key}={value}")

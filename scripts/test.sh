@@ -18,15 +18,17 @@ log "ruff check / ruff format --check"
 
 # The test instances use their own ports (base 32000) and folders: a running demo is safe.
 PORT_BASE=32000
-log "starting the test operator backend (Dovecot + Postfix, ports ${PORT_BASE}+)"
-python3 scripts/operator_backend.py start --name test --port-base "$PORT_BASE" --fresh >/dev/null
-eval "$(python3 scripts/operator_backend.py env --name test --port-base "$PORT_BASE")"
-export OPERATOR_BACKEND_ARGS="--name test --port-base $PORT_BASE"
-
 export PSC_CLIENT_ID=webmail-test
 PSC_CLIENT_SECRET="$(instance_secret test)"
 export PSC_CLIENT_SECRET
 export PSC_LOCAL_BASE_URL="http://127.0.0.1:32080"
+# Dovecot checks XOAUTH2 tokens at the look-alike, as an operator does at PSC.
+export OPERATOR_INTROSPECTION_URL="http://$PSC_CLIENT_ID:$PSC_CLIENT_SECRET@127.0.0.1:32080/auth/realms/esante-wallet/protocol/openid-connect/token/introspect"
+
+log "starting the test operator backend (Dovecot + Postfix, ports ${PORT_BASE}+)"
+python3 scripts/operator_backend.py start --name test --port-base "$PORT_BASE" --fresh >/dev/null
+eval "$(python3 scripts/operator_backend.py env --name test --port-base "$PORT_BASE")"
+export OPERATOR_BACKEND_ARGS="--name test --port-base $PORT_BASE"
 export LIVE_SERVER="127.0.0.1:32800"
 export PSC_TEST_FAULTS=1  # lets tests make the provider misbehave on purpose
 stop_psc test

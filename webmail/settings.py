@@ -195,6 +195,11 @@ OPERATOR_SMTP_SECURITY = env_choice("OPERATOR_SMTP_SECURITY", "none", ("none", "
 OPERATOR_MASTER_USER = env_str("OPERATOR_MASTER_USER", "webmail")
 OPERATOR_MASTER_PASSWORD = env_str("OPERATOR_MASTER_PASSWORD")
 OPERATOR_TIMEOUT = env_int("OPERATOR_TIMEOUT", 10, minimum=1)
+# How to authenticate for a mailbox unless the mailbox says otherwise (strategies.py).
+OPERATOR_ACCESS_STRATEGY = env_choice(
+    "OPERATOR_ACCESS_STRATEGY", "master", ("master", "xoauth2", "credential")
+)
+WEBMAIL_CREDENTIAL_KEYS = env_list("WEBMAIL_CREDENTIAL_KEYS", [])
 if (
     not DEBUG
     and OPERATOR_IMAP_SECURITY == "none"

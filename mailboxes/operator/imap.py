@@ -1,7 +1,6 @@
 """IMAP sessions with the operator, one interface whatever the access strategy.
 
-Strategies (ARCHITECTURE.md): master-user proxy login is implemented; XOAUTH2 with the
-person's PSC token and a stored per-mailbox credential come with the delegation work.
+How we authenticate for a mailbox is mailboxes/operator/strategies.py's business.
 imapclient is not thread-safe: a session belongs to one request or task.
 """
 
@@ -24,7 +23,7 @@ from django.conf import settings
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from mailboxes.operator import OperatorUnavailable
+from mailboxes.operator import OperatorUnavailable, strategies
 
 if TYPE_CHECKING:
     from mailboxes.models import Mailbox
@@ -78,15 +77,6 @@ def _connect() -> IMAPClient:
     return client
 
 
-def _login_master(client: IMAPClient, mailbox: Mailbox) -> None:
-    """Proxy login (Dovecot master user): SASL PLAIN with the mailbox as authorization id."""
-    client.plain_login(
-        settings.OPERATOR_MASTER_USER,
-        settings.OPERATOR_MASTER_PASSWORD,
-        authorization_identity=mailbox.address,
-    )
-
-
 @contextmanager
 def imap_session(mailbox: Mailbox) -> Iterator[IMAPClient]:
     """An authenticated IMAP session on `mailbox`; OperatorUnavailable on any failure.
@@ -99,7 +89,7 @@ def imap_session(mailbox: Mailbox) -> Iterator[IMAPClient]:
         raise OperatorUnavailable(f"IMAP connection failed ({type(exc).__name__})") from exc
     try:
         try:
-            _login_master(client, mailbox)
+            strategies.imap_login(client, mailbox)
         except (IMAPClientError, imaplib.IMAP4.error) as exc:
             raise OperatorUnavailable("IMAP login refused by the operator") from exc
         try:

@@ -171,6 +171,11 @@ const configuration = {
     Grant: 4 * 3600,
   },
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+  // The operator's view of who may open which mailbox (Dovecot's oauth2 passdb reads it by
+  // introspection): here, a professional's own mailbox only.
+  extraTokenClaims: async (_ctx, token) => (
+    token.kind === 'AccessToken' ? { email: professionals[token.accountId]?.mailbox } : undefined
+  ),
   findAccount: async (_ctx, id) => {
     const person = professionals[id];
     if (!person) return undefined;

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import smtplib
@@ -16,6 +15,7 @@ from django.contrib.sessions.backends.cache import SessionStore
 
 from mailboxes.models import Mailbox
 from mailboxes.operator.imap import imap_session
+from mailboxes.operator.strategies import smtp_login
 
 ACCOUNTS = {
     "marie": "f:3c8e8f0a-2b51-4c1e-9d3e-5b1f1c0d7a11:810101234567",
@@ -56,11 +56,7 @@ def submission(authorization_id: str) -> smtplib.SMTP:
     """An SMTP submission session authenticated as the master user acting for a mailbox."""
     smtp = smtplib.SMTP(settings.OPERATOR_SMTP_HOST, settings.OPERATOR_SMTP_PORT, timeout=10)
     smtp.ehlo()
-    credentials = (
-        f"{authorization_id}\0{settings.OPERATOR_MASTER_USER}\0{settings.OPERATOR_MASTER_PASSWORD}"
-    )
-    code, answer = smtp.docmd("AUTH", "PLAIN " + base64.b64encode(credentials.encode()).decode())
-    assert code == 235, answer
+    smtp_login(smtp, Mailbox(address=authorization_id, access=Mailbox.Access.MASTER))
     return smtp
 
 

@@ -11,6 +11,7 @@ from django.core import mail
 from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import Settings
 
 from mailboxes import access
 from mailboxes.models import (
@@ -70,9 +71,12 @@ def test_it_lets_a_manager_delegate_to_a_known_person(
 
 
 def test_it_invites_a_new_person_by_email_with_the_delegation(
-    jeanne: User, officine: Mailbox
+    jeanne: User, officine: Mailbox, settings: Settings
 ) -> None:
+    settings.WEBMAIL_SHOW_INVITATION_LINKS = True
     grant(jeanne, officine, email="Sophie.Martin@exemple.fr", role="triage")
+    page = client_for(jeanne).get(reverse("admin-delegations", args=[officine.pk]))
+    assert "/invitation/" not in page.content.decode()  # shown once, on the redirect
     sophie = User.objects.get(email="sophie.martin@exemple.fr")
     assert not sophie.has_usable_password()
     assert Delegation.objects.get(person=sophie).role == "triage"

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from mailboxes import audit
 from mailboxes.models import AuditEvent
+from mailboxes.operator import strategies
 from webmail.auth import session
 
 
@@ -33,4 +34,9 @@ class SessionPolicyMiddleware:
             )
             logout(request)
             return redirect(f"{reverse('auth-login')}?ended={reason}")
-        return self.get_response(request)
+        tokens = request.session.get(session.TOKENS) if request.user.is_authenticated else None
+        bound = strategies.psc_access_token.set(tokens["access"] if tokens else None)
+        try:
+            return self.get_response(request)
+        finally:
+            strategies.psc_access_token.reset(bound)

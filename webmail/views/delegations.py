@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import (
@@ -15,6 +17,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mailboxes import access, audit
 from mailboxes.access import Action
@@ -61,7 +64,10 @@ def delegations(request: HttpRequest, mailbox_id: int) -> HttpResponse:
             request.user, mailbox, person, form.cleaned_data["role"], form.expires_at, request
         )
         if new or (not person.has_usable_password() and not person.subject_name_id):
-            local.do_invite(request.user, person.email, request, mailbox.structure)
+            link = local.do_invite(request.user, person.email, request, mailbox.structure)[1]
+            # Demo only, and only for an account that has never been set up.
+            if settings.WEBMAIL_SHOW_INVITATION_LINKS:
+                messages.info(request, _("Invitation link (demo only): %(link)s") % {"link": link})
         return redirect("admin-delegations", mailbox_id=mailbox.pk)
     current = (
         Delegation.objects.filter(mailbox=mailbox, revoked_at__isnull=True)
