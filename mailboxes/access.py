@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING
 from django.db.models import Case, Q, Value, When
 from django.http import Http404
 
-from mailboxes.models import Delegation, Mailbox
+from mailboxes import audit
+from mailboxes.models import AuditEvent, Delegation, Mailbox
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
     from django.db.models import QuerySet
+    from django.http import HttpRequest
 
     from mailboxes.models import User
 
@@ -97,10 +99,28 @@ def managed_mailboxes(user: User | AnonymousUser) -> list[Mailbox]:
     return [m for m in mailboxes_for(user) if can(user, Action.MANAGE, m)]
 
 
-def mailbox_or_404(user: User | AnonymousUser, action: Action, mailbox_id: int) -> Mailbox:
-    """The mailbox if the person may do `action` on it; 404 otherwise, existing or not."""
+def mailbox_or_404(
+    user: User | AnonymousUser,
+    action: Action,
+    mailbox_id: int,
+    request: HttpRequest | None = None,
+) -> Mailbox:
+    """The mailbox if the person may do `action` on it; 404 otherwise, existing or not.
+
+    A refusal on an existing mailbox is audited (a revoked delegate's next click shows up in
+    the mailbox's trail); the answer is the same 404 either way.
+    """
     mailbox = Mailbox.objects.filter(pk=mailbox_id).select_related("structure").first()
-    if mailbox is None or not can(user, action, mailbox):
+    if mailbox is None:
+        raise Http404
+    if not can(user, action, mailbox):
+        audit.record(
+            user,
+            f"access.{action}",
+            mailbox=mailbox,
+            outcome=AuditEvent.Outcome.DENIED,
+            request=request,
+        )
         raise Http404
     return mailbox
 

@@ -36,7 +36,7 @@ def record(
     person = actor if actor is not None and actor.is_authenticated else None
     event = AuditEvent.objects.create(
         actor=person,
-        actor_label=person.get_username() if person else "",
+        actor_label=str(person)[:200] if person else "",
         actor_subject_name_id=(person.subject_name_id or "") if person else "",
         mailbox=mailbox,
         mailbox_address=mailbox.address if mailbox else "",

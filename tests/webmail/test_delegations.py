@@ -118,6 +118,8 @@ def test_it_revokes_after_confirmation_and_the_next_click_is_refused(
     assert Delegation.objects.get().revoked_at is None  # nothing before the confirmation
     manager.post(url)
     assert delegate.get(inbox).status_code == 404
+    refused = AuditEvent.objects.get(action="access.read", outcome="denied")
+    assert (refused.actor, refused.mailbox) == (bob, officine)
     assert AuditEvent.objects.filter(action="delegation.revoke", outcome="ok").exists()
     assert Notification.objects.filter(person=bob, text__contains="retiré").exists()
 

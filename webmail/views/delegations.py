@@ -52,7 +52,7 @@ def manage_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def delegations(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id)
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     form = GrantForm(request.POST or None, people=known_people(mailbox))
     if request.method == "POST" and form.is_valid():
         person, new = (
@@ -87,7 +87,7 @@ def delegations(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 @login_required
 def delegation_change(request: HttpRequest, mailbox_id: int, delegation_id: int) -> HttpResponse:
     # Access first, method second: a refusal must look like absence (404), never 405.
-    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id)
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     delegation = open_delegation(mailbox, delegation_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -101,7 +101,7 @@ def delegation_change(request: HttpRequest, mailbox_id: int, delegation_id: int)
 
 @login_required
 def delegation_revoke(request: HttpRequest, mailbox_id: int, delegation_id: int) -> HttpResponse:
-    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id)
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     delegation = open_delegation(mailbox, delegation_id)
     if request.method == "POST":
         do_revoke_delegation(request.user, delegation, request)
@@ -111,7 +111,7 @@ def delegation_revoke(request: HttpRequest, mailbox_id: int, delegation_id: int)
 
 @login_required
 def audit_trail(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id)
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     events = AuditEvent.objects.for_mailbox(mailbox)
     actions = sorted(set(events.values_list("action", flat=True)))
     form = AuditFilterForm(request.GET or None, actions=actions)

@@ -59,7 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
-    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id)
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     folder_name, page = _folder(request), _page_number(request)
     context = {
         "mailbox": mailbox,
@@ -83,7 +83,7 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 @login_required
 def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
-    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id)
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     folder_name = _folder(request)
     target = f"{folder_name}/{uid}"
     try:
