@@ -21,6 +21,18 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    index: int = -1  # the part's position in walk order: what part URLs name
+
+
+@dataclass(frozen=True)
+class Part:
+    """A leaf part: what the reader links to, inlines (cid:) or downloads."""
+
+    index: int
+    content_type: str
+    filename: str
+    content_id: str
+    payload: bytes
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,9 @@ class ParsedMessage:
     text: str
     text_from_html: bool
     attachments: list[Attachment] = field(default_factory=list)
+    html_index: int | None = None  # the HTML body part, when the message has one
+    disposition_notification_to: str = ""
+    return_path: str = ""
 
 
 def header(msg: Message, name: str) -> str:
@@ -85,23 +100,109 @@ def body_text(msg: EmailMessage) -> tuple[str, bool]:
     return text, False
 
 
+def leaves(msg: EmailMessage) -> list[Message]:
+    """Every part in walk order (containers included, so indexes match `part_at`)."""
+    try:
+        return list(msg.walk())
+    except (RecursionError, ValueError):
+        return [msg]
+
+
+def _filename(part: Message) -> str:
+    try:
+        return part.get_filename() or ""
+    except (ValueError, LookupError, TypeError):
+        return ""
+
+
+def part_at(msg: EmailMessage, index: int) -> Part | None:
+    """The leaf part at `index` (walk order), decoded; None for containers or out of range."""
+    parts = leaves(msg)
+    if not 0 <= index < len(parts) or parts[index].is_multipart():
+        return None
+    part = parts[index]
+    payload = part.get_payload(decode=True)
+    return Part(
+        index=index,
+        content_type=part.get_content_type(),
+        filename=_filename(part),
+        content_id=header(part, "Content-ID").strip().strip("<>"),
+        payload=payload if isinstance(payload, bytes) else b"",
+    )
+
+
+def part_text_of(msg: EmailMessage, index: int) -> str:
+    parts = leaves(msg)
+    if not 0 <= index < len(parts) or parts[index].is_multipart():
+        return ""
+    return part_text(parts[index])
+
+
+def content_ids(msg: EmailMessage) -> dict[str, int]:
+    """cid -> part index, for rewriting inline images."""
+    found = {}
+    for index, part in enumerate(leaves(msg)):
+        cid = header(part, "Content-ID").strip().strip("<>")
+        if cid and not part.is_multipart():
+            found[cid] = index
+    return found
+
+
 def attachments(msg: EmailMessage) -> list[Attachment]:
+    """Parts a person would call attachments: named, or not the text/HTML body."""
     found = []
-    for part in msg.iter_attachments():
+    body = _body_parts(msg)
+    for index, part in enumerate(leaves(msg)):
+        if part.is_multipart() or id(part) in body:
+            continue
+        disposition = part.get_content_disposition()
+        name = _filename(part)
+        if disposition != "attachment" and not name and part.get_content_maintype() == "text":
+            continue
+        if disposition == "inline" and header(part, "Content-ID") and not name:
+            continue  # an inline image of the HTML body, shown there
         payload = part.get_payload(decode=True)
         found.append(
             Attachment(
-                filename=part.get_filename() or "",
+                filename=name,
                 content_type=part.get_content_type(),
                 size=len(payload) if isinstance(payload, bytes) else 0,
+                index=index,
             )
         )
     return found
 
 
-def parse(raw: bytes) -> ParsedMessage:
+def _body_parts(msg: EmailMessage) -> set[int]:
+    ids = set()
+    for kind in ("plain", "html"):
+        try:
+            body = msg.get_body(preferencelist=(kind,))
+        except (KeyError, LookupError, ValueError):
+            body = None
+        if body is not None:
+            ids.add(id(body))
+    return ids
+
+
+def html_index(msg: EmailMessage) -> int | None:
+    try:
+        body = msg.get_body(preferencelist=("html",))
+    except (KeyError, LookupError, ValueError):
+        return None
+    if body is None:
+        return None
+    return next((i for i, part in enumerate(leaves(msg)) if part is body), None)
+
+
+def message(raw: bytes) -> EmailMessage:
     msg = email.message_from_bytes(raw, policy=default_policy)
     assert isinstance(msg, EmailMessage)  # noqa: S101 - policy.default guarantees it
+    return msg
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    msg = message(raw)
     text, from_html = body_text(msg)
     try:
         date = email.utils.parsedate_to_datetime(header(msg, "Date"))
@@ -118,4 +219,7 @@ def parse(raw: bytes) -> ParsedMessage:
         text=text,
         text_from_html=from_html,
         attachments=attachments(msg),
+        html_index=html_index(msg),
+        disposition_notification_to=header(msg, "Disposition-Notification-To"),
+        return_path=header(msg, "Return-Path"),
     )

@@ -4,12 +4,21 @@ from django.views.generic import RedirectView
 
 from webmail.auth import local_views
 from webmail.auth import views as auth_views
-from webmail.views import delegations, health, mail
+from webmail.views import actions, delegations, health, mail, reader
 
 urlpatterns = [
     path("", mail.home, name="mail-home"),
     path("mailbox/<int:mailbox_id>/", mail.folder, name="mail-folder"),
-    path("mailbox/<int:mailbox_id>/message/<int:uid>/", mail.message, name="mail-message"),
+    path("mailbox/<int:mailbox_id>/message/<int:uid>/", reader.message, name="mail-message"),
+    path("mailbox/<int:mailbox_id>/message/<int:uid>/body/", reader.body, name="mail-body"),
+    path(
+        "mailbox/<int:mailbox_id>/message/<int:uid>/part/<int:index>/",
+        reader.part,
+        name="mail-part",
+    ),
+    path("mailbox/<int:mailbox_id>/message/<int:uid>/raw/", reader.raw_source, name="mail-raw"),
+    path("mailbox/<int:mailbox_id>/actions/", actions.messages_action, name="mail-actions"),
+    path("mailbox/<int:mailbox_id>/trash/empty/", actions.empty_trash, name="mail-empty-trash"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(
         "mailbox/<int:mailbox_id>/delegations/",

@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class OperatorUnavailable(Exception):
     """The operator could not be reached or refused us; the message is safe to show."""
+
+
+class OperatorRefused(OperatorUnavailable):
+    """The operator answered NO/BAD to a command; the message carries its answer."""

@@ -23,7 +23,7 @@ from django.conf import settings
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from mailboxes.operator import OperatorUnavailable, strategies
+from mailboxes.operator import OperatorRefused, OperatorUnavailable, strategies
 
 if TYPE_CHECKING:
     from mailboxes.models import Mailbox
@@ -96,6 +96,8 @@ def imap_session(mailbox: Mailbox) -> Iterator[IMAPClient]:
             yield client
         except (OSError, imaplib.IMAP4.abort) as exc:
             raise OperatorUnavailable(f"IMAP session lost ({type(exc).__name__})") from exc
+        except (IMAPClientError, imaplib.IMAP4.error) as exc:
+            raise OperatorRefused(f"IMAP refused: {str(exc)[:150]}") from exc
     finally:
         with contextlib.suppress(OSError, IMAPClientError, imaplib.IMAP4.error):
             client.logout()
@@ -135,35 +137,118 @@ def _parse_date(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def _newest_first(client: IMAPClient) -> list[int]:
-    """UIDs by Date header, newest first: SORT (RFC 5256) when offered, else UID order."""
+SORT_KEYS = {"date": b"DATE", "from": b"FROM", "subject": b"SUBJECT", "size": b"SIZE"}
+SPECIAL_USES = (b"\\Drafts", b"\\Sent", b"\\Archive", b"\\Junk", b"\\Trash")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """How a message list is ordered and filtered."""
+
+    sort: str = "date"
+    descending: bool = True
+    unread_only: bool = False
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    name: str
+    special_use: str  # "\\Sent", "\\Trash"... or "" (INBOX is by name)
+    messages: int
+    unseen: int
+
+
+def _sorted_uids(client: IMAPClient, listing: Listing) -> list[int]:
+    """UIDs in the asked order: SORT (RFC 5256) when offered, else by UID."""
+    criteria = [b"UNSEEN"] if listing.unread_only else [b"ALL"]
     if b"SORT" in client.capabilities():
-        return list(client.sort([b"REVERSE", b"DATE"]))
-    return sorted(client.search(["ALL"]), reverse=True)
+        keys = [b"REVERSE"] if listing.descending else []
+        return list(client.sort([*keys, SORT_KEYS[listing.sort]], criteria))
+    return sorted(client.search(criteria), reverse=listing.descending)
 
 
-def list_folder(mailbox: Mailbox, folder: str, page: int, per_page: int) -> FolderPage:
-    """One page of a folder, newest first, straight from IMAP (the cache comes later)."""
+def list_folder(
+    mailbox: Mailbox, folder: str, page: int, per_page: int, listing: Listing = Listing()
+) -> FolderPage:
+    """One page of a folder, straight from IMAP (the cache comes later)."""
     folder = check_folder(folder)
     with imap_session(mailbox) as client:
         client.select_folder(folder, readonly=True)
-        uids = _newest_first(client)
-        unseen = len(client.search(["UNSEEN"]))
+        uids = _sorted_uids(client, listing)
+        unseen = len(uids) if listing.unread_only else len(client.search(["UNSEEN"]))
         chosen = uids[(page - 1) * per_page : page * per_page]
         fetched = client.fetch(chosen, [b"FLAGS", b"RFC822.SIZE", HEADER_FIELDS]) if chosen else {}
     envelopes = [_envelope(uid, fetched[uid]) for uid in chosen if uid in fetched]
     return FolderPage(total=len(uids), unseen=unseen, envelopes=envelopes)
 
 
-def fetch_message(mailbox: Mailbox, folder: str, uid: int) -> bytes | None:
-    """The full RFC 5322 message, marking it \\Seen as any mail client does; None if absent."""
-    folder = check_folder(folder)
+def _folder_order(folder: FolderInfo) -> tuple[int, str]:
+    if folder.name == "INBOX":
+        return (0, "")
+    uses = [u.decode() for u in SPECIAL_USES]
+    if folder.special_use in uses:
+        return (1 + uses.index(folder.special_use), "")
+    return (len(uses) + 1, folder.name.lower())
+
+
+def list_folders(mailbox: Mailbox) -> list[FolderInfo]:
+    """Selectable folders with their special use and counts: INBOX, specials, then the rest."""
+    found = []
     with imap_session(mailbox) as client:
-        client.select_folder(folder)
-        data = client.fetch([uid], [b"BODY[]"]).get(uid)
+        for flags, _, name in client.list_folders():
+            if b"\\Noselect" in flags or b"\\NonExistent" in flags:
+                continue
+            status = client.folder_status(name, [b"MESSAGES", b"UNSEEN"])
+            special = next((f.decode() for f in flags if f in SPECIAL_USES), "")
+            found.append(FolderInfo(str(name), special, status[b"MESSAGES"], status[b"UNSEEN"]))
+    return sorted(found, key=_folder_order)
+
+
+def special_folder(mailbox: Mailbox, use: str) -> str | None:
+    """The name of the folder with this special use (RFC 6154), e.g. "\\Trash"."""
+    return next((f.name for f in list_folders(mailbox) if f.special_use == use), None)
+
+
+def fetch_message(mailbox: Mailbox, folder: str, uid: int, peek: bool = False) -> bytes | None:
+    """The full RFC 5322 message; opening it marks it \\Seen as any mail client does, a
+    `peek` (body frame, attachment, download) does not. None if it is not there."""
+    folder = check_folder(folder)
+    item = b"BODY.PEEK[]" if peek else b"BODY[]"
+    with imap_session(mailbox) as client:
+        client.select_folder(folder, readonly=peek)
+        data = client.fetch([uid], [item]).get(uid)
     if not data:
         return None
     return data.get(b"BODY[]")  # type: ignore[return-value]
+
+
+def set_flag(mailbox: Mailbox, folder: str, uids: list[int], flag: bytes, on: bool) -> None:
+    with imap_session(mailbox) as client:
+        client.select_folder(check_folder(folder))
+        (client.add_flags if on else client.remove_flags)(uids, [flag])
+
+
+def move(mailbox: Mailbox, folder: str, uids: list[int], target: str) -> None:
+    """MOVE (RFC 6851) when offered, else COPY + \\Deleted + UID EXPUNGE of those UIDs."""
+    with imap_session(mailbox) as client:
+        client.select_folder(check_folder(folder))
+        if b"MOVE" in client.capabilities():
+            client.move(uids, check_folder(target))
+        else:
+            client.copy(uids, check_folder(target))
+            client.delete_messages(uids)
+            client.uid_expunge(uids)
+
+
+def expunge_all(mailbox: Mailbox, folder: str) -> int:
+    """Delete every message of a folder for good (emptying the Trash). Returns how many."""
+    with imap_session(mailbox) as client:
+        client.select_folder(check_folder(folder))
+        uids = client.search(["ALL"])
+        if uids:
+            client.delete_messages(uids)
+            client.uid_expunge(uids)
+    return len(uids)
 
 
 def probe() -> None:

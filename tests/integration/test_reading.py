@@ -62,12 +62,16 @@ def test_it_audits_the_opening_without_any_content(marie: User, marie_mailbox: M
         assert word not in stored
 
 
-def test_it_prefers_the_plain_text_alternative(marie: User, marie_mailbox: Mailbox) -> None:
+def test_it_shows_an_html_body_in_a_sandboxed_frame(marie: User, marie_mailbox: Mailbox) -> None:
     uid = uid_of(marie_mailbox, demo("03").message_id)
-    page = client_for(marie).get(reverse("mail-message", args=[marie_mailbox.pk, uid]))
-    html = page.content.decode()
-    assert "La RCP de cardiologie aura lieu jeudi à 14 h en salle 2." in html
-    assert "bâtiment B" not in html and "<table" not in html
+    client = client_for(marie)
+    html = client.get(reverse("mail-message", args=[marie_mailbox.pk, uid])).content.decode()
+    frame = re.search(r'<iframe class="body" sandbox="([^"]*)"[^>]* src="([^"]+)"', html)
+    assert frame and frame.group(1) == "allow-popups allow-popups-to-escape-sandbox"
+    assert "<table" not in html  # the HTML itself never enters the site's own page
+    body = client.get(frame.group(2).replace("&amp;", "&"))
+    assert "Salle 2, bâtiment B" in body.content.decode()
+    assert "default-src 'none'" in body["Content-Security-Policy"]
 
 
 def test_it_answers_404_for_someone_elses_mailbox(karim: User, marie_mailbox: Mailbox) -> None:

@@ -6,27 +6,43 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 
-from mailboxes import access, audit, mime
+from mailboxes import access, audit
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox
 from mailboxes.operator import OperatorUnavailable, imap
 
 PER_PAGE = 50
+SORT_CHOICES = (
+    ("date", _("Date")),
+    ("from", _("Sender")),
+    ("subject", _("Subject")),
+    ("size", _("Size")),
+)
 
 
-def _folder(request: HttpRequest) -> str:
+def folder_of(request: HttpRequest) -> str:
     try:
         return imap.check_folder(request.GET.get("folder", "INBOX"))
     except ValueError:
         raise Http404 from None
 
 
-def _page_number(request: HttpRequest) -> int:
+def page_number(request: HttpRequest) -> int:
     try:
         return max(1, int(request.GET.get("page", "1")))
     except ValueError:
         return 1
+
+
+def listing_of(request: HttpRequest) -> imap.Listing:
+    sort = request.GET.get("sort", "date")
+    return imap.Listing(
+        sort=sort if sort in imap.SORT_KEYS else "date",
+        descending=request.GET.get("order", "desc") != "asc",
+        unread_only=request.GET.get("unread") == "1",
+    )
 
 
 def audit_operator_login(
@@ -60,55 +76,29 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-    folder_name, page = _folder(request), _page_number(request)
+    folder_name, page, listing = folder_of(request), page_number(request), listing_of(request)
     context = {
         "mailbox": mailbox,
         "mailboxes": access.mailboxes_for(request.user),
         "folder": folder_name,
+        "listing_options": listing,
         "can_manage": access.can(request.user, Action.MANAGE, mailbox),
+        "can_triage": access.can(request.user, Action.TRIAGE, mailbox),
+        "sort_choices": SORT_CHOICES,
     }
     try:
-        listing = imap.list_folder(mailbox, folder_name, page, PER_PAGE)
+        folders = imap.list_folders(mailbox)
+        result = imap.list_folder(mailbox, folder_name, page, PER_PAGE, listing)
     except OperatorUnavailable as exc:
         audit_operator_login(request, mailbox, exc)
         return render(request, "mail/folder.html", {**context, "unavailable": True}, status=503)
     audit_operator_login(request, mailbox)
-    paginator = Paginator(range(listing.total), PER_PAGE)
+    special = {f.name: f.special_use for f in folders}
     context |= {
-        "listing": listing,
-        "page": paginator.get_page(page),
+        "folders": folders,
+        "listing": result,
+        "page": Paginator(range(result.total), PER_PAGE).get_page(page),
+        "in_trash": special.get(folder_name) == "\\Trash",
+        "targets": [f for f in folders if f.name != folder_name],
     }
     return render(request, "mail/folder.html", context)
-
-
-@login_required
-def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
-    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-    folder_name = _folder(request)
-    target = f"{folder_name}/{uid}"
-    try:
-        raw = imap.fetch_message(mailbox, folder_name, uid)
-    except OperatorUnavailable as exc:
-        audit.record(
-            request.user,
-            "message.read",
-            mailbox=mailbox,
-            target=target,
-            outcome=AuditEvent.Outcome.ERROR,
-            response=str(exc),
-            request=request,
-        )
-        context = {"mailbox": mailbox, "folder": folder_name, "unavailable": True}
-        return render(request, "mail/message.html", context, status=503)
-    if raw is None:
-        raise Http404
-    parsed = mime.parse(raw)
-    audit.record(
-        request.user,
-        "message.read",
-        mailbox=mailbox,
-        target=f"{target} {parsed.message_id}",
-        request=request,
-    )
-    context = {"mailbox": mailbox, "folder": folder_name, "message": parsed, "uid": uid}
-    return render(request, "mail/message.html", context)

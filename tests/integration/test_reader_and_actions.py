@@ -1,0 +1,264 @@
+"""The reader (sanitised HTML, images, attachments, raw) and actions, on the real Dovecot."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import smtplib
+import uuid
+from email.message import EmailMessage
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from mailboxes.models import AuditEvent, Mailbox, User
+from mailboxes.operator import imap
+from tests.conftest import client_for
+from tests.integration.helpers import flags_of, uid_of, wait_until
+
+pytestmark = pytest.mark.integration
+JEANNE = "jeanne.lefevre@operateur-a.mssante.test"
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+HOSTILE = """<html><head><meta http-equiv="refresh" content="0;url=https://evil.example/">
+<base href="https://evil.example/"><style>@import url(https://evil.example/x.css);
+p{background:url(https://evil.example/bg.png)}</style></head>
+<body onload="parent.pwned=1"><p style="color:red;background-image:url(https://evil.example/b)">
+Ordonnance</p><script>parent.pwned=2</script><img src="https://tracker.example/pixel.gif">
+<img src="cid:logo@demo"><a href="javascript:parent.pwned=3">lien</a>
+<svg><script>parent.pwned=4</script><animate onbegin="parent.pwned=5"/></svg>
+<form action="https://evil.example/"><input name="x"></form>
+<iframe src="https://evil.example/"></iframe><object data="https://evil.example/o"></object>
+<img src="data:image/svg+xml;base64,PHN2Zz48L3N2Zz4="></body></html>"""
+
+
+@pytest.fixture
+def jeanne_mailbox(directory: dict[str, Mailbox]) -> Mailbox:
+    return directory[JEANNE]
+
+
+@pytest.fixture
+def jeanne(jeanne_mailbox: Mailbox) -> User:
+    assert jeanne_mailbox.owner is not None
+    return jeanne_mailbox.owner
+
+
+def deliver(message: EmailMessage) -> str:
+    """Send through the operator's MX into Jeanne's INBOX; returns its Message-ID."""
+    message_id = f"<{uuid.uuid4()}@hopital-c.mssante.test>"
+    message["Message-ID"] = message_id
+    message["From"] = message["From"] or "Dr Karim BENALI <karim.benali@hopital-c.mssante.test>"
+    message["To"] = JEANNE
+    with smtplib.SMTP("127.0.0.1", int(os.environ["OPERATOR_MX_PORT"]), timeout=10) as smtp:
+        smtp.send_message(message)
+    return message_id
+
+
+def delivered(mailbox: Mailbox, message: EmailMessage) -> int:
+    message_id = deliver(message)
+    wait_until(lambda: _search(mailbox, message_id))
+    return uid_of(mailbox, message_id)
+
+
+def _search(mailbox: Mailbox, message_id: str) -> bool:
+    with imap.imap_session(mailbox) as client:
+        client.select_folder("INBOX", readonly=True)
+        return bool(client.search(["HEADER", "Message-ID", message_id]))
+
+
+def hostile_message() -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = "Résultats"
+    message.set_content("Version texte")
+    message.add_alternative(HOSTILE, subtype="html")
+    html_part = message.get_payload()[1]
+    html_part.add_related(PIXEL, maintype="image", subtype="png", cid="<logo@demo>")
+    return message
+
+
+def body_of(client: Client, page_html: str) -> tuple[str, str]:
+    frame = re.search(r'<iframe class="body"[^>]* src="([^"]+)"', page_html)
+    assert frame, page_html
+    response = client.get(frame.group(1).replace("&amp;", "&"))
+    return response.content.decode(), response["Content-Security-Policy"]
+
+
+def test_it_sanitises_hostile_html_and_blocks_remote_content(
+    jeanne: User, jeanne_mailbox: Mailbox
+) -> None:
+    uid = delivered(jeanne_mailbox, hostile_message())
+    client = client_for(jeanne)
+    page = client.get(reverse("mail-message", args=[jeanne_mailbox.pk, uid])).content.decode()
+    assert "1 image distante a été bloquée" in page
+    body, csp = body_of(client, page)
+    assert "Ordonnance" in body
+    for banned in (
+        "<script",
+        "onload",
+        "onbegin",
+        "javascript:",
+        "evil.example",
+        "tracker.example",
+        "<iframe",
+        "<form",
+        "<object",
+        "<base",
+        "<meta http-equiv",
+        "@import",
+        "url(",
+        "<svg",
+        "data:image/svg",
+    ):
+        assert banned not in body, banned
+    assert "default-src 'none'" in csp and "img-src 'self' data:;" in csp
+    # The inline image is served by us, from the message's own part.
+    cid = re.search(r'<img src="([^"]+)"', body)
+    assert cid and "/part/" in cid.group(1)
+    image = client.get(cid.group(1).replace("&amp;", "&"))
+    assert image["Content-Type"] == "image/png" and image.content == PIXEL
+    # Remote images only when the person asks, for this message.
+    shown, csp = body_of(
+        client,
+        client.get(
+            reverse("mail-message", args=[jeanne_mailbox.pk, uid]), {"images": "1"}
+        ).content.decode(),
+    )
+    assert "https://tracker.example/pixel.gif" in shown and "https:" in csp
+    assert "evil.example" not in shown
+
+
+def test_it_round_trips_attachments_byte_for_byte_with_french_names(
+    jeanne: User, jeanne_mailbox: Mailbox
+) -> None:
+    message = EmailMessage()
+    message["Subject"] = "Pièces jointes"
+    message.set_content("Voir PJ")
+    payload = bytes(range(256)) * 40
+    message.add_attachment(
+        payload, maintype="application", subtype="pdf", filename="compte-rendu échographie.pdf"
+    )
+    message.add_attachment(
+        b"<svg onload=alert(1)/>", maintype="image", subtype="svg+xml", filename="schéma.svg"
+    )
+    uid = delivered(jeanne_mailbox, message)
+    client = client_for(jeanne)
+    page = client.get(reverse("mail-message", args=[jeanne_mailbox.pk, uid])).content.decode()
+    links = re.findall(r'href="(/mailbox/\d+/message/\d+/part/\d+/\?folder=INBOX)"', page)
+    assert len(links) == 2
+    pdf = client.get(links[0])
+    assert pdf.content == payload
+    assert pdf["Content-Type"] == "application/octet-stream"
+    assert pdf["Content-Disposition"].startswith("attachment;")
+    assert "filename*=utf-8''compte-rendu%20%C3%A9chographie.pdf" in pdf["Content-Disposition"]
+    preview = client.get(links[0] + "&inline=1")
+    assert preview["Content-Type"] == "application/pdf"
+    assert preview["Content-Disposition"].startswith("inline")
+    svg = client.get(links[1] + "&inline=1")  # never shown inline: it could carry a script
+    assert svg["Content-Type"] == "application/octet-stream"
+    assert svg["Content-Disposition"].startswith("attachment")
+    raw = client.get(reverse("mail-raw", args=[jeanne_mailbox.pk, uid]), {"folder": "INBOX"})
+    assert raw["Content-Type"] == "message/rfc822"
+    assert f"Message-ID: {message['Message-ID']}".encode() in raw.content
+    downloads = AuditEvent.objects.filter(action="message.download", mailbox=jeanne_mailbox)
+    assert downloads.count() == 3  # two attachments and the .eml; previews are not downloads
+
+
+def test_it_lists_folders_by_special_use_with_unread_counts(
+    jeanne: User, jeanne_mailbox: Mailbox
+) -> None:
+    message = EmailMessage()
+    message["Subject"] = "Non lu"
+    message.set_content("x")
+    delivered(jeanne_mailbox, message)
+    folders = imap.list_folders(jeanne_mailbox)
+    assert [f.name for f in folders][:6] == ["INBOX", "Drafts", "Sent", "Archive", "Junk", "Trash"]
+    assert folders[0].unseen >= 1
+    page = client_for(jeanne).get(reverse("mail-folder", args=[jeanne_mailbox.pk]))
+    html = page.content.decode()
+    for label in (
+        "Boîte de réception",
+        "Brouillons",
+        "Envoyés",
+        "Archives",
+        "Indésirables",
+        "Corbeille",
+    ):
+        assert label in html, label
+
+
+def test_it_sorts_and_filters_unread(jeanne: User, jeanne_mailbox: Mailbox) -> None:
+    uids = []
+    for subject in ("Bravo", "Alpha", "Charlie"):
+        message = EmailMessage()
+        message["Subject"] = f"Tri {subject} {uuid.uuid4().hex[:6]}"
+        message.set_content("x")
+        uids.append(delivered(jeanne_mailbox, message))
+    ascending = imap.list_folder(
+        jeanne_mailbox, "INBOX", 1, 500, imap.Listing(sort="subject", descending=False)
+    )
+    tri = [e.subject.split()[1] for e in ascending.envelopes if e.subject.startswith("Tri ")]
+    assert tri == sorted(tri)
+    client = client_for(jeanne)
+    client.get(reverse("mail-message", args=[jeanne_mailbox.pk, uids[0]]))  # now read
+    unread = imap.list_folder(jeanne_mailbox, "INBOX", 1, 500, imap.Listing(unread_only=True))
+    assert uids[0] not in {e.uid for e in unread.envelopes}
+    assert {uids[1], uids[2]} <= {e.uid for e in unread.envelopes}
+
+
+def test_it_flags_archives_deletes_and_empties_the_trash(
+    jeanne: User, jeanne_mailbox: Mailbox
+) -> None:
+    client = client_for(jeanne)
+    action = reverse("mail-actions", args=[jeanne_mailbox.pk])
+    made = []
+    for n in range(3):
+        message = EmailMessage()
+        message["Subject"] = f"Action {n}"
+        message.set_content("x")
+        made.append((message, delivered(jeanne_mailbox, message)))
+    (_, first), (second_msg, second), (third_msg, third) = made
+    client.post(action, {"folder": "INBOX", "uid": [first], "action": "flag"})
+    client.post(action, {"folder": "INBOX", "uid": [first], "action": "unread"})
+    flags = flags_of(jeanne_mailbox, first)
+    assert b"\\Flagged" in flags and b"\\Seen" not in flags
+    client.post(action, {"folder": "INBOX", "uid": [second], "action": "archive"})
+    client.post(action, {"folder": "INBOX", "uid": [third], "action": "delete"})
+    assert uid_of(jeanne_mailbox, second_msg["Message-ID"], folder="Archive")
+    trashed = uid_of(jeanne_mailbox, third_msg["Message-ID"], folder="Trash")
+    assert not _search(jeanne_mailbox, third_msg["Message-ID"])
+    empty = reverse("mail-empty-trash", args=[jeanne_mailbox.pk])
+    assert "définitivement" in client.get(empty).content.decode()
+    assert trashed and imap.list_folder(jeanne_mailbox, "Trash", 1, 10).total >= 1
+    client.post(empty)
+    assert imap.list_folder(jeanne_mailbox, "Trash", 1, 10).total == 0
+    actions = list(
+        AuditEvent.objects.filter(mailbox=jeanne_mailbox).values_list("action", flat=True)
+    )
+    for expected in (
+        "message.flag",
+        "message.unread",
+        "message.archive",
+        "message.delete",
+        "trash.empty",
+    ):
+        assert expected in actions
+    moved = AuditEvent.objects.get(action="message.archive")
+    assert moved.target == f"INBOX/{second}" and moved.response == "move to Archive"
+
+
+def test_it_keeps_the_message_when_an_action_fails(jeanne: User, jeanne_mailbox: Mailbox) -> None:
+    message = EmailMessage()
+    message["Subject"] = "Garde"
+    message.set_content("x")
+    uid = delivered(jeanne_mailbox, message)
+    client = client_for(jeanne)
+    action = reverse("mail-actions", args=[jeanne_mailbox.pk])
+    page = client.post(
+        action, {"folder": "INBOX", "uid": [uid], "action": "move", "target": "Nulle part"}
+    )
+    assert page.status_code == 400
+    assert _search(jeanne_mailbox, message["Message-ID"])
+    assert AuditEvent.objects.get(action="message.move").outcome == "error"

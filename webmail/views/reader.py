@@ -1,0 +1,191 @@
+"""The reader: a message, its sandboxed HTML body, its parts and its raw source."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import content_disposition_header, urlencode
+from django.views.decorators.cache import never_cache
+
+from mailboxes import access, audit, mime
+from mailboxes.access import Action
+from mailboxes.models import AuditEvent, Mailbox
+from mailboxes.operator import OperatorUnavailable, imap
+from webmail import rendering
+from webmail.views.mail import audit_operator_login, folder_of
+
+# Types a browser may show from our origin without risk (never SVG, never HTML).
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+BODY_CSP = (
+    "default-src 'none'; img-src 'self' data:{remote}; style-src 'unsafe-inline'; "
+    "font-src data:; form-action 'none'; frame-ancestors 'self'; base-uri 'none'"
+)
+PART_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
+def load(request: HttpRequest, mailbox: Mailbox, folder: str, uid: int, *, peek: bool) -> bytes:
+    try:
+        raw = imap.fetch_message(mailbox, folder, uid, peek=peek)
+    except OperatorUnavailable as exc:
+        audit_operator_login(request, mailbox, exc)
+        raise
+    if raw is None:
+        raise Http404
+    return raw
+
+
+def unavailable(request: HttpRequest, mailbox: Mailbox, folder: str) -> HttpResponse:
+    context = {"mailbox": mailbox, "folder": folder, "unavailable": True}
+    return render(request, "mail/message.html", context, status=503)
+
+
+@login_required
+def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    folder = folder_of(request)
+    try:
+        raw = load(request, mailbox, folder, uid, peek=False)
+    except OperatorUnavailable as exc:
+        audit.record(
+            request.user,
+            "message.read",
+            mailbox=mailbox,
+            target=f"{folder}/{uid}",
+            outcome=AuditEvent.Outcome.ERROR,
+            response=str(exc),
+            request=request,
+        )
+        return unavailable(request, mailbox, folder)
+    parsed = mime.parse(raw)
+    audit.record(
+        request.user,
+        "message.read",
+        mailbox=mailbox,
+        target=f"{folder}/{uid} {parsed.message_id}",
+        request=request,
+    )
+    images = request.GET.get("images") == "1"
+    query = {"folder": folder, **({"images": "1"} if images else {})}
+    body_url = reverse("mail-body", args=[mailbox.pk, uid]) + "?" + urlencode(query)
+    blocked = 0
+    if parsed.html_index is not None and not images:
+        blocked = html_of(mime.message(raw), mailbox, folder, uid, parsed, False).blocked_remote
+    context = {
+        "mailbox": mailbox,
+        "folder": folder,
+        "message": parsed,
+        "uid": uid,
+        "body_url": body_url if parsed.html_index is not None else "",
+        "blocked_images": blocked,
+        "images": images,
+        "can_triage": access.can(request.user, Action.TRIAGE, mailbox),
+        "folders": folders_or_empty(mailbox),
+    }
+    return render(request, "mail/message.html", context)
+
+
+def folders_or_empty(mailbox: Mailbox) -> list[imap.FolderInfo]:
+    try:
+        return imap.list_folders(mailbox)
+    except OperatorUnavailable:
+        return []
+
+
+def part_url(mailbox: Mailbox, folder: str, uid: int, index: int) -> str:
+    base = reverse("mail-part", args=[mailbox.pk, uid, index])
+    return f"{base}?{urlencode({'folder': folder, 'inline': '1'})}"
+
+
+def html_of(
+    msg: object,
+    mailbox: Mailbox,
+    folder: str,
+    uid: int,
+    parsed: mime.ParsedMessage,
+    images: bool,
+) -> rendering.Rendered:
+    part = mime.part_at(msg, parsed.html_index or 0)  # type: ignore[arg-type]
+    markup = mime.part_text_of(msg, parsed.html_index or 0)  # type: ignore[arg-type]
+    if part is None:
+        return rendering.Rendered(html="", blocked_remote=0)
+    return rendering.render(
+        markup,
+        lambda index: part_url(mailbox, folder, uid, index),
+        mime.content_ids(msg),  # type: ignore[arg-type]
+        allow_remote=images,
+    )
+
+
+@never_cache
+@login_required
+def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    """The HTML body, sanitised, for the reader's sandboxed iframe, under a strict CSP."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    folder = folder_of(request)
+    try:
+        raw = load(request, mailbox, folder, uid, peek=True)
+    except OperatorUnavailable:
+        return HttpResponse(status=503)
+    parsed = mime.parse(raw)
+    if parsed.html_index is None:
+        raise Http404
+    images = request.GET.get("images") == "1"
+    rendered = html_of(mime.message(raw), mailbox, folder, uid, parsed, images)
+    response = render(request, "mail/body.html", {"html": rendered.html})
+    response["Content-Security-Policy"] = BODY_CSP.format(remote=" https: http:" if images else "")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@never_cache
+@login_required
+def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpResponse:
+    """An attachment: downloaded with a neutral type, or shown inline if the type is safe."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    folder = folder_of(request)
+    try:
+        raw = load(request, mailbox, folder, uid, peek=True)
+    except OperatorUnavailable:
+        return HttpResponse(status=503)
+    found = mime.part_at(mime.message(raw), index)
+    if found is None:
+        raise Http404
+    inline = request.GET.get("inline") == "1" and found.content_type in INLINE_TYPES
+    response = HttpResponse(
+        found.payload, content_type=found.content_type if inline else "application/octet-stream"
+    )
+    name = found.filename or f"piece-jointe-{index}"
+    response["Content-Disposition"] = content_disposition_header(not inline, name)
+    response["Content-Security-Policy"] = PART_CSP
+    if not inline:
+        audit.record(
+            request.user,
+            "message.download",
+            mailbox=mailbox,
+            target=f"{folder}/{uid} part {index}",
+            request=request,
+        )
+    return response
+
+
+@never_cache
+@login_required
+def raw_source(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    folder = folder_of(request)
+    try:
+        raw = load(request, mailbox, folder, uid, peek=True)
+    except OperatorUnavailable:
+        return HttpResponse(status=503)
+    audit.record(
+        request.user,
+        "message.download",
+        mailbox=mailbox,
+        target=f"{folder}/{uid} eml",
+        request=request,
+    )
+    response = HttpResponse(raw, content_type="message/rfc822")
+    response["Content-Disposition"] = content_disposition_header(True, f"message-{uid}.eml")
+    return response
