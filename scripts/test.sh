@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
 
-debian_packages
+debian_packages chromium
 python_env
 node_env
 postgres_up

@@ -6,7 +6,9 @@ import os
 import re
 import smtplib
 import time
+import uuid
 from collections.abc import Callable
+from email.message import EmailMessage
 
 import requests
 from django.conf import settings
@@ -82,3 +84,21 @@ def forget_provider_session(session: requests.Session) -> None:
 
 def session_store(session: requests.Session) -> SessionBase:
     return SessionStore(session_key=session.cookies["sessionid"])
+
+
+def in_folder(mailbox: Mailbox, message_id: str, folder: str = "INBOX") -> bool:
+    with imap_session(mailbox) as client:
+        client.select_folder(folder, readonly=True)
+        return bool(client.search(["HEADER", "Message-ID", message_id]))
+
+
+def deliver_to(mailbox: Mailbox, message: EmailMessage) -> int:
+    """Send through the operator's MX (as another operator would); returns its UID."""
+    message["Message-ID"] = message_id = f"<{uuid.uuid4()}@hopital-c.mssante.test>"
+    if not message["From"]:
+        message["From"] = "Dr Karim BENALI <karim.benali@hopital-c.mssante.test>"
+    message["To"] = mailbox.address
+    with smtplib.SMTP("127.0.0.1", int(os.environ["OPERATOR_MX_PORT"]), timeout=10) as smtp:
+        smtp.send_message(message)
+    wait_until(lambda: in_folder(mailbox, message_id))
+    return uid_of(mailbox, message_id)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
-import smtplib
 import uuid
 from email.message import EmailMessage
 
@@ -16,7 +14,7 @@ from django.urls import reverse
 from mailboxes.models import AuditEvent, Mailbox, User
 from mailboxes.operator import imap
 from tests.conftest import client_for
-from tests.integration.helpers import flags_of, uid_of, wait_until
+from tests.integration.helpers import deliver_to, flags_of, in_folder, uid_of
 
 pytestmark = pytest.mark.integration
 JEANNE = "jeanne.lefevre@operateur-a.mssante.test"
@@ -26,8 +24,9 @@ PIXEL = base64.b64decode(
 HOSTILE = """<html><head><meta http-equiv="refresh" content="0;url=https://evil.example/">
 <base href="https://evil.example/"><style>@import url(https://evil.example/x.css);
 p{background:url(https://evil.example/bg.png)}</style></head>
-<body onload="parent.pwned=1"><p style="color:red;background-image:url(https://evil.example/b)">
-Ordonnance</p><script>parent.pwned=2</script><img src="https://tracker.example/pixel.gif">
+<body onload="fetch('https://evil.example/onload')"><p style="color:red;background-image:url(https://evil.example/b)">
+Ordonnance</p><script>fetch("https://evil.example/script")</script>
+<img src="x" onerror="fetch('https://evil.example/onerror')"><img src="https://tracker.example/pixel.gif">
 <img src="cid:logo@demo"><a href="javascript:parent.pwned=3">lien</a>
 <svg><script>parent.pwned=4</script><animate onbegin="parent.pwned=5"/></svg>
 <form action="https://evil.example/"><input name="x"></form>
@@ -46,27 +45,12 @@ def jeanne(jeanne_mailbox: Mailbox) -> User:
     return jeanne_mailbox.owner
 
 
-def deliver(message: EmailMessage) -> str:
-    """Send through the operator's MX into Jeanne's INBOX; returns its Message-ID."""
-    message_id = f"<{uuid.uuid4()}@hopital-c.mssante.test>"
-    message["Message-ID"] = message_id
-    message["From"] = message["From"] or "Dr Karim BENALI <karim.benali@hopital-c.mssante.test>"
-    message["To"] = JEANNE
-    with smtplib.SMTP("127.0.0.1", int(os.environ["OPERATOR_MX_PORT"]), timeout=10) as smtp:
-        smtp.send_message(message)
-    return message_id
-
-
 def delivered(mailbox: Mailbox, message: EmailMessage) -> int:
-    message_id = deliver(message)
-    wait_until(lambda: _search(mailbox, message_id))
-    return uid_of(mailbox, message_id)
+    return deliver_to(mailbox, message)
 
 
 def _search(mailbox: Mailbox, message_id: str) -> bool:
-    with imap.imap_session(mailbox) as client:
-        client.select_folder("INBOX", readonly=True)
-        return bool(client.search(["HEADER", "Message-ID", message_id]))
+    return in_folder(mailbox, message_id)
 
 
 def hostile_message() -> EmailMessage:
