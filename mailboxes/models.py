@@ -249,6 +249,41 @@ class MailboxCredential(models.Model):
         return self.login or self.mailbox.address
 
 
+class Outgoing(models.Model):
+    """A message on its way out: written here first, so nothing the person wrote is lost.
+
+    `raw` is the MIME message as built (health data: cleared once the message is sent and
+    copied to Sent). A failed message stays, with the server's reason, until retried.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Not sent")
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.PROTECT, related_name="outgoing")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    message_id = models.CharField(max_length=250, unique=True)
+    envelope_from = models.EmailField()
+    recipients = models.JSONField(default=list)
+    raw = models.BinaryField()
+    request_dsn = models.BooleanField(default=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    copied_to_sent = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing message")
+        indexes: ClassVar = [models.Index(fields=["mailbox", "status", "-created"])]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def for_mailbox(self, mailbox: Mailbox) -> QuerySet[AuditEvent]:
         return self.filter(mailbox=mailbox).order_by("-created")

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from celery import shared_task
+from celery.app.task import Task
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
-from mailboxes.models import AuditEvent
+from mailboxes.models import AuditEvent, Outgoing
+from mailboxes.operator import OperatorUnavailable, imap, smtp
+from mailboxes.outbox import record_outcome
 
 
 @shared_task(name="mailboxes.purge_audit_events")
@@ -17,3 +21,59 @@ def purge_audit_events() -> int:
     cutoff = timezone.now() - timedelta(days=settings.AUDIT_RETENTION_DAYS)
     deleted, _ = AuditEvent.objects.filter(created__lt=cutoff).delete()
     return deleted
+
+
+@shared_task(bind=True, name="mailboxes.send_outgoing", max_retries=None)
+def send_outgoing(self: Task, outgoing_id: int) -> str:
+    """Submit one outbox message; temporary failures retry with backoff, permanent ones stay
+    visible with the server's reason. Claimed by a conditional update, so a task delivered
+    twice sends once."""
+    claimed = Outgoing.objects.filter(pk=outgoing_id, status=Outgoing.Status.QUEUED).update(
+        status=Outgoing.Status.SENDING, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return "skipped"
+    outgoing = Outgoing.objects.select_related("mailbox", "author").get(pk=outgoing_id)
+    try:
+        refused = smtp.submit(
+            outgoing.mailbox,
+            outgoing.envelope_from,
+            outgoing.recipients,
+            bytes(outgoing.raw),
+            dsn=outgoing.request_dsn,
+            envid=str(outgoing.pk),
+        )
+    except smtp.PermanentFailure as exc:
+        return fail(outgoing, str(exc))
+    except OperatorUnavailable as exc:
+        if outgoing.attempts >= settings.WEBMAIL_SEND_MAX_ATTEMPTS:
+            return fail(outgoing, str(exc))
+        Outgoing.objects.filter(pk=outgoing.pk).update(
+            status=Outgoing.Status.QUEUED, error=str(exc)[:500]
+        )
+        delay = min(settings.WEBMAIL_SEND_RETRY_SECONDS * 2 ** (outgoing.attempts - 1), 3600)
+        raise self.retry(countdown=delay) from exc
+    note = "; ".join(f"{rcpt}: {reason}" for rcpt, reason in refused.items())
+    Outgoing.objects.filter(pk=outgoing.pk).update(
+        status=Outgoing.Status.SENT, sent_at=timezone.now(), error=note[:500]
+    )
+    record_outcome(outgoing, AuditEvent.Outcome.OK, note)
+    copy_to_sent(outgoing)
+    return "sent"
+
+
+def fail(outgoing: Outgoing, reason: str) -> str:
+    Outgoing.objects.filter(pk=outgoing.pk).update(
+        status=Outgoing.Status.FAILED, error=reason[:500]
+    )
+    record_outcome(outgoing, AuditEvent.Outcome.ERROR, reason)
+    return "failed"
+
+
+def copy_to_sent(outgoing: Outgoing) -> None:
+    """Keep a copy in Sent; only then forget the content (health data) on our side."""
+    try:
+        imap.append(outgoing.mailbox, "\\Sent", bytes(outgoing.raw))
+    except OperatorUnavailable:
+        return  # the content stays in the outbox; the person still sees it there
+    Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=True, raw=b"")

@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 
 from webmail.auth import local_views
 from webmail.auth import views as auth_views
-from webmail.views import actions, delegations, health, mail, reader
+from webmail.views import actions, compose, delegations, health, mail, reader
 
 urlpatterns = [
     path("", mail.home, name="mail-home"),
@@ -18,6 +18,13 @@ urlpatterns = [
     ),
     path("mailbox/<int:mailbox_id>/message/<int:uid>/raw/", reader.raw_source, name="mail-raw"),
     path("mailbox/<int:mailbox_id>/actions/", actions.messages_action, name="mail-actions"),
+    path("mailbox/<int:mailbox_id>/compose/", compose.compose, name="mail-compose"),
+    path("mailbox/<int:mailbox_id>/outbox/", compose.outbox_page, name="mail-outbox"),
+    path(
+        "mailbox/<int:mailbox_id>/outbox/<int:outgoing_id>/retry/",
+        compose.retry,
+        name="mail-outbox-retry",
+    ),
     path("mailbox/<int:mailbox_id>/trash/empty/", actions.empty_trash, name="mail-empty-trash"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(

@@ -251,6 +251,16 @@ def expunge_all(mailbox: Mailbox, folder: str) -> int:
     return len(uids)
 
 
+def append(mailbox: Mailbox, use: str, raw: bytes, flags: tuple[bytes, ...] = (b"\\Seen",)) -> str:
+    """Store a message in the folder with this special use (a sent copy in \\Sent)."""
+    folder = special_folder(mailbox, use)
+    if folder is None:
+        raise OperatorRefused(f"no {use} folder")
+    with imap_session(mailbox) as client:
+        client.append(folder, raw, flags=flags)
+    return folder
+
+
 def probe() -> None:
     """Connect and read the greeting and capabilities; raise OperatorUnavailable if not."""
     try:

@@ -84,6 +84,7 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         "listing_options": listing,
         "can_manage": access.can(request.user, Action.MANAGE, mailbox),
         "can_triage": access.can(request.user, Action.TRIAGE, mailbox),
+        "can_send": access.can(request.user, Action.SEND, mailbox),
         "sort_choices": SORT_CHOICES,
     }
     try:

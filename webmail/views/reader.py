@@ -81,6 +81,7 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "blocked_images": blocked,
         "images": images,
         "can_triage": access.can(request.user, Action.TRIAGE, mailbox),
+        "can_send": access.can(request.user, Action.SEND, mailbox),
         "folders": folders_or_empty(mailbox),
     }
     return render(request, "mail/message.html", context)

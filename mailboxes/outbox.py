@@ -1,0 +1,132 @@
+"""Sending: a message is built and stored in the outbox first, then a Celery task submits it.
+Nothing the person wrote is lost: a failure keeps the message, with the server's reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, getaddresses, make_msgid
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+
+from mailboxes import audit
+from mailboxes.models import Mailbox, Outgoing, User
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+
+@dataclass
+class Draft:
+    """What the person wrote, parsed by the view."""
+
+    to: list[str]
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
+    subject: str = ""
+    text: str = ""
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # name, type, data
+    in_reply_to: str = ""
+    references: str = ""
+    request_dsn: bool = True
+    request_mdn: bool = False
+
+
+def addresses(value: str) -> list[str]:
+    """ "A <a@x>, b@y" -> ["a@x", "b@y"]; raises ValueError on anything that is no address."""
+    found = []
+    for _, address in getaddresses([value]):
+        if address.count("@") != 1 or " " in address or address.startswith("@"):
+            raise ValueError(address or value)
+        found.append(address.lower())
+    return found
+
+
+def sender_of(author: User) -> str:
+    """The person's own address, for `Sender:` when they write for another mailbox."""
+    own = author.owned_mailboxes.filter(kind=Mailbox.Kind.PERSONAL).first()
+    return formataddr((author.get_full_name(), own.address if own else author.email))
+
+
+def build(author: User, mailbox: Mailbox, draft: Draft) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = formataddr((mailbox.label, mailbox.address))
+    if not (mailbox.kind == Mailbox.Kind.PERSONAL and mailbox.owner_id == author.pk):
+        message["Sender"] = sender_of(author)  # on behalf of the mailbox (RFC 5322 3.6.2)
+    message["To"] = ", ".join(draft.to)
+    if draft.cc:
+        message["Cc"] = ", ".join(draft.cc)
+    message["Subject"] = draft.subject
+    message["Date"] = format_datetime(timezone.now())
+    message["Message-ID"] = make_msgid(domain=mailbox.address.rsplit("@", 1)[1])
+    if draft.in_reply_to:
+        message["In-Reply-To"] = draft.in_reply_to
+        message["References"] = f"{draft.references} {draft.in_reply_to}".strip()
+    if draft.request_mdn:
+        message["Disposition-Notification-To"] = mailbox.address
+    message.set_content(draft.text, charset="utf-8")  # ECO.2.2.3: UTF-8 text
+    for name, content_type, data in draft.attachments:
+        maintype, _, subtype = content_type.partition("/")
+        message.add_attachment(
+            data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=name,
+        )
+    return message
+
+
+@transaction.atomic
+def do_queue_message(
+    author: User, mailbox: Mailbox, draft: Draft, request: HttpRequest | None = None
+) -> Outgoing:
+    """Build the message, keep it in the outbox, and have a worker send it after commit.
+    The caller has checked Action.SEND on `mailbox`."""
+    from mailboxes.tasks import send_outgoing
+
+    message = build(author, mailbox, draft)
+    outgoing = Outgoing.objects.create(
+        mailbox=mailbox,
+        author=author,
+        message_id=message["Message-ID"],
+        envelope_from=mailbox.address,
+        recipients=[*draft.to, *draft.cc, *draft.bcc],
+        raw=message.as_bytes(policy=SMTP),
+        request_dsn=draft.request_dsn,
+    )
+    audit.record(
+        author, "message.queue", mailbox=mailbox, target=outgoing.message_id, request=request
+    )
+    send_outgoing.delay_on_commit(outgoing.pk)
+    return outgoing
+
+
+@transaction.atomic
+def do_retry(author: User, outgoing: Outgoing, request: HttpRequest | None = None) -> None:
+    from mailboxes.tasks import send_outgoing
+
+    Outgoing.objects.filter(pk=outgoing.pk, status=Outgoing.Status.FAILED).update(
+        status=Outgoing.Status.QUEUED, error=""
+    )
+    audit.record(
+        author,
+        "message.retry",
+        mailbox=outgoing.mailbox,
+        target=outgoing.message_id,
+        request=request,
+    )
+    send_outgoing.delay_on_commit(outgoing.pk)
+
+
+def record_outcome(outgoing: Outgoing, outcome: str, response: str = "") -> None:
+    audit.record(
+        outgoing.author,
+        "message.send",
+        mailbox=outgoing.mailbox,
+        target=outgoing.message_id,
+        outcome=outcome,
+        response=response,
+    )

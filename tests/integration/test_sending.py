@@ -1,0 +1,180 @@
+"""Sending through the outbox and a real Celery worker, to the real Postfix and Dovecot."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from email.policy import default as default_policy
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from pytest_django import Settings
+
+from mailboxes.delegations import do_grant_delegation
+from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
+from mailboxes.operator import imap
+from tests.conftest import OperatorBackend, client_for
+from tests.integration.helpers import in_folder, wait_until
+from webmail.celery import app as celery_app
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+MARIE = "marie.durand@operateur-a.mssante.test"
+KARIM = "karim.benali@hopital-c.mssante.test"
+PHARMACY = "pharmacie.marche@operateur-a.mssante.test"
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 64
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[None]:
+    settings.WEBMAIL_SEND_RETRY_SECONDS = 1
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+def fetch(mailbox: Mailbox, message_id: str, folder: str = "INBOX") -> email.message.Message:
+    with imap.imap_session(mailbox) as client:
+        client.select_folder(folder, readonly=True)
+        [uid] = client.search(["HEADER", "Message-ID", message_id])
+        raw = client.fetch([uid], [b"BODY.PEEK[]"])[uid][b"BODY[]"]
+    return email.message_from_bytes(raw, policy=default_policy)
+
+
+def send(user: User, mailbox: Mailbox, **fields: object) -> Outgoing:
+    data = {
+        "to": KARIM,
+        "subject": "Échographie — résultats",
+        "text": "Bonjour,\nci-joint.",
+        "request_dsn": "on",
+        "from_mailbox": str(mailbox.pk),
+        **fields,
+    }
+    page = client_for(user).post(reverse("mail-compose", args=[mailbox.pk]), data)
+    assert page.status_code == 302, page.content.decode()[:2000]
+    return Outgoing.objects.latest("created")
+
+
+def settled(outgoing: Outgoing, status: str = Outgoing.Status.SENT) -> Outgoing:
+    wait_until(lambda: Outgoing.objects.get(pk=outgoing.pk).status == status, seconds=60)
+    return Outgoing.objects.get(pk=outgoing.pk)
+
+
+def test_it_sends_with_attachments_and_a_delivery_report(
+    worker: None, directory: dict[str, Mailbox], marie: User
+) -> None:
+    attachment = SimpleUploadedFile("compte-rendu échographie.pdf", PDF, "application/pdf")
+    outgoing = settled(send(marie, directory[MARIE], attachments=attachment))
+    received = fetch(directory[KARIM], outgoing.message_id)
+    assert received["Subject"] == "Échographie — résultats"
+    assert received["From"].addresses[0].addr_spec == MARIE
+    assert received["Sender"] is None  # her own mailbox
+    assert outgoing.message_id.endswith("@operateur-a.mssante.test>")
+    [part] = list(received.iter_attachments())
+    assert part.get_filename() == "compte-rendu échographie.pdf"
+    assert part.get_content() == PDF  # byte for byte
+    assert "ci-joint." in received.get_body(("plain",)).get_content()
+    wait_until(lambda: Outgoing.objects.get(pk=outgoing.pk).copied_to_sent)
+    assert in_folder(directory[MARIE], outgoing.message_id, "Sent")
+    assert bytes(Outgoing.objects.get(pk=outgoing.pk).raw) == b""  # content forgotten here
+
+    def report() -> bool:
+        with imap.imap_session(directory[MARIE]) as client:
+            client.select_folder("INBOX", readonly=True)
+            return bool(client.search(["BODY", f"Original-Envelope-Id: {outgoing.pk}"]))
+
+    assert wait_until(report, seconds=30)  # Postfix's DSN success report, tagged with our id
+    assert AuditEvent.objects.get(action="message.send").outcome == "ok"
+
+
+def test_it_puts_the_delegate_in_sender_when_sending_for_a_structure(
+    worker: None, directory: dict[str, Mailbox]
+) -> None:
+    pharmacy = directory[PHARMACY]
+    sophie = User.objects.create_user(
+        "sophie",
+        email="sophie@exemple.fr",
+        first_name="Sophie",
+        last_name="MARTIN",
+        subject_name_id="0999",
+    )
+    do_grant_delegation(pharmacy.structure.managers.get(), pharmacy, sophie, "sender")  # type: ignore[union-attr]
+    outgoing = settled(send(sophie, pharmacy))
+    received = fetch(directory[KARIM], outgoing.message_id)
+    assert received["From"].addresses[0].addr_spec == PHARMACY
+    assert received["Sender"].addresses[0].addr_spec == "sophie@exemple.fr"
+    assert received["Sender"].addresses[0].display_name == "Sophie MARTIN"
+
+
+def test_it_keeps_a_message_refused_outside_the_trust_space_with_the_reason(
+    worker: None, directory: dict[str, Mailbox], marie: User
+) -> None:
+    outgoing = settled(
+        send(marie, directory[MARIE], to="dr.house@gmail.com"), Outgoing.Status.FAILED
+    )
+    assert "outside the MSSante trust space" in outgoing.error
+    assert b"Subject:" in bytes(outgoing.raw)  # nothing lost
+    page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
+    assert "Non envoyé" in page.content.decode() and "trust space" in page.content.decode()
+    assert AuditEvent.objects.get(action="message.send").outcome == "error"
+
+
+def test_it_retries_while_postfix_is_down_and_delivers_once(
+    worker: None, directory: dict[str, Mailbox], marie: User, operator_backend: OperatorBackend
+) -> None:
+    operator_backend.stop("postfix")
+    try:
+        outgoing = send(marie, directory[MARIE])
+        wait_until(lambda: Outgoing.objects.get(pk=outgoing.pk).attempts >= 2, seconds=30)
+        waiting = Outgoing.objects.get(pk=outgoing.pk)
+        assert waiting.status in (Outgoing.Status.QUEUED, Outgoing.Status.SENDING)
+        assert "SMTP unreachable" in waiting.error
+    finally:
+        operator_backend.start("postfix")
+    settled(outgoing)
+    with imap.imap_session(directory[KARIM]) as client:
+        client.select_folder("INBOX", readonly=True)
+        assert len(client.search(["HEADER", "Message-ID", outgoing.message_id])) == 1
+
+
+def test_it_refuses_to_compose_for_a_reader(directory: dict[str, Mailbox]) -> None:
+    pharmacy = directory[PHARMACY]
+    reader = User.objects.create_user("lecteur", subject_name_id="0998")
+    do_grant_delegation(pharmacy.structure.managers.get(), pharmacy, reader, "reader")  # type: ignore[union-attr]
+    client = client_for(reader)
+    assert client.get(reverse("mail-folder", args=[pharmacy.pk])).status_code in (200, 503)
+    assert client.get(reverse("mail-compose", args=[pharmacy.pk])).status_code == 404
+    assert (
+        client.post(reverse("mail-compose", args=[pharmacy.pk]), {"to": KARIM}).status_code == 404
+    )
+    assert not Outgoing.objects.exists()
+
+
+def test_it_prefills_a_reply_with_threading_headers(
+    directory: dict[str, Mailbox], marie: User, demo_mail: None
+) -> None:
+    from tests.integration.helpers import uid_of
+    from webmail.demo import messages
+
+    original = next(m for m in messages.MESSAGES if m.key == "01")
+    mailbox = directory[MARIE]
+    uid = uid_of(mailbox, original.message_id)
+    client = client_for(marie)
+    page = client.get(
+        reverse("mail-compose", args=[mailbox.pk]), {"folder": "INBOX", "reply": uid}
+    ).content.decode()
+    assert f'value="{original.message_id}"'.replace("<", "&lt;").replace(">", "&gt;") in page
+    assert "Re: Compte rendu de consultation cardiologique" in page
+    assert "a écrit :" in page and "&gt; Chère consœur," in page
+    form = {
+        "to": KARIM,
+        "subject": "Re: CR",
+        "text": "Merci",
+        "from_mailbox": str(mailbox.pk),
+        "in_reply_to": original.message_id,
+        "references": "",
+    }
+    client.post(reverse("mail-compose", args=[mailbox.pk]), form)
+    sent = email.message_from_bytes(bytes(Outgoing.objects.get().raw), policy=default_policy)
+    assert sent["In-Reply-To"] == original.message_id
+    assert sent["References"] == original.message_id
