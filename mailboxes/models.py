@@ -284,6 +284,33 @@ class Outgoing(models.Model):
         return self.message_id
 
 
+class Receipt(models.Model):
+    """A delivery report (DSN, RFC 3464) or a read report (MDN, RFC 8098) for a sent message."""
+
+    class Kind(models.TextChoices):
+        DSN = "dsn", _("Delivery report")
+        MDN = "mdn", _("Read report")
+
+    outgoing = models.ForeignKey(Outgoing, on_delete=models.CASCADE, related_name="receipts")
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    recipient = models.CharField(max_length=254)
+    action = models.CharField(max_length=32)  # delivered, failed, delayed, displayed, deleted...
+    status = models.CharField(max_length=32, blank=True)
+    diagnostic = models.CharField(max_length=300, blank=True)
+    report_message_id = models.CharField(max_length=250)
+    received = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["outgoing", "report_message_id", "recipient"], name="receipt_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.action} {self.recipient}"
+
+
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def for_mailbox(self, mailbox: Mailbox) -> QuerySet[AuditEvent]:
         return self.filter(mailbox=mailbox).order_by("-created")

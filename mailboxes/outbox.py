@@ -4,7 +4,7 @@ Nothing the person wrote is lost: a failure keeps the message, with the server's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from typing import TYPE_CHECKING
@@ -85,21 +85,34 @@ def do_queue_message(
 ) -> Outgoing:
     """Build the message, keep it in the outbox, and have a worker send it after commit.
     The caller has checked Action.SEND on `mailbox`."""
+    message = build(author, mailbox, draft)
+    recipients = [*draft.to, *draft.cc, *draft.bcc]
+    return do_queue_raw(author, mailbox, message, recipients, draft.request_dsn, request)
+
+
+@transaction.atomic
+def do_queue_raw(
+    author: User,
+    mailbox: Mailbox,
+    message: Message,
+    recipients: list[str],
+    request_dsn: bool,
+    request: HttpRequest | None = None,
+    action: str = "message.queue",
+) -> Outgoing:
+    """Keep an already built message in the outbox and have a worker send it after commit."""
     from mailboxes.tasks import send_outgoing
 
-    message = build(author, mailbox, draft)
     outgoing = Outgoing.objects.create(
         mailbox=mailbox,
         author=author,
-        message_id=message["Message-ID"],
+        message_id=str(message["Message-ID"]),
         envelope_from=mailbox.address,
-        recipients=[*draft.to, *draft.cc, *draft.bcc],
+        recipients=recipients,
         raw=message.as_bytes(policy=SMTP),
-        request_dsn=draft.request_dsn,
+        request_dsn=request_dsn,
     )
-    audit.record(
-        author, "message.queue", mailbox=mailbox, target=outgoing.message_id, request=request
-    )
+    audit.record(author, action, mailbox=mailbox, target=outgoing.message_id, request=request)
     send_outgoing.delay_on_commit(outgoing.pk)
     return outgoing
 

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from mailboxes.models import AuditEvent, Outgoing
+from mailboxes import receipts
+from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
 from mailboxes.outbox import record_outcome
 
@@ -77,3 +78,22 @@ def copy_to_sent(outgoing: Outgoing) -> None:
     except OperatorUnavailable:
         return  # the content stays in the outbox; the person still sees it there
     Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=True, raw=b"")
+
+
+@shared_task(name="mailboxes.collect_receipts")
+def collect_receipts(mailbox_id: int) -> int:
+    """Match the delivery and read reports in a mailbox's INBOX to its sent messages."""
+    mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
+    if mailbox is None:
+        return 0
+    return receipts.collect(mailbox)
+
+
+@shared_task(name="mailboxes.collect_recent_receipts")
+def collect_recent_receipts() -> int:
+    """Every mailbox that sent something in the last week gets its reports collected."""
+    since = timezone.now() - timedelta(days=7)
+    busy = Outgoing.objects.filter(sent_at__gte=since).values_list("mailbox_id", flat=True)
+    for mailbox_id in set(busy):
+        collect_receipts.delay(mailbox_id)
+    return len(set(busy))

@@ -14,4 +14,6 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     "purge-audit-events": {"task": "mailboxes.purge_audit_events", "schedule": 6 * 3600},
+    # Until background sync (IDLE) tells us about new mail, reports are polled.
+    "collect-receipts": {"task": "mailboxes.collect_recent_receipts", "schedule": 60},
 }

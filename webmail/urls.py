@@ -17,6 +17,7 @@ urlpatterns = [
         name="mail-part",
     ),
     path("mailbox/<int:mailbox_id>/message/<int:uid>/raw/", reader.raw_source, name="mail-raw"),
+    path("mailbox/<int:mailbox_id>/message/<int:uid>/mdn/", reader.send_mdn, name="mail-mdn"),
     path("mailbox/<int:mailbox_id>/actions/", actions.messages_action, name="mail-actions"),
     path("mailbox/<int:mailbox_id>/compose/", compose.compose, name="mail-compose"),
     path("mailbox/<int:mailbox_id>/outbox/", compose.outbox_page, name="mail-outbox"),

@@ -146,7 +146,10 @@ def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 def outbox_page(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
     messages = (
-        Outgoing.objects.filter(mailbox=mailbox).select_related("author").order_by("-created")[:100]
+        Outgoing.objects.filter(mailbox=mailbox)
+        .select_related("author")
+        .prefetch_related("receipts")
+        .order_by("-created")[:100]
     )
     return render(request, "mail/outbox.html", {"mailbox": mailbox, "outgoing": messages})
 

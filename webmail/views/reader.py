@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
 
-from mailboxes import access, audit, mime
+from mailboxes import access, audit, mime, outbox, receipts
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox
 from mailboxes.operator import OperatorUnavailable, imap
@@ -83,8 +85,66 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "can_triage": access.can(request.user, Action.TRIAGE, mailbox),
         "can_send": access.can(request.user, Action.SEND, mailbox),
         "folders": folders_or_empty(mailbox),
+        "mdn": mdn_offer(raw, parsed, mailbox, folder, uid, request),
     }
     return render(request, "mail/message.html", context)
+
+
+def mdn_offer(
+    raw: bytes,
+    parsed: mime.ParsedMessage,
+    mailbox: Mailbox,
+    folder: str,
+    uid: int,
+    request: HttpRequest,
+) -> dict[str, object] | None:
+    """A read report asked for and not yet sent: what the banner needs, else None."""
+    asked, differs = receipts.mdn_request(parsed)
+    if not asked or not access.can(request.user, Action.SEND, mailbox):
+        return None
+    if already_answered(mailbox, folder, uid):
+        return None
+    return {"to": asked, "differs": differs}
+
+
+def already_answered(mailbox: Mailbox, folder: str, uid: int) -> bool:
+    try:
+        with imap.imap_session(mailbox) as client:
+            client.select_folder(folder, readonly=True)
+            flags = client.get_flags([uid]).get(uid, ())
+    except OperatorUnavailable:
+        return True  # when in doubt, do not offer: the person can try again later
+    return receipts.MDN_SENT in flags
+
+
+@login_required
+def send_mdn(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    """Send a read report, because the person clicked (never automatically)."""
+    mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
+    folder = folder_of(request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        raw = load(request, mailbox, folder, uid, peek=True)
+    except OperatorUnavailable:
+        return unavailable(request, mailbox, folder)
+    parsed = mime.parse(raw)
+    asked, _ = receipts.mdn_request(parsed)
+    if asked and not already_answered(mailbox, folder, uid):
+        report = receipts.build_mdn(mailbox, mime.message(raw), asked)
+        outbox.do_queue_raw(
+            request.user,
+            mailbox,
+            report,
+            [asked],
+            request_dsn=False,
+            request=request,
+            action="mdn.send",
+        )
+        with contextlib.suppress(OperatorUnavailable):
+            imap.set_flag(mailbox, folder, [uid], receipts.MDN_SENT, True)
+    url = reverse("mail-message", args=[mailbox.pk, uid])
+    return redirect(f"{url}?{urlencode({'folder': folder})}")
 
 
 def folders_or_empty(mailbox: Mailbox) -> list[imap.FolderInfo]:

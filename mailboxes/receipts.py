@@ -1,0 +1,180 @@
+"""Receipts: delivery reports (DSN, RFC 3464) and read reports (MDN, RFC 8098).
+
+In: reports found in a mailbox's INBOX are parsed and matched to the outbox (a DSN by the
+ENVID we gave, an MDN by the Original-Message-ID). Out: a read report, sent only when the
+person asks (MSSanté: never automatically when Disposition-Notification-To differs from
+Return-Path; we never send one automatically at all).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.parser import HeaderParser
+from email.policy import default as default_policy
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mailboxes import mime
+from mailboxes.models import Mailbox, Outgoing, Receipt
+from mailboxes.operator import imap
+
+logger = logging.getLogger(__name__)
+MDN_SENT = b"$MDNSent"  # RFC 3503 keyword: a read report went out for this message
+
+
+@dataclass
+class Entry:
+    recipient: str
+    action: str
+    status: str = ""
+    diagnostic: str = ""
+
+
+@dataclass
+class Report:
+    kind: str
+    message_id: str  # the report's own Message-ID
+    envelope_id: str = ""  # DSN: the ENVID we gave at submission
+    original_message_id: str = ""
+    entries: list[Entry] = field(default_factory=list)
+
+
+def _fields(part: Message) -> list[Message]:
+    """The header blocks of a message/delivery-status or disposition-notification part."""
+    payload = part.get_payload()
+    if isinstance(payload, list):
+        return [p for p in payload if isinstance(p, Message)]
+    text = payload if isinstance(payload, str) else ""
+    return [HeaderParser(policy=default_policy).parsestr(block) for block in text.split("\n\n")]
+
+
+def _address(value: str) -> str:
+    return value.split(";", 1)[-1].strip().lower()  # "rfc822; x@y" -> "x@y"
+
+
+def parse(raw: bytes) -> Report | None:
+    """The report in a message, or None when it is not a DSN or an MDN (or is malformed)."""
+    message = mime.message(raw)
+    if message.get_content_type() != "multipart/report":
+        return None
+    report_id = mime.header(message, "Message-ID")
+    for part in mime.leaves(message):
+        kind = part.get_content_type()
+        if kind == "message/delivery-status":
+            blocks = _fields(part)
+            if not blocks:
+                return None
+            report = Report(
+                "dsn", report_id, envelope_id=str(blocks[0].get("Original-Envelope-Id", "")).strip()
+            )
+            for block in blocks[1:]:
+                if block.get("Final-Recipient"):
+                    report.entries.append(
+                        Entry(
+                            _address(str(block["Final-Recipient"])),
+                            str(block.get("Action", "")).strip().lower(),
+                            str(block.get("Status", "")).strip(),
+                            str(block.get("Diagnostic-Code", "")).strip()[:300],
+                        )
+                    )
+            return report
+        if kind == "message/disposition-notification":
+            block = next(iter(_fields(part)), None)
+            if block is None:
+                return None
+            disposition = str(block.get("Disposition", "")).split(";")[-1].strip().lower()
+            return Report(
+                "mdn",
+                report_id,
+                original_message_id=str(block.get("Original-Message-ID", "")).strip(),
+                entries=[Entry(_address(str(block.get("Final-Recipient", ""))), disposition)],
+            )
+    return None
+
+
+def match(mailbox: Mailbox, report: Report) -> Outgoing | None:
+    sent = Outgoing.objects.filter(mailbox=mailbox)
+    if report.kind == "dsn" and report.envelope_id.isdigit():
+        return sent.filter(pk=int(report.envelope_id)).first()
+    if report.kind == "mdn" and report.original_message_id:
+        return sent.filter(message_id=report.original_message_id).first()
+    return None
+
+
+def record(mailbox: Mailbox, report: Report) -> int:
+    """Store the report's entries against the sent message; returns how many were new."""
+    outgoing = match(mailbox, report)
+    if outgoing is None:
+        return 0
+    added = 0
+    for entry in report.entries:
+        try:
+            with transaction.atomic():
+                Receipt.objects.create(
+                    outgoing=outgoing,
+                    kind=report.kind,
+                    recipient=entry.recipient[:254],
+                    action=entry.action[:32],
+                    status=entry.status[:32],
+                    diagnostic=entry.diagnostic,
+                    report_message_id=report.message_id[:250],
+                )
+            added += 1
+        except IntegrityError:
+            pass  # seen before: collecting is idempotent
+    return added
+
+
+def collect(mailbox: Mailbox) -> int:
+    """Read the reports in the mailbox's INBOX and record those about our sent messages."""
+    with imap.imap_session(mailbox) as client:
+        client.select_folder("INBOX", readonly=True)
+        uids = client.search(["HEADER", "Content-Type", "report"])
+        fetched = client.fetch(uids, [b"BODY.PEEK[]"]) if uids else {}
+    added = 0
+    for data in fetched.values():
+        report = parse(data.get(b"BODY[]", b""))
+        if report is not None:
+            added += record(mailbox, report)
+    return added
+
+
+def build_mdn(mailbox: Mailbox, original: EmailMessage, to: str) -> Message:
+    """A read report (RFC 8098 multipart/report), sent because the person chose to."""
+    original_id = mime.header(original, "Message-ID")
+    report = MIMEMultipart("report", report_type="disposition-notification", policy=default_policy)
+    report["From"] = formataddr((mailbox.label, mailbox.address))
+    report["To"] = to
+    report["Subject"] = f"Accusé de lecture : {mime.header(original, 'Subject')}"[:250]
+    report["Date"] = format_datetime(timezone.now())
+    report["Message-ID"] = make_msgid(domain=mailbox.address.rsplit("@", 1)[1])
+    report["References"] = original_id
+    human = (
+        f"Le message envoyé à {mailbox.address} a été affiché le "
+        f"{timezone.localtime():%d/%m/%Y à %H:%M}. Cela ne garantit pas qu'il ait été lu "
+        "ni compris."
+    )
+    report.attach(MIMEText(human, "plain", "utf-8", policy=default_policy))
+    fields = Message(policy=default_policy)
+    fields["Content-Type"] = "message/disposition-notification"
+    fields.set_payload(
+        "Reporting-UA: webmail MSSante\r\n"
+        f"Final-Recipient: rfc822; {mailbox.address}\r\n"
+        f"Original-Message-ID: {original_id}\r\n"
+        "Disposition: manual-action/MDN-sent-manually; displayed\r\n"
+    )
+    report.attach(fields)
+    return report
+
+
+def mdn_request(message: mime.ParsedMessage) -> tuple[str, bool]:
+    """(address asking for a read report, whether it differs from Return-Path)."""
+    asked = parseaddr(message.disposition_notification_to)[1].lower()
+    returned = parseaddr(message.return_path)[1].lower()
+    return asked, bool(asked) and asked != returned
