@@ -124,6 +124,7 @@ class Mailbox(models.Model):
     access = models.CharField(
         _("operator access"), max_length=16, choices=Access.choices, blank=True, default=""
     )
+    signature = models.TextField(_("signature"), blank=True, max_length=2000)
 
     class Meta:
         verbose_name = _("mailbox")

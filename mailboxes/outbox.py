@@ -3,9 +3,10 @@ Nothing the person wrote is lost: a failure keeps the message, with the server's
 
 from __future__ import annotations
 
+import email
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
-from email.policy import SMTP
+from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,7 @@ class Draft:
     references: str = ""
     request_dsn: bool = True
     request_mdn: bool = False
+    forwarded: bytes = b""  # a message forwarded as an attachment (message/rfc822)
 
 
 def addresses(value: str) -> list[str]:
@@ -68,6 +70,10 @@ def build(author: User, mailbox: Mailbox, draft: Draft) -> EmailMessage:
     if draft.request_mdn:
         message["Disposition-Notification-To"] = mailbox.address
     message.set_content(draft.text, charset="utf-8")  # ECO.2.2.3: UTF-8 text
+    if draft.forwarded:
+        message.add_attachment(
+            email.message_from_bytes(draft.forwarded, policy=default), filename="message.eml"
+        )
     for name, content_type, data in draft.attachments:
         maintype, _, subtype = content_type.partition("/")
         message.add_attachment(

@@ -44,6 +44,11 @@ urlpatterns = [
         name="admin-delegation-revoke",
     ),
     path("mailbox/<int:mailbox_id>/audit/", delegations.audit_trail, name="admin-audit"),
+    path(
+        "mailbox/<int:mailbox_id>/settings/",
+        delegations.mailbox_settings,
+        name="admin-mailbox-settings",
+    ),
     path("notifications/", delegations.notifications, name="mail-notifications"),
     path("login/", auth_views.login_page, name="auth-login"),
     path("login/password/", local_views.password_login, name="auth-password"),

@@ -178,3 +178,48 @@ def test_it_prefills_a_reply_with_threading_headers(
     sent = email.message_from_bytes(bytes(Outgoing.objects.get().raw), policy=default_policy)
     assert sent["In-Reply-To"] == original.message_id
     assert sent["References"] == original.message_id
+
+
+def test_it_forwards_inline_with_attachments_or_as_an_attachment(
+    directory: dict[str, Mailbox], marie: User, demo_mail: None
+) -> None:
+    from tests.integration.helpers import uid_of
+    from webmail.demo import messages
+
+    original = next(m for m in messages.MESSAGES if m.key == "04")  # carries a PDF
+    mailbox = directory[MARIE]
+    uid = uid_of(mailbox, original.message_id)
+    client = client_for(marie)
+    url = reverse("mail-compose", args=[mailbox.pk])
+    page = client.get(url, {"folder": "INBOX", "forward": uid}).content.decode()
+    assert "Tr: Résultats d&#x27;échographie cardiaque" in page
+    assert "Message transféré" in page and "FEVG conservée" in page
+    form = {
+        "to": KARIM,
+        "subject": "Tr: écho",
+        "text": "Pour avis",
+        "from_mailbox": str(mailbox.pk),
+        "forward_uid": uid,
+        "forward_folder": "INBOX",
+        "forward_as": "inline",
+    }
+    client.post(url, form)
+    inline = email.message_from_bytes(bytes(Outgoing.objects.get().raw), policy=default_policy)
+    assert [p.get_filename() for p in inline.iter_attachments()] == [original.pdf_name]
+    client.post(url, {**form, "forward_as": "attachment"})
+    attached = email.message_from_bytes(
+        bytes(Outgoing.objects.latest("created").raw), policy=default_policy
+    )
+    [part] = list(attached.iter_attachments())
+    assert part.get_content_type() == "message/rfc822"
+    assert part.get_content()["Message-ID"] == original.message_id
+
+
+def test_it_adds_the_mailbox_signature(directory: dict[str, Mailbox], marie: User) -> None:
+    mailbox = directory[MARIE]
+    client = client_for(marie)
+    settings_url = reverse("admin-mailbox-settings", args=[mailbox.pk])
+    client.post(settings_url, {"signature": "Dr Marie Durand\nMédecin généraliste"})
+    page = client.get(reverse("mail-compose", args=[mailbox.pk])).content.decode()
+    assert "-- \nDr Marie Durand\nMédecin généraliste" in page
+    assert AuditEvent.objects.filter(action="mailbox.settings", actor=marie).exists()

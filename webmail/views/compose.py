@@ -32,6 +32,13 @@ class ComposeForm(forms.Form):
     request_mdn = forms.BooleanField(label=gettext_lazy("Ask for a read receipt"), required=False)
     in_reply_to = forms.CharField(widget=forms.HiddenInput, required=False)
     references = forms.CharField(widget=forms.HiddenInput, required=False)
+    forward_uid = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    forward_folder = forms.CharField(widget=forms.HiddenInput, required=False)
+    forward_as = forms.ChoiceField(
+        widget=forms.HiddenInput,
+        required=False,
+        choices=[("", ""), ("inline", "inline"), ("attachment", "attachment")],
+    )
 
     def clean_addresses(self, name: str) -> list[str]:
         try:
@@ -89,6 +96,113 @@ def reply_initial(mailbox: Mailbox, folder: str, uid: int, everyone: bool) -> di
     }
 
 
+def signature_block(mailbox: Mailbox) -> str:
+    return f"\n\n-- \n{mailbox.signature}" if mailbox.signature else ""
+
+
+def forward_initial(mailbox: Mailbox, folder: str, uid: int, as_attachment: bool) -> dict[str, Any]:
+    raw = imap.fetch_message(mailbox, folder, uid, peek=True)
+    if raw is None:
+        raise Http404
+    parsed = mime.parse(raw)
+    subject = (
+        parsed.subject if parsed.subject.lower().startswith("tr:") else f"Tr: {parsed.subject}"
+    )
+    initial: dict[str, Any] = {
+        "subject": subject,
+        "forward_uid": uid,
+        "forward_folder": folder,
+        "forward_as": "attachment" if as_attachment else "inline",
+        "request_dsn": True,
+        "text": signature_block(mailbox),
+    }
+    if not as_attachment:
+        when = parsed.date.strftime("%d/%m/%Y %H:%M") if parsed.date else ""
+        header = _("---------- Forwarded message ----------")
+        lines = [
+            header,
+            f"{_('From')}: {parsed.from_}",
+            f"{_('Date')}: {when}",
+            f"{_('Subject')}: {parsed.subject}",
+            f"{_('To')}: {', '.join(parsed.to)}",
+        ]
+        initial["text"] = (
+            signature_block(mailbox) + "\n\n" + "\n".join(lines) + "\n\n" + parsed.text
+        )
+    return initial
+
+
+def forwarded_parts(
+    mailbox: Mailbox, data: dict[str, Any]
+) -> tuple[bytes, list[tuple[str, str, bytes]]]:
+    """What a forward carries: the original as message/rfc822, or its attachments."""
+    if not data.get("forward_uid") or not data.get("forward_as"):
+        return b"", []
+    folder = imap.check_folder(data.get("forward_folder") or "INBOX")
+    raw = imap.fetch_message(mailbox, folder, data["forward_uid"], peek=True) or b""
+    if data["forward_as"] == "attachment":
+        return raw, []
+    msg = mime.message(raw)
+    found = [mime.part_at(msg, a.index) for a in mime.parse(raw).attachments]
+    return b"", [(p.filename or "piece-jointe", p.content_type, p.payload) for p in found if p]
+
+
+def queue_from(
+    request: HttpRequest, mailbox: Mailbox, senders: list[Mailbox]
+) -> tuple[ComposeForm, Outgoing | None]:
+    """Validate what was written and queue it; the form, with its errors, if not."""
+    form = ComposeForm(request.POST)
+    chosen = request.POST.get("from_mailbox", str(mailbox.pk))
+    sender = next((m for m in senders if str(m.pk) == chosen), None)
+    files = attachments_of(request)
+    if sum(len(data) for _, _, data in files) > settings.WEBMAIL_MAX_UPLOAD_BYTES:
+        limit = settings.WEBMAIL_MAX_UPLOAD_BYTES // (1024 * 1024)
+        form.add_error(
+            None,
+            _("The attachments are too large for the operator (%(limit)s MB at most).")
+            % {"limit": limit},
+        )
+    if sender is None or not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    try:
+        forwarded, carried = forwarded_parts(mailbox, data)
+    except (OperatorUnavailable, ValueError):
+        form.add_error(None, _("The message to forward cannot be read right now."))
+        return form, None
+    draft = outbox.Draft(
+        to=data["to"],
+        cc=data["cc"],
+        bcc=data["bcc"],
+        subject=data["subject"],
+        text=data["text"],
+        attachments=[*carried, *files],
+        in_reply_to=data["in_reply_to"],
+        references=data["references"],
+        request_dsn=data["request_dsn"],
+        request_mdn=data["request_mdn"],
+        forwarded=forwarded,
+    )
+    return form, outbox.do_queue_message(request.user, sender, draft, request)
+
+
+def initial_for(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any]:
+    """A new message, a reply (to all) or a forward, with the mailbox's signature."""
+    reply = request.GET.get("reply") or request.GET.get("reply_all") or ""
+    forward = request.GET.get("forward", "")
+    # The operator down: the person still gets an empty form to write in.
+    with contextlib.suppress(OperatorUnavailable):
+        if reply.isdigit():
+            initial = reply_initial(
+                mailbox, folder_of(request), int(reply), everyone="reply_all" in request.GET
+            )
+            return {**initial, "text": signature_block(mailbox) + initial["text"]}
+        if forward.isdigit():
+            as_attachment = request.GET.get("as") == "attachment"
+            return forward_initial(mailbox, folder_of(request), int(forward), as_attachment)
+    return {"request_dsn": True, "text": signature_block(mailbox)}
+
+
 @login_required
 def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
@@ -96,42 +210,11 @@ def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         m for m in access.mailboxes_for(request.user) if access.can(request.user, Action.SEND, m)
     ]
     if request.method == "POST":
-        form = ComposeForm(request.POST)
-        chosen = request.POST.get("from_mailbox", str(mailbox.pk))
-        sender = next((m for m in senders if str(m.pk) == chosen), None)
-        files = attachments_of(request)
-        too_big = sum(len(data) for _, _, data in files) > settings.WEBMAIL_MAX_UPLOAD_BYTES
-        if too_big:
-            form.add_error(
-                None,
-                _("The attachments are too large for the operator (%(limit)s MB at most).")
-                % {"limit": settings.WEBMAIL_MAX_UPLOAD_BYTES // (1024 * 1024)},
-            )
-        if sender is not None and form.is_valid() and not too_big:
-            data = form.cleaned_data
-            draft = outbox.Draft(
-                to=data["to"],
-                cc=data["cc"],
-                bcc=data["bcc"],
-                subject=data["subject"],
-                text=data["text"],
-                attachments=files,
-                in_reply_to=data["in_reply_to"],
-                references=data["references"],
-                request_dsn=data["request_dsn"],
-                request_mdn=data["request_mdn"],
-            )
-            outbox.do_queue_message(request.user, sender, draft, request)
-            return redirect("mail-outbox", mailbox_id=sender.pk)
+        form, queued = queue_from(request, mailbox, senders)
+        if queued is not None:
+            return redirect("mail-outbox", mailbox_id=queued.mailbox_id)
     else:
-        initial: dict[str, Any] = {"request_dsn": True}
-        reply = request.GET.get("reply") or request.GET.get("reply_all")
-        if reply and reply.isdigit():
-            # The operator down: the person still gets an empty form to write in.
-            with contextlib.suppress(OperatorUnavailable):
-                initial = reply_initial(
-                    mailbox, folder_of(request), int(reply), everyone="reply_all" in request.GET
-                )
+        initial = initial_for(request, mailbox)
         form = ComposeForm(initial=initial)
     context = {
         "mailbox": mailbox,

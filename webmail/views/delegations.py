@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+from typing import ClassVar
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -150,3 +152,25 @@ def notifications(request: HttpRequest) -> HttpResponse:
         read_at=timezone.now()
     )
     return page
+
+
+class SignatureForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Mailbox
+        fields = ("signature",)
+        widgets: ClassVar = {"signature": forms.Textarea(attrs={"rows": 5})}
+
+
+@login_required
+def mailbox_settings(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """The mailbox's signature, added to what is written from it; its managers set it."""
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
+    form = SignatureForm(request.POST or None, instance=mailbox)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        audit.record(
+            request.user, "mailbox.settings", mailbox=mailbox, target="signature", request=request
+        )
+        messages.info(request, _("Saved."))
+        return redirect("admin-mailbox-settings", mailbox_id=mailbox.pk)
+    return render(request, "manage/settings.html", {"mailbox": mailbox, "form": form})
