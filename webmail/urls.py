@@ -21,6 +21,7 @@ urlpatterns = [
     path("mailbox/<int:mailbox_id>/actions/", actions.messages_action, name="mail-actions"),
     path("mailbox/<int:mailbox_id>/compose/", compose.compose, name="mail-compose"),
     path("mailbox/<int:mailbox_id>/outbox/", compose.outbox_page, name="mail-outbox"),
+    path("mailbox/<int:mailbox_id>/drafts/save/", compose.save_draft, name="mail-draft"),
     path(
         "mailbox/<int:mailbox_id>/outbox/<int:outgoing_id>/retry/",
         compose.retry,

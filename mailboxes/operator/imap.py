@@ -10,6 +10,7 @@ import contextlib
 import email.utils
 import imaplib
 import logging
+import re
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -259,6 +260,37 @@ def append(mailbox: Mailbox, use: str, raw: bytes, flags: tuple[bytes, ...] = (b
     with imap_session(mailbox) as client:
         client.append(folder, raw, flags=flags)
     return folder
+
+
+def replace_draft(mailbox: Mailbox, raw: bytes, previous_uid: int | None) -> int | None:
+    """Store a draft in \\Drafts and delete its previous version; its new UID (UIDPLUS)."""
+    folder = special_folder(mailbox, "\\Drafts")
+    if folder is None:
+        raise OperatorRefused("no \\Drafts folder")
+    with imap_session(mailbox) as client:
+        answer = client.append(folder, raw, flags=(b"\\Draft", b"\\Seen"))
+        client.select_folder(folder)
+        if previous_uid:
+            client.delete_messages([previous_uid])
+            client.uid_expunge([previous_uid])
+    return appended_uid(answer)
+
+
+def appended_uid(answer: bytes | str) -> int | None:
+    """The UID in an APPENDUID response code (RFC 4315), if the server gave one."""
+    text = answer.decode() if isinstance(answer, bytes) else str(answer)
+    match = re.search(r"APPENDUID \d+ (\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+def delete_draft(mailbox: Mailbox, uid: int) -> None:
+    folder = special_folder(mailbox, "\\Drafts")
+    if folder is None:
+        return
+    with imap_session(mailbox) as client:
+        client.select_folder(folder)
+        client.delete_messages([uid])
+        client.uid_expunge([uid])
 
 
 def probe() -> None:

@@ -7,6 +7,7 @@ import ssl
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.cache import cache
 
 from mailboxes.operator import OperatorUnavailable, strategies
 
@@ -91,3 +92,18 @@ def submit(
     except (OSError, smtplib.SMTPException) as exc:
         raise OperatorUnavailable(f"SMTP unreachable ({type(exc).__name__})") from exc
     return {rcpt: _reason(code, text) for rcpt, (code, text) in refused.items()}
+
+
+def size_limit() -> int | None:
+    """The submission server's SIZE (RFC 1870), cached for an hour; None if unknown."""
+    cached = cache.get("operator:smtp:size")
+    if cached is not None:
+        return int(cached) or None
+    try:
+        with _connect() as connection:
+            connection.ehlo()
+            limit = int(connection.esmtp_features.get("size", "0") or 0)
+    except (OSError, smtplib.SMTPException, ValueError):
+        return None
+    cache.set("operator:smtp:size", limit, 3600)
+    return limit or None

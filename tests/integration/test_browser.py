@@ -70,3 +70,43 @@ def test_it_runs_no_script_and_loads_nothing_remote_from_hostile_mail(
         assert remote == []  # not even the tracking pixel
     assert any("/part/" in url for url in requested)  # the cid: image came from us
     context.close()
+
+
+def test_it_saves_drafts_while_typing_and_refuses_oversized_files_before_upload(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox], settings: object
+) -> None:
+    from mailboxes.operator import imap
+
+    settings.WEBMAIL_MAX_UPLOAD_BYTES = 50_000  # type: ignore[attr-defined]
+    mailbox = directory["jeanne.lefevre@operateur-a.mssante.test"]
+    session = client_for(mailbox.owner).cookies["sessionid"].value  # type: ignore[arg-type]
+    context = chromium.new_context(locale="fr-FR")
+    context.add_cookies([{"name": "sessionid", "value": session, "url": live_url}])
+    page = context.new_page()
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/compose/")
+    page.fill("#id_to", "karim.benali@hopital-c.mssante.test")
+    page.fill("#id_subject", "Brouillon en cours")
+    page.fill("#id_text", "Premières lignes")
+    page.wait_for_selector("#draft-status:has-text('Brouillon enregistré')", timeout=20000)
+    first = page.input_value("#draft-status input[name=draft_uid]")
+    page.fill("#id_text", "Premières lignes, et la suite")
+    page.wait_for_function(
+        "uid => document.querySelector('#draft-status input[name=draft_uid]').value !== uid",
+        arg=first,
+        timeout=20000,
+    )
+    drafts = imap.list_folder(mailbox, "Drafts", 1, 50)
+    assert [e.subject for e in drafts.envelopes].count("Brouillon en cours") == 1  # replaced
+    page.set_input_files(
+        "#attachments",
+        files=[{"name": "scanner.pdf", "mimeType": "application/pdf", "buffer": b"0" * 60_000}],
+    )
+    assert page.is_visible("#size-warning")
+    assert page.is_disabled("#compose button[type=submit]")
+    page.set_input_files("#attachments", files=[])
+    assert not page.is_visible("#size-warning")
+    page.click("#compose button[type=submit]")
+    page.wait_for_url(f"{live_url}/mailbox/{mailbox.pk}/outbox/")
+    remaining = imap.list_folder(mailbox, "Drafts", 1, 50)
+    assert "Brouillon en cours" not in [e.subject for e in remaining.envelopes]  # sent: gone
+    context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 from collections.abc import Iterator
 from email.policy import default as default_policy
 
@@ -223,3 +224,23 @@ def test_it_adds_the_mailbox_signature(directory: dict[str, Mailbox], marie: Use
     page = client.get(reverse("mail-compose", args=[mailbox.pk])).content.decode()
     assert "-- \nDr Marie Durand\nMédecin généraliste" in page
     assert AuditEvent.objects.filter(action="mailbox.settings", actor=marie).exists()
+
+
+def test_it_resumes_a_draft_from_the_drafts_folder(
+    directory: dict[str, Mailbox], marie: User
+) -> None:
+    mailbox = directory[MARIE]
+    client = client_for(marie)
+    client.post(
+        reverse("mail-draft", args=[mailbox.pk]),
+        {"to": KARIM, "subject": "À reprendre", "text": "Début du compte rendu"},
+    )
+    drafts = client.get(reverse("mail-folder", args=[mailbox.pk]), {"folder": "Drafts"})
+    link = re.search(
+        r'href="(/mailbox/\d+/compose/\?draft=(\d+))">À reprendre', drafts.content.decode()
+    )
+    assert link, "a draft opens in the composer"
+    page = client.get(link.group(1)).content.decode()
+    assert KARIM in page and "Début du compte rendu" in page
+    assert f'name="draft_uid" value="{link.group(2)}"' in page
+    assert AuditEvent.objects.filter(action="draft.save", actor=marie).exists()

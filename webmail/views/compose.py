@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+from email.policy import SMTP
+from email.utils import getaddresses
 from typing import Any
 
 from django import forms
@@ -10,13 +12,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mailboxes import access, mime, outbox
+from mailboxes import access, audit, mime, outbox
 from mailboxes.access import Action
-from mailboxes.models import Mailbox, Outgoing
-from mailboxes.operator import OperatorUnavailable, imap
+from mailboxes.models import AuditEvent, Mailbox, Outgoing
+from mailboxes.operator import OperatorUnavailable, imap, smtp
 from webmail.views.mail import folder_of
 
 
@@ -200,7 +203,75 @@ def initial_for(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any]:
         if forward.isdigit():
             as_attachment = request.GET.get("as") == "attachment"
             return forward_initial(mailbox, folder_of(request), int(forward), as_attachment)
+        if request.GET.get("draft", "").isdigit():
+            return draft_initial(mailbox, int(request.GET["draft"]))
     return {"request_dsn": True, "text": signature_block(mailbox)}
+
+
+def upload_limit() -> int:
+    server = smtp.size_limit()
+    # Base64 makes attachments a third larger on the wire.
+    return min(settings.WEBMAIL_MAX_UPLOAD_BYTES, int(server * 0.73) if server else 10**12)
+
+
+def lenient(value: str) -> list[str]:
+    """Addresses in a draft: keep those that parse, a draft may be unfinished."""
+    return [a.lower() for _, a in getaddresses([value]) if a.count("@") == 1]
+
+
+def draft_initial(mailbox: Mailbox, uid: int) -> dict[str, Any]:
+    folder = imap.special_folder(mailbox, "\\Drafts")
+    raw = imap.fetch_message(mailbox, folder, uid, peek=True) if folder else None
+    if raw is None:
+        raise Http404
+    parsed = mime.parse(raw)
+    return {
+        "to": ", ".join(parsed.to),
+        "cc": ", ".join(parsed.cc),
+        "subject": parsed.subject,
+        "text": parsed.text,
+        "in_reply_to": mime.header(mime.message(raw), "In-Reply-To"),
+        "references": mime.header(mime.message(raw), "References"),
+        "request_dsn": True,
+        "draft_uid": uid,
+    }
+
+
+@login_required
+def save_draft(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """Keep what is being written in the mailbox's Drafts folder (called while typing)."""
+    mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    post = request.POST
+    draft = outbox.Draft(
+        to=lenient(post.get("to", "")),
+        cc=lenient(post.get("cc", "")),
+        subject=post.get("subject", "")[:998],
+        text=post.get("text", ""),
+        in_reply_to=post.get("in_reply_to", ""),
+        references=post.get("references", ""),
+    )
+    previous = int(post["draft_uid"]) if post.get("draft_uid", "").isdigit() else None
+    raw = outbox.build(request.user, mailbox, draft).as_bytes(policy=SMTP)
+    try:
+        uid = imap.replace_draft(mailbox, raw, previous)
+    except OperatorUnavailable as exc:
+        audit.record(
+            request.user,
+            "draft.save",
+            mailbox=mailbox,
+            outcome=AuditEvent.Outcome.ERROR,
+            response=str(exc),
+            request=request,
+        )
+        context = {"uid": previous, "failed": True}
+        return render(request, "components/draft_status.html", context)
+    audit.record(
+        request.user, "draft.save", mailbox=mailbox, target=f"Drafts/{uid}", request=request
+    )
+    context = {"uid": uid, "saved_at": timezone.localtime()}
+    return render(request, "components/draft_status.html", context)
 
 
 @login_required
@@ -212,6 +283,10 @@ def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     if request.method == "POST":
         form, queued = queue_from(request, mailbox, senders)
         if queued is not None:
+            draft_uid = request.POST.get("draft_uid", "")
+            if draft_uid.isdigit():  # sent: the draft has done its job
+                with contextlib.suppress(OperatorUnavailable):
+                    imap.delete_draft(mailbox, int(draft_uid))
             return redirect("mail-outbox", mailbox_id=queued.mailbox_id)
     else:
         initial = initial_for(request, mailbox)
@@ -220,7 +295,10 @@ def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         "mailbox": mailbox,
         "form": form,
         "senders": senders,
-        "limit_mb": settings.WEBMAIL_MAX_UPLOAD_BYTES // (1024 * 1024),
+        "limit_bytes": upload_limit(),
+        "limit_mb": upload_limit() // (1024 * 1024),
+        # The draft being written: from ?draft=, or kept across a refused submission.
+        "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
     }
     return render(request, "mail/compose.html", context)
 

@@ -100,6 +100,7 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         "listing": result,
         "page": Paginator(range(result.total), PER_PAGE).get_page(page),
         "in_trash": special.get(folder_name) == "\\Trash",
+        "in_drafts": special.get(folder_name) == "\\Drafts",
         "targets": [f for f in folders if f.name != folder_name],
     }
     return render(request, "mail/folder.html", context)
