@@ -103,6 +103,7 @@ def test_it_sanitises_hostile_html_and_blocks_remote_content(
     assert cid and "/part/" in cid.group(1)
     image = client.get(cid.group(1).replace("&amp;", "&"))
     assert image["Content-Type"] == "image/png" and image.content == PIXEL
+    assert image["Content-Security-Policy"].endswith("; sandbox")
     # Remote images only when the person asks, for this message.
     shown, csp = body_of(
         client,

@@ -219,7 +219,9 @@ def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpRes
     )
     name = found.filename or f"piece-jointe-{index}"
     response["Content-Disposition"] = content_disposition_header(not inline, name)
-    response["Content-Security-Policy"] = PART_CSP
+    # Images also get a CSP sandbox; Chromium will not show a PDF under one.
+    sandboxed = inline and found.content_type.startswith("image/")
+    response["Content-Security-Policy"] = PART_CSP + ("; sandbox" if sandboxed else "")
     if not inline:
         audit.record(
             request.user,
