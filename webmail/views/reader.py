@@ -179,14 +179,19 @@ def html_of(
     )
 
 
+def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, str, bytes]:
+    """Access (READ), folder, and the message without marking it read."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    folder = folder_of(request)
+    return mailbox, folder, load(request, mailbox, folder, uid, peek=True)
+
+
 @never_cache
 @login_required
 def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     """The HTML body, sanitised, for the reader's sandboxed iframe, under a strict CSP."""
-    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-    folder = folder_of(request)
     try:
-        raw = load(request, mailbox, folder, uid, peek=True)
+        mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
         return HttpResponse(status=503)
     parsed = mime.parse(raw)
@@ -204,10 +209,8 @@ def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
 @login_required
 def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpResponse:
     """An attachment: downloaded with a neutral type, or shown inline if the type is safe."""
-    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-    folder = folder_of(request)
     try:
-        raw = load(request, mailbox, folder, uid, peek=True)
+        mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
         return HttpResponse(status=503)
     found = mime.part_at(mime.message(raw), index)
@@ -236,10 +239,8 @@ def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpRes
 @never_cache
 @login_required
 def raw_source(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
-    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-    folder = folder_of(request)
     try:
-        raw = load(request, mailbox, folder, uid, peek=True)
+        mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
         return HttpResponse(status=503)
     audit.record(
