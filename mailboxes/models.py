@@ -312,6 +312,57 @@ class Receipt(models.Model):
         return f"{self.kind} {self.action} {self.recipient}"
 
 
+class Folder(models.Model):
+    """A mailbox folder as last synced: IMAP state (RFC 3501/7162) and counts."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="folders")
+    name = models.CharField(max_length=500)
+    special_use = models.CharField(max_length=16, blank=True)
+    uidvalidity = models.BigIntegerField(default=0)
+    uidnext = models.BigIntegerField(default=0)
+    highestmodseq = models.BigIntegerField(default=0)  # 0: unknown or no CONDSTORE
+    messages = models.PositiveIntegerField(default=0)
+    unseen = models.PositiveIntegerField(default=0)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["mailbox", "name"], name="folder_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox.address}/{self.name}"
+
+
+class MessageIndex(models.Model):
+    """What lists and search need of one message, kept in step with the operator.
+    Bodies stay at the operator; (folder, uid) is the identity within a UIDVALIDITY."""
+
+    folder = models.ForeignKey(Folder, on_delete=models.CASCADE, related_name="index")
+    uid = models.BigIntegerField()
+    message_id = models.CharField(max_length=250, blank=True, db_index=True)
+    date = models.DateTimeField(null=True, blank=True)
+    sender_name = models.CharField(max_length=200, blank=True)
+    sender_address = models.CharField(max_length=254, blank=True)
+    recipients = models.TextField(blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    seen = models.BooleanField(default=False)
+    flagged = models.BooleanField(default=False)
+    answered = models.BooleanField(default=False)
+    keywords = models.JSONField(default=list)
+    size = models.PositiveIntegerField(default=0)
+    has_attachments = models.BooleanField(default=False)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["folder", "uid"], name="index_unique_uid")
+        ]
+        indexes: ClassVar = [models.Index(fields=["folder", "-date", "-uid"])]
+
+    def __str__(self) -> str:
+        return f"{self.folder_id}:{self.uid}"
+
+
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def for_mailbox(self, mailbox: Mailbox) -> QuerySet[AuditEvent]:
         return self.filter(mailbox=mailbox).order_by("-created")

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import redis
 from celery import shared_task
 from celery.app.task import Task
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from mailboxes import receipts
+from mailboxes import receipts, sync
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
 from mailboxes.outbox import record_outcome
+
+# Above the longest sync we expect; the lock expires by itself if a worker dies.
+SYNC_LOCK_SECONDS = 15 * 60
 
 
 @shared_task(name="mailboxes.purge_audit_events")
@@ -97,3 +101,31 @@ def collect_recent_receipts() -> int:
     for mailbox_id in set(busy):
         collect_receipts.delay(mailbox_id)
     return len(set(busy))
+
+
+@shared_task(
+    bind=True,
+    name="mailboxes.sync_mailbox",
+    autoretry_for=(OperatorUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+)
+def sync_mailbox(self: Task, mailbox_id: int) -> str:
+    """Refresh a mailbox's metadata cache. One sync per mailbox at a time, across workers:
+    a second task finds the lock taken and returns at once (the first will see its changes
+    on the next run)."""
+    mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
+    if mailbox is None:
+        return "gone"
+    lock = redis.Redis.from_url(settings.CELERY_BROKER_URL).lock(
+        f"webmail:lock:sync:{mailbox_id}", timeout=SYNC_LOCK_SECONDS, blocking=False
+    )
+    if not lock.acquire():
+        return "skipped"
+    try:
+        results = sync.sync_mailbox(mailbox)
+    finally:
+        lock.release()
+    return f"{sum(r.added for r in results)} added, {sum(r.removed for r in results)} removed"

@@ -7,6 +7,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,6 +55,13 @@ class OperatorBackend:
 
     def start(self, component: str) -> None:
         self.run("start", component)
+
+    def doveadm(self, *args: str) -> None:
+        name = self.args[self.args.index("--name") + 1]
+        conf = Path(tempfile.gettempdir()) / f"mssante-operator-{name}" / "dovecot" / "dovecot.conf"
+        subprocess.run(
+            ["doveadm", "-c", str(conf), *args], check=True, capture_output=True, timeout=30
+        )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,137 @@
+"""The metadata cache kept in step with the real Dovecot."""
+
+from __future__ import annotations
+
+import threading
+from email.message import EmailMessage
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+
+from mailboxes import sync
+from mailboxes.models import Folder, Mailbox, MessageIndex
+from mailboxes.operator import imap
+from mailboxes.tasks import sync_mailbox
+from tests.conftest import OperatorBackend
+from tests.integration.helpers import deliver_to, wait_until
+from webmail.celery import app as celery_app
+
+pytestmark = pytest.mark.integration
+JEANNE = "jeanne.lefevre@operateur-a.mssante.test"
+
+
+@pytest.fixture
+def mailbox(directory: dict[str, Mailbox]) -> Mailbox:
+    return directory[JEANNE]
+
+
+def message(subject: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["Cc"] = "Cardiologie <cardiologie@hopital-c.mssante.test>"
+    msg.set_content("Corps")
+    msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="cr.pdf")
+    return msg
+
+
+def inbox(mailbox: Mailbox) -> Folder:
+    return Folder.objects.get(mailbox=mailbox, name="INBOX")
+
+
+def server_uids(mailbox: Mailbox) -> set[int]:
+    with imap.imap_session(mailbox) as client:
+        client.select_folder("INBOX", readonly=True)
+        return set(client.search(["ALL"]))
+
+
+@pytest.mark.django_db
+def test_it_indexes_new_mail_with_its_metadata(mailbox: Mailbox) -> None:
+    sync.sync_mailbox(mailbox)
+    uid = deliver_to(mailbox, message("Compte rendu indexé"))
+    [result] = [r for r in sync.sync_mailbox(mailbox) if r.name == "INBOX"]
+    assert result.added == 1 and result.removed == 0
+    row = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
+    assert row.subject == "Compte rendu indexé"
+    assert row.sender_address == "karim.benali@hopital-c.mssante.test"
+    assert "cardiologie@hopital-c.mssante.test" in row.recipients
+    assert row.has_attachments and not row.seen and row.date is not None
+    folders = {f.name: f.special_use for f in Folder.objects.filter(mailbox=mailbox)}
+    assert folders["Sent"] == "\\Sent" and folders["Trash"] == "\\Trash"
+    assert inbox(mailbox).highestmodseq > 0  # CONDSTORE is in use
+    assert set(inbox(mailbox).index.values_list("uid", flat=True)) == server_uids(mailbox)
+
+
+@pytest.mark.django_db
+def test_it_follows_flags_changed_elsewhere_and_expunges(mailbox: Mailbox) -> None:
+    uid = deliver_to(mailbox, message("À suivre"))
+    sync.sync_mailbox(mailbox)
+    imap.set_flag(mailbox, "INBOX", [uid], b"\\Flagged", True)  # another client did it
+    imap.set_flag(mailbox, "INBOX", [uid], b"$Urgent", True)
+    [result] = [r for r in sync.sync_mailbox(mailbox) if r.name == "INBOX"]
+    assert result.changed == 1  # CHANGEDSINCE: only that message
+    row = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
+    assert row.flagged and row.keywords == ["$Urgent"]
+    imap.move(mailbox, "INBOX", [uid], "Trash")
+    sync.sync_mailbox(mailbox)
+    assert not MessageIndex.objects.filter(folder=inbox(mailbox), uid=uid).exists()
+    assert MessageIndex.objects.filter(folder__name="Trash", subject="À suivre").exists()
+
+
+@pytest.mark.django_db
+def test_it_rebuilds_a_folder_whose_uidvalidity_changed(
+    mailbox: Mailbox, operator_backend: OperatorBackend
+) -> None:
+    deliver_to(mailbox, message("Avant réinitialisation"))
+    sync.sync_mailbox(mailbox)
+    before = inbox(mailbox).uidvalidity
+    operator_backend.doveadm(
+        "mailbox", "update", "-u", JEANNE, "--uid-validity", str(before + 1000), "INBOX"
+    )
+    [result] = [r for r in sync.sync_mailbox(mailbox) if r.name == "INBOX"]
+    assert result.rebuilt
+    folder = inbox(mailbox)
+    assert folder.uidvalidity == before + 1000
+    uids = list(folder.index.values_list("uid", flat=True))
+    assert len(uids) == len(set(uids)) and set(uids) == server_uids(mailbox)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_runs_two_syncs_of_one_mailbox_at_once(mailbox: Mailbox) -> None:
+    for n in range(3):
+        deliver_to(mailbox, message(f"Concurrence {n}"))
+    # Another worker holds the mailbox: this one steps aside.
+    held = redis.Redis.from_url(settings.CELERY_BROKER_URL).lock(
+        f"webmail:lock:sync:{mailbox.pk}", timeout=60
+    )
+    assert held.acquire(blocking=False)
+    try:
+        assert sync_mailbox(mailbox.pk) == "skipped"
+        assert not Folder.objects.filter(mailbox=mailbox).exists()
+    finally:
+        held.release()
+    # Two at once: one syncs (the other may be turned away); the cache is exact after.
+    answers: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        barrier.wait()
+        answers.append(sync_mailbox(mailbox.pk))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 2 and any(answer != "skipped" for answer in answers)
+    uids = list(inbox(mailbox).index.values_list("uid", flat=True))
+    assert len(uids) == len(set(uids)) and set(uids) == server_uids(mailbox)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_syncs_in_a_real_worker(mailbox: Mailbox) -> None:
+    uid = deliver_to(mailbox, message("Par le worker"))
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        sync_mailbox.delay(mailbox.pk)
+        wait_until(lambda: MessageIndex.objects.filter(folder__mailbox=mailbox, uid=uid).exists())
