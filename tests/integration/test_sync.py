@@ -9,6 +9,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.db import connection
 
 from mailboxes import sync
 from mailboxes.models import Folder, Mailbox, MessageIndex
@@ -117,7 +118,10 @@ def test_it_never_runs_two_syncs_of_one_mailbox_at_once(mailbox: Mailbox) -> Non
 
     def run() -> None:
         barrier.wait()
-        answers.append(sync_mailbox(mailbox.pk))
+        try:
+            answers.append(sync_mailbox(mailbox.pk))
+        finally:
+            connection.close()  # a thread's own connection would keep the test database open
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
