@@ -9,17 +9,17 @@ imapclient 4.x refuses `1:*` sequence sets, so UIDs are always passed explicitly
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
+from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from mailboxes import mime
 from mailboxes.models import Folder, Mailbox, MessageIndex
 from mailboxes.operator import imap
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from imapclient import IMAPClient
 
 CHUNK = 500
+COMPAT_PARSER = BytesHeaderParser()  # compat32: headers stay strings, decoded on demand
 HEADERS = b"BODY.PEEK[HEADER.FIELDS (FROM TO CC SUBJECT DATE MESSAGE-ID CONTENT-TYPE)]"
 HEADERS_KEY = b"BODY[HEADER.FIELDS (FROM TO CC SUBJECT DATE MESSAGE-ID CONTENT-TYPE)]"
 SYSTEM_FLAGS = {b"\\Seen", b"\\Flagged", b"\\Answered", b"\\Deleted", b"\\Draft", b"\\Recent"}
@@ -56,24 +57,44 @@ def flag_fields(flags: Iterable[bytes]) -> dict[str, Any]:
     }
 
 
-def row(folder: Folder, uid: int, data: dict[bytes, Any]) -> MessageIndex:
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(data.get(HEADERS_KEY) or b"")
-    name, address = email.utils.parseaddr(mime.header(headers, "From"))
+def decoded(value: str | None) -> str:
+    """RFC 2047 encoded words decoded; the raw text when a charset is unknown or broken."""
+    if not value:
+        return ""
     try:
-        date = email.utils.parsedate_to_datetime(mime.header(headers, "Date"))
+        return str(make_header(decode_header(value)))
+    except (LookupError, UnicodeError, ValueError, HeaderParseError):
+        return value
+
+
+def people(values: list[str]) -> str:
+    """Readable "Name <address>" list for the cache (formataddr would re-encode names)."""
+    pairs = getaddresses(values)
+    return ", ".join(
+        f"{decoded(name)} <{address}>" if name else address for name, address in pairs if address
+    )
+
+
+def row(folder: Folder, uid: int, data: dict[bytes, Any]) -> MessageIndex:
+    # compat32 and decode_header, not policy.default: its header registry costs ~1 ms per
+    # message, which alone would cap sync near 600 messages/s (benchmarks/).
+    headers = COMPAT_PARSER.parsebytes(data.get(HEADERS_KEY) or b"")
+    name, address = parseaddr(headers.get("From", ""))
+    try:
+        date = parsedate_to_datetime(headers.get("Date", ""))
     except (TypeError, ValueError, IndexError):
         date = None
-    recipients = ", ".join([*mime.addresses(headers, "To"), *mime.addresses(headers, "Cc")])
-    content_type = mime.header(headers, "Content-Type").lower()
+    recipients = people([*headers.get_all("To", []), *headers.get_all("Cc", [])])
+    content_type = str(headers.get("Content-Type", "")).lower()
     return MessageIndex(
         folder=folder,
         uid=uid,
-        message_id=mime.header(headers, "Message-ID")[:250],
+        message_id=str(headers.get("Message-ID", "")).strip()[:250],
         date=date if date is not None and date.tzinfo else None,
-        sender_name=name[:200],
+        sender_name=decoded(name)[:200],
         sender_address=address[:254],
         recipients=recipients[:5000],
-        subject=mime.header(headers, "Subject")[:500],
+        subject=decoded(headers.get("Subject", ""))[:500],
         size=int(data.get(b"RFC822.SIZE", 0) or 0),
         has_attachments=content_type.startswith(("multipart/mixed", "multipart/report")),
         **flag_fields(data.get(b"FLAGS", ())),
