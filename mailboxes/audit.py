@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING
 
 from mailboxes.models import AuditEvent
@@ -14,6 +15,13 @@ if TYPE_CHECKING:
     from mailboxes.models import Mailbox, User
 
 logger = logging.getLogger(__name__)
+# Mon espace santé addresses are <INS>@patient.mssante.fr: the INS identifies the patient.
+PATIENT_ADDRESS = re.compile(r"[^\s<>;,:\"'()]+@(patient\.mssante\.fr)\b", re.IGNORECASE)
+
+
+def without_patient_identity(text: str) -> str:
+    """Server answers and targets quote addresses; a patient's must not reach the trail."""
+    return PATIENT_ADDRESS.sub(r"***@\1", text)
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -41,9 +49,9 @@ def record(
         mailbox=mailbox,
         mailbox_address=mailbox.address if mailbox else "",
         action=action,
-        target=target[:500],
+        target=without_patient_identity(target)[:500],
         outcome=outcome,
-        response=response[:200],
+        response=without_patient_identity(response)[:200],
         client_ip=client_ip(request),
     )
     logger.info("audit %s %s outcome=%s event=%s", action, event.mailbox_address, outcome, event.pk)
