@@ -162,10 +162,8 @@ def sync_mailbox(mailbox: Mailbox) -> list[FolderResult]:
         for flags, _, name in client.list_folders():
             if b"\\Noselect" in flags or b"\\NonExistent" in flags:
                 continue
-            special = next((f.decode() for f in flags if f in imap.SPECIAL_USES), "")
             folder, _ = Folder.objects.get_or_create(mailbox=mailbox, name=str(name))
-            if folder.special_use != special:
-                folder.special_use = special
+            folder.special_use = imap.special_use(flags)  # saved with the folder's state
             seen_names.append(folder.name)
             results.append(sync_folder(client, folder, condstore))
     Folder.objects.filter(mailbox=mailbox).exclude(name__in=seen_names).delete()

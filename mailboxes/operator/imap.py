@@ -200,27 +200,49 @@ def list_folders(mailbox: Mailbox) -> list[FolderInfo]:
             if b"\\Noselect" in flags or b"\\NonExistent" in flags:
                 continue
             status = client.folder_status(name, [b"MESSAGES", b"UNSEEN"])
-            special = next((f.decode() for f in flags if f in SPECIAL_USES), "")
-            found.append(FolderInfo(str(name), special, status[b"MESSAGES"], status[b"UNSEEN"]))
+            found.append(
+                FolderInfo(str(name), special_use(flags), status[b"MESSAGES"], status[b"UNSEEN"])
+            )
     return sorted(found, key=_folder_order)
+
+
+def special_use(flags: tuple[bytes, ...]) -> str:
+    """A LIST answer's special-use attribute (RFC 6154), e.g. "\\Trash", or ""."""
+    return next((f.decode() for f in flags if f in SPECIAL_USES), "")
+
+
+def _special_in(client: IMAPClient, use: str) -> str | None:
+    """The folder with this special use, by LIST alone, in the caller's session."""
+    return next(
+        (str(n) for flags, _, n in client.list_folders() if special_use(flags) == use), None
+    )
 
 
 def special_folder(mailbox: Mailbox, use: str) -> str | None:
     """The name of the folder with this special use (RFC 6154), e.g. "\\Trash"."""
-    return next((f.name for f in list_folders(mailbox) if f.special_use == use), None)
+    with imap_session(mailbox) as client:
+        return _special_in(client, use)
 
 
 def fetch_message(mailbox: Mailbox, folder: str, uid: int, peek: bool = False) -> bytes | None:
     """The full RFC 5322 message; opening it marks it \\Seen as any mail client does, a
     `peek` (body frame, attachment, download) does not. None if it is not there."""
+    found = fetch_with_flags(mailbox, folder, uid, peek)
+    return found[0] if found else None
+
+
+def fetch_with_flags(
+    mailbox: Mailbox, folder: str, uid: int, peek: bool = False
+) -> tuple[bytes, tuple[bytes, ...]] | None:
+    """The message and its flags, in one FETCH."""
     folder = check_folder(folder)
     item = b"BODY.PEEK[]" if peek else b"BODY[]"
     with imap_session(mailbox) as client:
         client.select_folder(folder, readonly=peek)
-        data = client.fetch([uid], [item]).get(uid)
-    if not data:
+        data = client.fetch([uid], [item, b"FLAGS"]).get(uid)
+    if not data or data.get(b"BODY[]") is None:
         return None
-    return data.get(b"BODY[]")  # type: ignore[return-value]
+    return data[b"BODY[]"], tuple(data.get(b"FLAGS", ()))
 
 
 def set_flag(mailbox: Mailbox, folder: str, uids: list[int], flag: bytes, on: bool) -> None:
@@ -254,20 +276,20 @@ def expunge_all(mailbox: Mailbox, folder: str) -> int:
 
 def append(mailbox: Mailbox, use: str, raw: bytes, flags: tuple[bytes, ...] = (b"\\Seen",)) -> str:
     """Store a message in the folder with this special use (a sent copy in \\Sent)."""
-    folder = special_folder(mailbox, use)
-    if folder is None:
-        raise OperatorRefused(f"no {use} folder")
     with imap_session(mailbox) as client:
+        folder = _special_in(client, use)
+        if folder is None:
+            raise OperatorRefused(f"no {use} folder")
         client.append(folder, raw, flags=flags)
     return folder
 
 
 def replace_draft(mailbox: Mailbox, raw: bytes, previous_uid: int | None) -> int | None:
     """Store a draft in \\Drafts and delete its previous version; its new UID (UIDPLUS)."""
-    folder = special_folder(mailbox, "\\Drafts")
-    if folder is None:
-        raise OperatorRefused("no \\Drafts folder")
     with imap_session(mailbox) as client:
+        folder = _special_in(client, "\\Drafts")
+        if folder is None:
+            raise OperatorRefused("no \\Drafts folder")
         answer = client.append(folder, raw, flags=(b"\\Draft", b"\\Seen"))
         client.select_folder(folder)
         if previous_uid:
@@ -284,10 +306,10 @@ def appended_uid(answer: bytes | str) -> int | None:
 
 
 def delete_draft(mailbox: Mailbox, uid: int) -> None:
-    folder = special_folder(mailbox, "\\Drafts")
-    if folder is None:
-        return
     with imap_session(mailbox) as client:
+        folder = _special_in(client, "\\Drafts")
+        if folder is None:
+            return
         client.select_folder(folder)
         client.delete_messages([uid])
         client.uid_expunge([uid])

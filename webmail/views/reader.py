@@ -28,14 +28,20 @@ PART_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame
 
 
 def load(request: HttpRequest, mailbox: Mailbox, folder: str, uid: int, *, peek: bool) -> bytes:
+    return load_with_flags(request, mailbox, folder, uid, peek=peek)[0]
+
+
+def load_with_flags(
+    request: HttpRequest, mailbox: Mailbox, folder: str, uid: int, *, peek: bool
+) -> tuple[bytes, tuple[bytes, ...]]:
     try:
-        raw = imap.fetch_message(mailbox, folder, uid, peek=peek)
+        found = imap.fetch_with_flags(mailbox, folder, uid, peek=peek)
     except OperatorUnavailable as exc:
         audit_operator_login(request, mailbox, exc)
         raise
-    if raw is None:
+    if found is None:
         raise Http404
-    return raw
+    return found
 
 
 def unavailable(request: HttpRequest, mailbox: Mailbox, folder: str) -> HttpResponse:
@@ -48,7 +54,7 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     folder = folder_of(request)
     try:
-        raw = load(request, mailbox, folder, uid, peek=False)
+        raw, flags = load_with_flags(request, mailbox, folder, uid, peek=False)
     except OperatorUnavailable as exc:
         audit.record(
             request.user,
@@ -85,24 +91,22 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "can_triage": access.can(request.user, Action.TRIAGE, mailbox),
         "can_send": access.can(request.user, Action.SEND, mailbox),
         "folders": folders_or_empty(mailbox),
-        "mdn": mdn_offer(raw, parsed, mailbox, folder, uid, request),
+        "mdn": mdn_offer(parsed, flags, mailbox, request),
     }
     return render(request, "mail/message.html", context)
 
 
 def mdn_offer(
-    raw: bytes,
     parsed: mime.ParsedMessage,
+    flags: tuple[bytes, ...],
     mailbox: Mailbox,
-    folder: str,
-    uid: int,
     request: HttpRequest,
 ) -> dict[str, object] | None:
     """A read report asked for and not yet sent: what the banner needs, else None."""
     asked, differs = receipts.mdn_request(parsed)
-    if not asked or not access.can(request.user, Action.SEND, mailbox):
+    if not asked or receipts.MDN_SENT in flags:
         return None
-    if already_answered(mailbox, folder, uid):
+    if not access.can(request.user, Action.SEND, mailbox):
         return None
     return {"to": asked, "differs": differs}
 
