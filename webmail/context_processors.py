@@ -13,7 +13,7 @@ def navigation(request: HttpRequest) -> dict[str, Callable[[], object]]:
     user = request.user
     return {
         "can_invite": lambda: access.can_invite(user),
-        "manages_mailboxes": lambda: bool(access.managed_mailboxes(user)),
+        "manages_mailboxes": lambda: access.managed_mailboxes(user).exists(),
         "unread_notifications": lambda: (
             Notification.objects.filter(person=user, read_at__isnull=True).count()
             if user.is_authenticated

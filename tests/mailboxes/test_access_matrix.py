@@ -84,3 +84,30 @@ def test_it_lists_personal_mailboxes_first(
     Delegation.objects.create(person=alice, mailbox=two_org_mailboxes[0], role="reader")
     listed = list(access.mailboxes_for(alice))
     assert [m.kind for m in listed] == ["PER", "ORG"]
+
+
+def test_it_lists_exactly_the_mailboxes_can_says_one_manages(
+    two_org_mailboxes: tuple[Mailbox, Mailbox], pharmacy: Structure, alice: User, charlie: User
+) -> None:
+    officine, preparatoire = two_org_mailboxes
+    elsewhere = Structure.objects.create(name="Autre", siret="11111111100011")
+    foreign = Mailbox.objects.create(address="autre@a.test", kind="ORG", structure=elsewhere)
+    pharmacy.managers.add(charlie)
+    Delegation.objects.create(
+        person=charlie, mailbox=Mailbox.objects.get(owner=alice), role="manager"
+    )
+    Delegation.objects.create(person=charlie, mailbox=foreign, role="sender")
+    Delegation.objects.create(
+        person=alice,
+        mailbox=preparatoire,
+        role="manager",
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+    for person in (alice, charlie):
+        expected = {m for m in Mailbox.objects.all() if access.can(person, Action.MANAGE, m)}
+        assert set(access.managed_mailboxes(person)) == expected
+    assert set(access.managed_mailboxes(charlie)) == {
+        officine,
+        preparatoire,
+        Mailbox.objects.get(owner=alice),
+    }
