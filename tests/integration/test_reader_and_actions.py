@@ -45,14 +45,6 @@ def jeanne(jeanne_mailbox: Mailbox) -> User:
     return jeanne_mailbox.owner
 
 
-def delivered(mailbox: Mailbox, message: EmailMessage) -> int:
-    return deliver_to(mailbox, message)
-
-
-def _search(mailbox: Mailbox, message_id: str) -> bool:
-    return in_folder(mailbox, message_id)
-
-
 def hostile_message() -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = "Résultats"
@@ -73,7 +65,7 @@ def body_of(client: Client, page_html: str) -> tuple[str, str]:
 def test_it_sanitises_hostile_html_and_blocks_remote_content(
     jeanne: User, jeanne_mailbox: Mailbox
 ) -> None:
-    uid = delivered(jeanne_mailbox, hostile_message())
+    uid = deliver_to(jeanne_mailbox, hostile_message())
     client = client_for(jeanne)
     page = client.get(reverse("mail-message", args=[jeanne_mailbox.pk, uid])).content.decode()
     assert "1 image distante a été bloquée" in page
@@ -128,7 +120,7 @@ def test_it_round_trips_attachments_byte_for_byte_with_french_names(
     message.add_attachment(
         b"<svg onload=alert(1)/>", maintype="image", subtype="svg+xml", filename="schéma.svg"
     )
-    uid = delivered(jeanne_mailbox, message)
+    uid = deliver_to(jeanne_mailbox, message)
     client = client_for(jeanne)
     page = client.get(reverse("mail-message", args=[jeanne_mailbox.pk, uid])).content.decode()
     links = re.findall(r'href="(/mailbox/\d+/message/\d+/part/\d+/\?folder=INBOX)"', page)
@@ -157,7 +149,7 @@ def test_it_lists_folders_by_special_use_with_unread_counts(
     message = EmailMessage()
     message["Subject"] = "Non lu"
     message.set_content("x")
-    delivered(jeanne_mailbox, message)
+    deliver_to(jeanne_mailbox, message)
     folders = imap.list_folders(jeanne_mailbox)
     assert [f.name for f in folders][:6] == ["INBOX", "Drafts", "Sent", "Archive", "Junk", "Trash"]
     assert folders[0].unseen >= 1
@@ -180,7 +172,7 @@ def test_it_sorts_and_filters_unread(jeanne: User, jeanne_mailbox: Mailbox) -> N
         message = EmailMessage()
         message["Subject"] = f"Tri {subject} {uuid.uuid4().hex[:6]}"
         message.set_content("x")
-        uids.append(delivered(jeanne_mailbox, message))
+        uids.append(deliver_to(jeanne_mailbox, message))
     ascending = imap.list_folder(
         jeanne_mailbox, "INBOX", 1, 500, imap.Listing(sort="subject", descending=False)
     )
@@ -203,7 +195,7 @@ def test_it_flags_archives_deletes_and_empties_the_trash(
         message = EmailMessage()
         message["Subject"] = f"Action {n}"
         message.set_content("x")
-        made.append((message, delivered(jeanne_mailbox, message)))
+        made.append((message, deliver_to(jeanne_mailbox, message)))
     (_, first), (second_msg, second), (third_msg, third) = made
     client.post(action, {"folder": "INBOX", "uid": [first], "action": "flag"})
     client.post(action, {"folder": "INBOX", "uid": [first], "action": "unread"})
@@ -213,7 +205,7 @@ def test_it_flags_archives_deletes_and_empties_the_trash(
     client.post(action, {"folder": "INBOX", "uid": [third], "action": "delete"})
     assert uid_of(jeanne_mailbox, second_msg["Message-ID"], folder="Archive")
     trashed = uid_of(jeanne_mailbox, third_msg["Message-ID"], folder="Trash")
-    assert not _search(jeanne_mailbox, third_msg["Message-ID"])
+    assert not in_folder(jeanne_mailbox, third_msg["Message-ID"])
     empty = reverse("mail-empty-trash", args=[jeanne_mailbox.pk])
     assert "définitivement" in client.get(empty).content.decode()
     assert trashed and imap.list_folder(jeanne_mailbox, "Trash", 1, 10).total >= 1
@@ -238,12 +230,12 @@ def test_it_keeps_the_message_when_an_action_fails(jeanne: User, jeanne_mailbox:
     message = EmailMessage()
     message["Subject"] = "Garde"
     message.set_content("x")
-    uid = delivered(jeanne_mailbox, message)
+    uid = deliver_to(jeanne_mailbox, message)
     client = client_for(jeanne)
     action = reverse("mail-actions", args=[jeanne_mailbox.pk])
     page = client.post(
         action, {"folder": "INBOX", "uid": [uid], "action": "move", "target": "Nulle part"}
     )
     assert page.status_code == 400
-    assert _search(jeanne_mailbox, message["Message-ID"])
+    assert in_folder(jeanne_mailbox, message["Message-ID"])
     assert AuditEvent.objects.get(action="message.move").outcome == "error"
