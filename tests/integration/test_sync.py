@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from mailboxes import sync
-from mailboxes.models import Folder, Mailbox, MessageIndex
+from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import imap
 from mailboxes.tasks import sync_mailbox
 from tests.conftest import OperatorBackend
@@ -48,16 +48,21 @@ def server_uids(mailbox: Mailbox) -> set[int]:
 
 
 @pytest.mark.django_db
-def test_it_indexes_new_mail_with_its_metadata(mailbox: Mailbox) -> None:
-    sync.sync_mailbox(mailbox)
+@pytest.mark.parametrize("qresync", [True, False], ids=["qresync", "search-all"])
+def test_it_indexes_new_mail_with_its_metadata(mailbox: Mailbox, qresync: bool) -> None:
+    sync.sync_mailbox(mailbox, use_qresync=qresync)
     uid = deliver_to(mailbox, message("Compte rendu indexé"))
-    [result] = [r for r in sync.sync_mailbox(mailbox) if r.name == "INBOX"]
-    assert result.added == 1 and result.removed == 0
+    [result] = [r for r in sync.sync_mailbox(mailbox, qresync) if r.name == "INBOX"]
+    assert result.added == 1 and result.removed == 0 and result.qresync == qresync
     row = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
     assert row.subject == "Compte rendu indexé"
     assert row.sender_address == "karim.benali@hopital-c.mssante.test"
     assert "cardiologie@hopital-c.mssante.test" in row.recipients
     assert row.has_attachments and not row.seen and row.date is not None
+    assert row.preview == "Corps" and not row.has_xdm
+    assert row.thread_key == row.message_id != ""
+    state = SyncState.objects.get(mailbox=mailbox)
+    assert state.done == state.total == 1 and not state.failing and not state.running
     folders = {f.name: f.special_use for f in Folder.objects.filter(mailbox=mailbox)}
     assert folders["Sent"] == "\\Sent" and folders["Trash"] == "\\Trash"
     assert inbox(mailbox).highestmodseq > 0  # CONDSTORE is in use
@@ -65,17 +70,21 @@ def test_it_indexes_new_mail_with_its_metadata(mailbox: Mailbox) -> None:
 
 
 @pytest.mark.django_db
-def test_it_follows_flags_changed_elsewhere_and_expunges(mailbox: Mailbox) -> None:
+@pytest.mark.parametrize("qresync", [True, False], ids=["qresync", "condstore"])
+def test_it_follows_flags_changed_elsewhere_and_expunges(mailbox: Mailbox, qresync: bool) -> None:
     uid = deliver_to(mailbox, message("À suivre"))
-    sync.sync_mailbox(mailbox)
+    other = deliver_to(mailbox, message("Reste là"))
+    sync.sync_mailbox(mailbox, qresync)
     imap.set_flag(mailbox, "INBOX", [uid], b"\\Flagged", True)  # another client did it
     imap.set_flag(mailbox, "INBOX", [uid], b"$Urgent", True)
-    [result] = [r for r in sync.sync_mailbox(mailbox) if r.name == "INBOX"]
-    assert result.changed == 1  # CHANGEDSINCE: only that message
+    [result] = [r for r in sync.sync_mailbox(mailbox, qresync) if r.name == "INBOX"]
+    assert result.changed == 1 and result.qresync == qresync  # only that message was read
     row = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
     assert row.flagged and row.keywords == ["$Urgent"]
     imap.move(mailbox, "INBOX", [uid], "Trash")
-    sync.sync_mailbox(mailbox)
+    [result] = [r for r in sync.sync_mailbox(mailbox, qresync) if r.name == "INBOX"]
+    assert result.removed == 1  # VANISHED (EARLIER) with QRESYNC, else SEARCH ALL
+    assert MessageIndex.objects.filter(folder=inbox(mailbox), uid=other).exists()
     assert not MessageIndex.objects.filter(folder=inbox(mailbox), uid=uid).exists()
     assert MessageIndex.objects.filter(folder__name="Trash", subject="À suivre").exists()
 
@@ -139,3 +148,29 @@ def test_it_syncs_in_a_real_worker(mailbox: Mailbox) -> None:
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         sync_mailbox.delay(mailbox.pk)
         wait_until(lambda: MessageIndex.objects.filter(folder__mailbox=mailbox, uid=uid).exists())
+
+
+@pytest.mark.django_db
+def test_it_marks_xdm_documents_and_threads_replies_across_folders(mailbox: Mailbox) -> None:
+    first = message("XDM/1.0/DDM+Compte rendu d'échographie DUPONT Jean")
+    first.add_attachment(
+        b"PK\x03\x04", maintype="application", subtype="zip", filename="IHE_XDM.ZIP"
+    )
+    uid = deliver_to(mailbox, first)
+    sync.sync_mailbox(mailbox)
+    root = MessageIndex.objects.get(folder=inbox(mailbox), uid=uid)
+    assert root.has_xdm and root.has_attachments and root.preview == "Corps"
+    # Our answer in Sent, then the colleague's answer to it.
+    reply = EmailMessage()
+    reply["From"], reply["To"] = mailbox.address, "karim.benali@hopital-c.mssante.test"
+    reply["Subject"], reply["Message-ID"] = "Re: compte rendu", "<reply-1@operateur-a.mssante.test>"
+    reply["In-Reply-To"] = reply["References"] = root.message_id
+    reply.set_content("Merci")
+    imap.append(mailbox, "\\Sent", reply.as_bytes())
+    again = message("Re: Re: compte rendu")
+    again["In-Reply-To"] = "<reply-1@operateur-a.mssante.test>"
+    again["References"] = f"{root.message_id} <reply-1@operateur-a.mssante.test>"
+    deliver_to(mailbox, again)
+    sync.sync_mailbox(mailbox)
+    conversation = MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=root.message_id)
+    assert sorted(conversation.values_list("folder__name", flat=True)) == ["INBOX", "INBOX", "Sent"]
