@@ -13,7 +13,7 @@ from django.db.models import Case, Q, Value, When
 from django.http import Http404
 
 from mailboxes import audit
-from mailboxes.models import AuditEvent, Delegation, Mailbox
+from mailboxes.models import AuditEvent, Delegation, Mailbox, MessageIndex
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -74,6 +74,20 @@ def role_of(user: User | AnonymousUser, mailbox: Mailbox) -> Role | None:
 def can(user: User | AnonymousUser, action: Action, mailbox: Mailbox) -> bool:
     role = role_of(user, mailbox)
     return role is not None and role >= MINIMUM_ROLE[action]
+
+
+def allowed(user: User | AnonymousUser, mailbox: Mailbox) -> frozenset[Action]:
+    """Every action the person may do on the mailbox, from one role look-up (a page that
+    shows several actions asks once)."""
+    role = role_of(user, mailbox)
+    if role is None:
+        return frozenset()
+    return frozenset(action for action, least in MINIMUM_ROLE.items() if role >= least)
+
+
+def searchable_messages(user: User | AnonymousUser) -> QuerySet[MessageIndex]:
+    """The cached messages the person may search: those of every mailbox they may read."""
+    return MessageIndex.objects.filter(folder__mailbox__in=mailboxes_for(user).values("pk"))
 
 
 def mailboxes_for(user: User | AnonymousUser) -> QuerySet[Mailbox]:

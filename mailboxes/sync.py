@@ -35,8 +35,8 @@ from django.db.models import F, Max
 from django.utils import timezone
 from imapclient.response_parser import parse_fetch_response
 
-from mailboxes import search
-from mailboxes.models import Folder, Mailbox, MessageIndex, MessageText, SyncState
+from mailboxes import audit, search
+from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, MessageText, SyncState
 from mailboxes.operator import imap
 
 if TYPE_CHECKING:
@@ -431,6 +431,13 @@ def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResul
     except Exception as exc:
         SyncState.objects.filter(mailbox=mailbox).update(
             error=str(exc)[:200], error_at=timezone.now()
+        )
+        audit.record(
+            None,
+            "mailbox.sync",
+            mailbox=mailbox,
+            outcome=AuditEvent.Outcome.ERROR,
+            response=str(exc),
         )
         raise
     Folder.objects.filter(mailbox=mailbox).exclude(name__in=seen_names).delete()

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from mailboxes import receipts, sync
+from mailboxes import live, receipts, sync
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
 from mailboxes.outbox import record_outcome
@@ -82,6 +82,7 @@ def copy_to_sent(outgoing: Outgoing) -> None:
     except OperatorUnavailable:
         return  # the content stays in the outbox; the person still sees it there
     Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=True, raw=b"")
+    sync_mailbox.delay(outgoing.mailbox_id)  # the copy shows in Sent and its conversation
 
 
 @shared_task(name="mailboxes.collect_receipts")
@@ -93,10 +94,16 @@ def collect_receipts(mailbox_id: int) -> int:
     return receipts.collect(mailbox)
 
 
+def awaits_reports(mailbox: Mailbox) -> bool:
+    """Sent something in the last week: a new message in INBOX may be its DSN or MDN."""
+    since = timezone.now() - timedelta(days=7)
+    return Outgoing.objects.filter(mailbox=mailbox, sent_at__gte=since).exists()
+
+
 @shared_task(name="mailboxes.collect_recent_receipts")
 def collect_recent_receipts() -> int:
     """Every mailbox that sent something in the last week gets its reports collected."""
-    since = timezone.now() - timedelta(days=7)
+    since = timezone.now() - timedelta(days=7)  # as awaits_reports
     busy = Outgoing.objects.filter(sent_at__gte=since).values_list("mailbox_id", flat=True)
     for mailbox_id in set(busy):
         collect_receipts.delay(mailbox_id)
@@ -114,18 +121,32 @@ def collect_recent_receipts() -> int:
 )
 def sync_mailbox(self: Task, mailbox_id: int) -> str:
     """Refresh a mailbox's metadata cache. One sync per mailbox at a time, across workers:
-    a second task finds the lock taken and returns at once (the first will see its changes
-    on the next run)."""
+    a second task finds the lock taken, leaves a note and returns at once; the running one
+    sees the note when it finishes and goes round again, so no change is left behind."""
     mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
     if mailbox is None:
         return "gone"
-    lock = redis.Redis.from_url(settings.CELERY_BROKER_URL).lock(
+    connection = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    again = f"webmail:sync:again:{mailbox_id}"
+    lock = connection.lock(
         f"webmail:lock:sync:{mailbox_id}", timeout=SYNC_LOCK_SECONDS, blocking=False
     )
     if not lock.acquire():
+        connection.set(again, 1, ex=SYNC_LOCK_SECONDS)
         return "skipped"
+    added = removed = 0
     try:
-        results = sync.sync_mailbox(mailbox)
+        while True:
+            connection.delete(again)
+            results = sync.sync_mailbox(mailbox)
+            added += sum(r.added for r in results)
+            removed += sum(r.removed for r in results)
+            if any(r.added or r.removed or r.changed or r.rebuilt for r in results):
+                live.bump(mailbox_id)
+            if any(r.added and r.name == "INBOX" for r in results) and awaits_reports(mailbox):
+                collect_receipts.delay(mailbox_id)
+            if not connection.exists(again):
+                break
     finally:
         lock.release()
-    return f"{sum(r.added for r in results)} added, {sum(r.removed for r in results)} removed"
+    return f"{added} added, {removed} removed"

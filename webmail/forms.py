@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from mailboxes.models import Delegation, User
+from mailboxes.cache import Criteria
+from mailboxes.models import Delegation, Mailbox, User
 
 
 def end_of_day(day: Any) -> datetime | None:
@@ -93,3 +94,49 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "created", "actor_label", "actor_subject_name_id", "mailbox_address", "action", "target",
     "outcome", "response", "client_ip",
 )  # fmt: skip
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("Words"), max_length=200, required=False)
+    mailbox = forms.ModelChoiceField(
+        label=_("Mailbox"),
+        queryset=Mailbox.objects.none(),
+        required=False,
+        empty_label=_("All my mailboxes"),
+    )
+    sender = forms.CharField(label=_("From"), max_length=200, required=False)
+    since = forms.DateField(
+        label=_("From (date)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To (date)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    attachments = forms.BooleanField(label=_("With attachments"), required=False)
+    unread = forms.BooleanField(label=_("Unread only"), required=False)
+    page = forms.IntegerField(min_value=1, max_value=1000, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, mailboxes: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["mailbox"].queryset = mailboxes  # only those the person may read
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError(_("The start date is after the end date."))
+        if not any(
+            data.get(name) for name in ("q", "sender", "since", "until", "attachments", "unread")
+        ):
+            raise forms.ValidationError(_("Type a word to search for, or choose a filter."))
+        return data
+
+    def criteria(self) -> Criteria:
+        data = self.cleaned_data
+        return Criteria(
+            words=data.get("q") or "",
+            sender=data.get("sender") or "",
+            since=data.get("since"),
+            until=data.get("until"),
+            attachments=bool(data.get("attachments")),
+            unread=bool(data.get("unread")),
+        )

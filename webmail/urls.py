@@ -4,11 +4,14 @@ from django.views.generic import RedirectView
 
 from webmail.auth import local_views
 from webmail.auth import views as auth_views
-from webmail.views import actions, compose, delegations, health, mail, reader
+from webmail.views import actions, compose, delegations, health, mail, reader, search
 
 urlpatterns = [
     path("", mail.home, name="mail-home"),
     path("mailbox/<int:mailbox_id>/", mail.folder, name="mail-folder"),
+    path("mailbox/<int:mailbox_id>/changes/", mail.changes, name="mail-changes"),
+    path("mailbox/<int:mailbox_id>/conversation/", search.conversation, name="mail-conversation"),
+    path("search/", search.search, name="mail-search"),
     path("mailbox/<int:mailbox_id>/message/<int:uid>/", reader.message, name="mail-message"),
     path("mailbox/<int:mailbox_id>/message/<int:uid>/body/", reader.body, name="mail-body"),
     path(

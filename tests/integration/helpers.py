@@ -102,3 +102,11 @@ def deliver_to(mailbox: Mailbox, message: EmailMessage) -> int:
         smtp.send_message(message)
     wait_until(lambda: in_folder(mailbox, message_id))
     return uid_of(mailbox, message_id)
+
+
+def synced(*mailboxes: Mailbox) -> None:
+    """Bring the cache up to date now, as the worker would (lists read the cache)."""
+    from mailboxes import sync
+
+    for mailbox in mailboxes:
+        sync.sync_mailbox(mailbox)

@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from mailboxes.delegations import do_grant_delegation, do_revoke_delegation
 from mailboxes.models import AuditEvent, Mailbox, User
+from mailboxes.operator import OperatorUnavailable
 from tests.conftest import client_for
-from tests.integration.helpers import uid_of
+from tests.integration.helpers import synced, uid_of
 from webmail.demo import messages
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("demo_mail")]
@@ -26,17 +27,18 @@ def test_it_lets_a_delegate_read_until_the_manager_revokes(
     pharmacy = directory[PHARMACY]
     jeanne = pharmacy.structure.managers.get()  # type: ignore[union-attr]
     delegation = do_grant_delegation(jeanne, pharmacy, sophie, "reader")
+    synced(pharmacy)
     browser = client_for(sophie)
     folder = browser.get(reverse("mail-folder", args=[pharmacy.pk]))
     assert folder.status_code == 200
     assert "Ordonnance — préparation magistrale" in folder.content.decode()
-    browser.get(reverse("mail-folder", args=[pharmacy.pk]))
-    logins = AuditEvent.objects.filter(action="operator.login", actor=sophie, mailbox=pharmacy)
-    assert [e.outcome for e in logins] == ["ok"]  # once per session, not per page
     message = next(m for m in messages.MESSAGES if m.key == "08")
     uid = uid_of(pharmacy, message.message_id)
     page = browser.get(reverse("mail-message", args=[pharmacy.pk, uid]))
     assert "ordonnance_préparation.pdf" in page.content.decode()
+    browser.get(reverse("mail-message", args=[pharmacy.pk, uid]))
+    logins = AuditEvent.objects.filter(action="operator.login", actor=sophie, mailbox=pharmacy)
+    assert [e.outcome for e in logins] == ["ok"]  # once per session, not per page
     do_revoke_delegation(jeanne, delegation)
     assert browser.get(reverse("mail-message", args=[pharmacy.pk, uid])).status_code == 404
     assert browser.get(reverse("mail-folder", args=[pharmacy.pk])).status_code == 404
@@ -47,6 +49,9 @@ def test_it_audits_a_failed_login_to_the_operator(
 ) -> None:
     settings.OPERATOR_MASTER_PASSWORD = "wrong"  # type: ignore[attr-defined]
     mailbox = directory["marie.durand@operateur-a.mssante.test"]
-    assert client_for(marie).get(reverse("mail-folder", args=[mailbox.pk])).status_code == 503
-    event = AuditEvent.objects.get(action="operator.login")
+    with pytest.raises(OperatorUnavailable):
+        synced(mailbox)  # the worker's sync is turned away: nothing cached to show
+    page = client_for(marie).get(reverse("mail-folder", args=[mailbox.pk]))
+    assert page.status_code == 503 and "injoignable" in page.content.decode()
+    event = AuditEvent.objects.get(action="mailbox.sync")
     assert event.outcome == "error" and "refused" in event.response

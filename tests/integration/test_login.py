@@ -6,7 +6,7 @@ import pytest
 
 from mailboxes.models import AuditEvent, Mailbox, User
 from tests.conftest import MARIE_SNID
-from tests.integration.helpers import psc_login
+from tests.integration.helpers import psc_login, synced
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -14,8 +14,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def test_it_logs_a_professional_in_and_shows_the_inbox(
     live_url: str, directory: dict[str, Mailbox], demo_mail: None
 ) -> None:
-    session, page = psc_login(live_url, "marie")
     mailbox = directory["marie.durand@operateur-a.mssante.test"]
+    synced(mailbox)
+    session, page = psc_login(live_url, "marie")
     assert page.status_code == 200
     assert page.url == f"{live_url}/mailbox/{mailbox.pk}/"
     assert "Boîte de réception" in page.text

@@ -99,7 +99,7 @@ def test_it_opens_a_mailbox_with_the_persons_psc_token_and_the_operator_decides(
     page = browser.get(f"{live_url}/mailbox/{service.pk}/", timeout=40)
     assert page.status_code == 503  # Karim manages it here, but the operator says no
     assert AuditEvent.objects.filter(
-        action="operator.login", mailbox=service, outcome="error"
+        action="mailbox.sync", mailbox=service, outcome="error"
     ).exists()
 
 

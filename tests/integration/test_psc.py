@@ -20,6 +20,7 @@ from tests.integration.helpers import (
     provider_base,
     psc_login,
     session_store,
+    synced,
 )
 from webmail.auth import session as auth_session
 
@@ -100,6 +101,7 @@ def test_it_records_practices_and_creates_their_structures(live_url: str) -> Non
 def test_it_leaves_nothing_of_the_previous_person_after_a_card_switch(
     live_url: str, directory: dict[str, Mailbox], demo_mail: None
 ) -> None:
+    synced(*directory.values())
     browser, page = psc_login(live_url, "marie")
     marie_url = page.url
     marie_session = browser.cookies["sessionid"]

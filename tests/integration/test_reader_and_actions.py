@@ -14,7 +14,7 @@ from django.urls import reverse
 from mailboxes.models import AuditEvent, Mailbox, User
 from mailboxes.operator import imap
 from tests.conftest import client_for
-from tests.integration.helpers import deliver_to, flags_of, in_folder, uid_of
+from tests.integration.helpers import deliver_to, flags_of, in_folder, synced, uid_of
 
 pytestmark = pytest.mark.integration
 JEANNE = "jeanne.lefevre@operateur-a.mssante.test"
@@ -153,6 +153,7 @@ def test_it_lists_folders_by_special_use_with_unread_counts(
     folders = imap.list_folders(jeanne_mailbox)
     assert [f.name for f in folders][:6] == ["INBOX", "Drafts", "Sent", "Archive", "Junk", "Trash"]
     assert folders[0].unseen >= 1
+    synced(jeanne_mailbox)
     page = client_for(jeanne).get(reverse("mail-folder", args=[jeanne_mailbox.pk]))
     html = page.content.decode()
     for label in (

@@ -17,7 +17,7 @@ from mailboxes.delegations import do_grant_delegation
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
 from mailboxes.operator import imap
 from tests.conftest import OperatorBackend, client_for
-from tests.integration.helpers import in_folder, wait_until
+from tests.integration.helpers import in_folder, synced, wait_until
 from webmail.celery import app as celery_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -235,6 +235,7 @@ def test_it_resumes_a_draft_from_the_drafts_folder(
         reverse("mail-draft", args=[mailbox.pk]),
         {"to": KARIM, "subject": "À reprendre", "text": "Début du compte rendu"},
     )
+    synced(mailbox)
     drafts = client.get(reverse("mail-folder", args=[mailbox.pk]), {"folder": "Drafts"})
     link = re.search(
         r'href="(/mailbox/\d+/compose/\?draft=(\d+))">À reprendre', drafts.content.decode()

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from mailboxes import access, audit
+from mailboxes import access, audit, cache
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox
 from mailboxes.operator import OperatorRefused, OperatorUnavailable, imap
@@ -20,6 +20,7 @@ FLAGS = {
     "flag": (b"\\Flagged", True),
     "unflag": (b"\\Flagged", False),
 }
+CACHED_FLAGS = {b"\\Seen": "seen", b"\\Flagged": "flagged"}
 MOVES = {"archive": "\\Archive", "delete": "\\Trash"}
 MAX_UIDS = 500
 
@@ -41,12 +42,14 @@ def apply(mailbox: Mailbox, folder: str, action: str, uids: list[int], target: s
     if action in FLAGS:
         flag, on = FLAGS[action]
         imap.set_flag(mailbox, folder, uids, flag, on)
+        cache.after_flags(mailbox, folder, uids, **{CACHED_FLAGS[flag]: on})
         return action
     if action in MOVES:
         target = imap.special_folder(mailbox, MOVES[action]) or ""
     if not target or target == folder:
         raise ValueError("no destination folder")
     imap.move(mailbox, folder, uids, imap.check_folder(target))
+    cache.after_removal(mailbox, folder, uids)
     return f"move to {target}"
 
 
@@ -99,6 +102,7 @@ def empty_trash(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         return render(request, "mail/empty_trash.html", {"mailbox": mailbox, "trash": trash})
     try:
         count = imap.expunge_all(mailbox, trash)
+        cache.after_emptied(mailbox, trash)
     except OperatorUnavailable as exc:
         audit.record(
             request.user,

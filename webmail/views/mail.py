@@ -1,14 +1,16 @@
-"""Mail pages: parse, authorise through mailboxes.access, read through the operator, render."""
+"""Mail pages: parse, authorise through mailboxes.access, read the cache (lists) or the
+operator (messages), render."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from mailboxes import access, audit
+from mailboxes import access, audit, cache, live
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox
 from mailboxes.operator import OperatorUnavailable, imap
@@ -36,10 +38,10 @@ def page_number(request: HttpRequest) -> int:
         return 1
 
 
-def listing_of(request: HttpRequest) -> imap.Listing:
+def listing_of(request: HttpRequest) -> cache.Listing:
     sort = request.GET.get("sort", "date")
-    return imap.Listing(
-        sort=sort if sort in imap.SORT_KEYS else "date",
+    return cache.Listing(
+        sort=sort if sort in cache.SORT_FIELDS else "date",
         descending=request.GET.get("order", "desc") != "asc",
         unread_only=request.GET.get("unread") == "1",
     )
@@ -75,32 +77,80 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """A folder's list, from the cache. The sync runs in the background; the page polls
+    `changes` and is redrawn when the cache has moved on."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-    folder_name, page, listing = folder_of(request), page_number(request), listing_of(request)
-    context = {
+    cache.request_sync(mailbox)
+    context = listing_context(request, mailbox)
+    if context is None:
+        raise Http404
+    state = context["state"]
+    # Nothing cached and the operator turned us away: an error, not an empty mailbox.
+    failed = state is not None and state.failing and "current" not in context
+    return render(request, "mail/folder.html", context, status=503 if failed else 200)
+
+
+@login_required
+def changes(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """Polled by the open list (htmx): 204 while nothing changed, else the list redrawn."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    cache.request_sync(mailbox)
+    seen = request.GET.get("v", "")
+    state = cache.state_of(mailbox)
+    if seen == str(live.version(mailbox.pk)) and not (state and state.running):
+        return HttpResponse(status=204)
+    context = listing_context(request, mailbox)
+    if context is None:
+        raise Http404
+    return render(request, "mail/listing.html", {**context, "oob_folders": True})
+
+
+def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | None:
+    """What the list shows; None when the folder is not (or no longer) in the mailbox."""
+    allowed = access.allowed(request.user, mailbox)
+    folder_name, listing = folder_of(request), listing_of(request)
+    version = live.version(mailbox.pk)  # read first: a change after this redraws again
+    folders = cache.folders(mailbox)
+    current = next((f for f in folders if f.name == folder_name), None)
+    state = cache.state_of(mailbox)
+    if current is None and state is not None and state.finished_at and not state.running:
+        return None
+    context: dict[str, Any] = {
         "mailbox": mailbox,
         "mailboxes": access.mailboxes_for(request.user),
         "folder": folder_name,
-        "listing_options": listing,
-        "can_manage": access.can(request.user, Action.MANAGE, mailbox),
-        "can_triage": access.can(request.user, Action.TRIAGE, mailbox),
-        "can_send": access.can(request.user, Action.SEND, mailbox),
-        "sort_choices": SORT_CHOICES,
-    }
-    try:
-        folders = imap.list_folders(mailbox)
-        result = imap.list_folder(mailbox, folder_name, page, PER_PAGE, listing)
-    except OperatorUnavailable as exc:
-        audit_operator_login(request, mailbox, exc)
-        return render(request, "mail/folder.html", {**context, "unavailable": True}, status=503)
-    audit_operator_login(request, mailbox)
-    special = {f.name: f.special_use for f in folders}
-    context |= {
         "folders": folders,
-        "listing": result,
-        "page": Paginator(range(result.total), PER_PAGE).get_page(page),
-        "in_trash": special.get(folder_name) == "\\Trash",
-        "in_drafts": special.get(folder_name) == "\\Drafts",
+        "listing_options": listing,
+        "can_manage": Action.MANAGE in allowed,
+        "can_triage": Action.TRIAGE in allowed,
+        "can_send": Action.SEND in allowed,
+        "sort_choices": SORT_CHOICES,
+        "state": state,
+        "version": version,
+        "selected": {int(u) for u in request.GET.getlist("uid") if u.isdigit()},
+        "live_query": live_query(request),
+    }
+    if current is None:
+        return context  # the first sync has not reached this folder yet
+    context |= {
+        "current": current,
+        "listing": cache.page(
+            current,
+            listing,
+            PER_PAGE,
+            older=request.GET.get("older", ""),
+            newer=request.GET.get("newer", ""),
+        ),
+        "in_trash": current.special_use == "\\Trash",
+        "in_drafts": current.special_use == "\\Drafts",
         "targets": [f for f in folders if f.name != folder_name],
     }
-    return render(request, "mail/folder.html", context)
+    return context
+
+
+def live_query(request: HttpRequest) -> str:
+    """The list's own query string, without the version and the selection."""
+    kept = request.GET.copy()
+    for name in ("v", "uid"):
+        kept.pop(name, None)
+    return kept.urlencode()

@@ -11,9 +11,9 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
 
-from mailboxes import access, audit, mime, outbox, receipts
+from mailboxes import access, audit, cache, mime, outbox, receipts
 from mailboxes.access import Action
-from mailboxes.models import AuditEvent, Mailbox
+from mailboxes.models import AuditEvent, Mailbox, MessageIndex
 from mailboxes.operator import OperatorUnavailable, imap
 from webmail import rendering
 from webmail.views.mail import audit_operator_login, folder_of
@@ -67,6 +67,7 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
         )
         return unavailable(request, mailbox, folder)
     parsed = mime.parse(raw)
+    cache.after_flags(mailbox, folder, [uid], seen=True)  # reading marked it \\Seen
     audit.record(
         request.user,
         "message.read",
@@ -90,7 +91,8 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "images": images,
         "can_triage": access.can(request.user, Action.TRIAGE, mailbox),
         "can_send": access.can(request.user, Action.SEND, mailbox),
-        "folders": folders_or_empty(mailbox),
+        "folders": cache.folders(mailbox),
+        "conversation": conversation_of(mailbox, folder, uid),
         "mdn": mdn_offer(parsed, flags, mailbox, request),
     }
     return render(request, "mail/message.html", context)
@@ -151,11 +153,13 @@ def send_mdn(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     return redirect(f"{url}?{urlencode({'folder': folder})}")
 
 
-def folders_or_empty(mailbox: Mailbox) -> list[imap.FolderInfo]:
-    try:
-        return imap.list_folders(mailbox)
-    except OperatorUnavailable:
-        return []
+def conversation_of(mailbox: Mailbox, folder: str, uid: int) -> dict[str, object] | None:
+    """The message's conversation, when the cache knows it has more than this message."""
+    row = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid).first()
+    if row is None or not row.thread_key:
+        return None
+    count = cache.conversation(mailbox, row.thread_key).count()
+    return {"key": row.thread_key, "count": count} if count > 1 else None
 
 
 def part_url(mailbox: Mailbox, folder: str, uid: int, index: int) -> str:

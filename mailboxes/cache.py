@@ -1,0 +1,234 @@
+"""Reading the metadata cache: folders, pages of a message list (keyset), conversations and
+search; and keeping it right after our own actions, before the next sync confirms them.
+
+Pages never wait for the operator: they show what the cache holds and ask for a sync
+(`request_sync`), which the open page then learns about through `live.version`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any
+
+from django.core import signing
+from django.db.models import Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from mailboxes import live, search
+from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
+from mailboxes.operator import OperatorUnavailable, strategies
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+logger = logging.getLogger(__name__)
+
+SPECIAL_ORDER = ("\\Drafts", "\\Sent", "\\Archive", "\\Junk", "\\Trash")
+SORT_FIELDS = {"date": "date", "from": "sender_address", "subject": "subject", "size": "size"}
+CURSOR_SALT = "webmail.cache.cursor"
+LIST_FIELDS = (
+    "uid",
+    "subject",
+    "sender_name",
+    "sender_address",
+    "date",
+    "size",
+    "seen",
+    "flagged",
+    "answered",
+    "preview",
+    "has_attachments",
+    "has_xdm",
+    "thread_key",
+)
+
+
+def folders(mailbox: Mailbox) -> list[Folder]:
+    """The cached folders: INBOX, the special ones in a fixed order, then the rest by name."""
+
+    def order(folder: Folder) -> tuple[int, str]:
+        if folder.name == "INBOX":
+            return (0, "")
+        if folder.special_use in SPECIAL_ORDER:
+            return (1 + SPECIAL_ORDER.index(folder.special_use), "")
+        return (len(SPECIAL_ORDER) + 1, folder.name.lower())
+
+    return sorted(Folder.objects.filter(mailbox=mailbox), key=order)
+
+
+def state_of(mailbox: Mailbox) -> SyncState | None:
+    return SyncState.objects.filter(mailbox=mailbox).first()
+
+
+def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
+    """Ask for a sync unless one was asked for lately. Mailboxes reached with the person's
+    token (XOAUTH2) are synced here, in the request: a worker has no token (CONF.28)."""
+    from mailboxes import tasks  # tasks import this module's neighbours
+
+    live.touch(mailbox.pk)
+    claimed = live.claim_sync(mailbox.pk, interval=2 if force else live.SYNC_INTERVAL)
+    if strategies.strategy_of(mailbox) == Mailbox.Access.XOAUTH2:
+        never = not SyncState.objects.filter(mailbox=mailbox, finished_at__isnull=False).exists()
+        if not (claimed or never):
+            return
+        try:
+            tasks.sync_mailbox(mailbox.pk)
+        except OperatorUnavailable:
+            logger.warning("sync of mailbox %s failed in the request", mailbox.pk)
+        return
+    if not claimed:
+        return
+    try:
+        tasks.sync_mailbox.delay(mailbox.pk)
+    except OperationalError:
+        logger.warning("cannot reach the task broker to sync mailbox %s", mailbox.pk)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """How a message list is ordered and filtered."""
+
+    sort: str = "date"
+    descending: bool = True
+    unread_only: bool = False
+
+
+@dataclass
+class Page:
+    rows: list[MessageIndex]
+    total: int
+    unseen: int
+    older: str = ""  # cursors, signed
+    newer: str = ""
+    first: bool = True
+
+
+def _cursor(row: MessageIndex, key: str) -> str:
+    value = getattr(row, key)
+    return signing.dumps(
+        [value.isoformat() if isinstance(value, datetime) else value, row.uid], salt=CURSOR_SALT
+    )
+
+
+def _uncursor(token: str, key: str) -> tuple[Any, int] | None:
+    try:
+        value, uid = signing.loads(token, salt=CURSOR_SALT)
+        if key == "date":
+            value = datetime.fromisoformat(value)
+        return value, int(uid)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+
+
+def page(folder: Folder, listing: Listing, per_page: int, older: str = "", newer: str = "") -> Page:
+    """One page of a folder by keyset (never OFFSET): rows after the `older` cursor, or
+    before the `newer` one, in the listing's order. The first page when neither is given."""
+    key = SORT_FIELDS.get(listing.sort, "date")
+    rows = folder.index.only(*LIST_FIELDS)
+    if listing.unread_only:
+        rows = rows.filter(seen=False)
+    boundary = _uncursor(older or newer, key) if (older or newer) else None
+    backwards = bool(newer) and boundary is not None
+    # Walking towards older rows in a descending list means "smaller": the same for
+    # "newer" in an ascending one.
+    smaller = listing.descending != backwards
+    if boundary is not None:
+        value, uid = boundary
+        if smaller:
+            rows = rows.filter(**{f"{key}__lte": value}).filter(
+                Q(**{f"{key}__lt": value}) | Q(uid__lt=uid)
+            )
+        else:
+            rows = rows.filter(**{f"{key}__gte": value}).filter(
+                Q(**{f"{key}__gt": value}) | Q(uid__gt=uid)
+            )
+    order = [f"-{key}", "-uid"] if smaller else [key, "uid"]
+    found = list(rows.order_by(*order)[: per_page + 1])
+    more = len(found) > per_page  # rows beyond this page, in the direction walked
+    found = found[:per_page]
+    if backwards:
+        found.reverse()
+    has_newer = more if backwards else boundary is not None
+    has_older = True if backwards else more
+    return Page(
+        rows=found,
+        total=folder.unseen if listing.unread_only else folder.messages,
+        unseen=folder.unseen,
+        older=_cursor(found[-1], key) if found and has_older else "",
+        newer=_cursor(found[0], key) if found and has_newer else "",
+        first=not has_newer,
+    )
+
+
+def conversation(mailbox: Mailbox, thread_key: str) -> QuerySet[MessageIndex]:
+    """Every message of the conversation in this mailbox, whatever its folder, oldest first."""
+    return (
+        MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key)
+        .select_related("folder")
+        .order_by("date", "uid")
+    )
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """A search: words, and filters on people, dates, attachments and unread state."""
+
+    words: str = ""
+    sender: str = ""
+    since: date | None = None
+    until: date | None = None
+    attachments: bool = False
+    unread: bool = False
+
+
+def search_in(scope: QuerySet[MessageIndex], criteria: Criteria) -> QuerySet[MessageIndex]:
+    """Messages of `scope` (what the person may read: mailboxes.access) matching `criteria`,
+    newest first."""
+    rows = search.matching(scope, criteria.words) if criteria.words.strip() else scope
+    if criteria.sender:
+        rows = rows.filter(
+            Q(sender_address__icontains=criteria.sender) | Q(sender_name__icontains=criteria.sender)
+        )
+    zone = timezone.get_current_timezone()
+    if criteria.since:
+        rows = rows.filter(date__gte=datetime.combine(criteria.since, time.min, tzinfo=zone))
+    if criteria.until:
+        rows = rows.filter(date__lte=datetime.combine(criteria.until, time.max, tzinfo=zone))
+    if criteria.attachments:
+        rows = rows.filter(has_attachments=True)
+    if criteria.unread:
+        rows = rows.filter(seen=False)
+    return rows.select_related("folder", "folder__mailbox").order_by("-date", "-uid")
+
+
+def after_flags(mailbox: Mailbox, folder: str, uids: list[int], **fields: bool) -> None:
+    """Our own flag change, done at the operator: shown at once (the sync will agree)."""
+    rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid__in=uids)
+    if rows.filter(~Q(**fields)).update(**fields):
+        recount(mailbox, folder)
+
+
+def after_removal(mailbox: Mailbox, folder: str, uids: list[int]) -> None:
+    """Our own move or deletion, done at the operator: gone from this folder's list at once;
+    the destination gets them at the next sync, which we ask for."""
+    rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid__in=uids)
+    if rows.delete()[0]:
+        recount(mailbox, folder)
+    request_sync(mailbox, force=True)
+
+
+def after_emptied(mailbox: Mailbox, folder: str) -> None:
+    MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder).delete()
+    recount(mailbox, folder)
+
+
+def recount(mailbox: Mailbox, folder: str) -> None:
+    cached = Folder.objects.filter(mailbox=mailbox, name=folder).first()
+    if cached is not None:
+        cached.messages = cached.index.count()
+        cached.unseen = cached.index.filter(seen=False).count()
+        cached.save(update_fields=["messages", "unseen"])
+    live.bump(mailbox.pk)

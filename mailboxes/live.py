@@ -1,0 +1,57 @@
+"""What changed, and who is looking: a little Redis state shared by the web processes, the
+Celery workers and the IDLE watcher.
+
+- A version number per mailbox, bumped whenever its cache changes; open pages poll it.
+- The mailboxes people have open (a sorted set by last view); the watcher holds IDLE on them.
+- Sync requests, de-duplicated: one task per mailbox per SYNC_INTERVAL however many pages ask.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_KEY = "webmail:active"
+ACTIVE_SECONDS = 10 * 60
+SYNC_INTERVAL = 30
+
+
+@functools.cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=5)
+
+
+def client() -> redis.Redis:
+    return _client(settings.REDIS_URL)
+
+
+def version(mailbox_id: int) -> int:
+    return int(client().get(f"webmail:version:{mailbox_id}") or 0)
+
+
+def bump(mailbox_id: int) -> int:
+    return int(client().incr(f"webmail:version:{mailbox_id}"))
+
+
+def touch(mailbox_id: int) -> None:
+    """Someone has this mailbox open now."""
+    client().zadd(ACTIVE_KEY, {str(mailbox_id): time.time()})
+
+
+def active(within: int = ACTIVE_SECONDS) -> set[int]:
+    """The mailboxes someone had open in the last `within` seconds."""
+    now = time.time()
+    connection = client()
+    connection.zremrangebyscore(ACTIVE_KEY, "-inf", now - ACTIVE_SECONDS)
+    return {int(m) for m in connection.zrangebyscore(ACTIVE_KEY, now - within, "+inf")}
+
+
+def claim_sync(mailbox_id: int, interval: int = SYNC_INTERVAL) -> bool:
+    """True for the first caller in `interval` seconds: that one enqueues the sync."""
+    return bool(client().set(f"webmail:sync:asked:{mailbox_id}", 1, nx=True, ex=interval))

@@ -1,0 +1,64 @@
+"""Search and conversations, from the cache, within what the person may read."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from mailboxes import access, audit, cache
+from mailboxes.access import Action
+from webmail.forms import SearchForm
+
+PER_PAGE = 50
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """Full text over subjects, people and body text, across every mailbox the person may
+    read (or one of them), with filters. The words are never logged nor audited."""
+    mailboxes = access.mailboxes_for(request.user)
+    form = SearchForm(request.GET or None, mailboxes=mailboxes)
+    context = {"form": form, "mailboxes": mailboxes, "results": None}
+    if not form.is_bound or not form.is_valid():
+        return render(request, "mail/search.html", context, status=400 if form.is_bound else 200)
+    criteria = form.criteria()
+    scope = access.searchable_messages(request.user)
+    chosen = form.cleaned_data.get("mailbox")
+    if chosen is not None:
+        scope = scope.filter(folder__mailbox=chosen)
+    offset = (form.cleaned_data.get("page") or 1) * PER_PAGE - PER_PAGE
+    found = list(cache.search_in(scope, criteria)[offset : offset + PER_PAGE + 1])
+    for mailbox in [chosen] if chosen else mailboxes:
+        audit.record(request.user, "message.search", mailbox=mailbox, request=request)
+    context |= {
+        "criteria": criteria,
+        "results": found[:PER_PAGE],
+        "page": offset // PER_PAGE + 1,
+        "has_next": len(found) > PER_PAGE,
+        "mailbox": chosen,
+    }
+    return render(request, "mail/search.html", context)
+
+
+@login_required
+def conversation(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+    """Every message of one conversation in this mailbox, whatever its folder."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    key = request.GET.get("thread", "")
+    messages = list(cache.conversation(mailbox, key)) if key else []
+    if not messages:
+        raise Http404
+    audit.record(
+        request.user,
+        "conversation.read",
+        mailbox=mailbox,
+        target=messages[0].message_id,
+        request=request,
+    )
+    context = {
+        "mailbox": mailbox,
+        "messages": messages,
+        "mailboxes": access.mailboxes_for(request.user),
+    }
+    return render(request, "mail/conversation.html", context)
