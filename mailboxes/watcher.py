@@ -1,0 +1,123 @@
+"""Push: hold IMAP IDLE (RFC 2177) on the INBOX of every mailbox someone has open, and ask
+for a sync as soon as the operator says something changed.
+
+One thread per watched mailbox, each with its own connection (imapclient is not
+thread-safe). Which mailboxes to watch comes from `live.active()` (pages mark what they
+show); a mailbox nobody has looked at for ACTIVE_SECONDS is let go. IDLE is re-issued before
+the 29 minutes RFC 2177 allows, and any error means: wait (backing off), reconnect
+(STACK-NOTES §2: connections drop silently). Other folders follow through the pages' own
+sync requests (at most every 30 s) and after our own actions.
+Mailboxes reached with the person's PSC token (XOAUTH2) cannot be watched: no token here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from mailboxes import live
+from mailboxes.models import Mailbox
+from mailboxes.operator import OperatorUnavailable, imap, strategies
+
+logger = logging.getLogger(__name__)
+
+REISSUE_SECONDS = 25 * 60
+CHECK_SECONDS = 5  # how often a thread looks at its stop flag while idling
+CHANGES = {b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED"}
+
+
+class MailboxWatch(threading.Thread):
+    def __init__(self, mailbox: Mailbox, on_change: Callable[[int], None]) -> None:
+        super().__init__(name=f"watch-{mailbox.pk}", daemon=True)
+        self.mailbox, self.on_change = mailbox, on_change
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run(self) -> None:
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                self.watch()
+                delay = 1.0
+            except (OperatorUnavailable, OSError) as exc:
+                self.connected.clear()
+                logger.warning("IDLE on mailbox %s lost (%s)", self.mailbox.pk, exc)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, 60.0)
+
+    def watch(self) -> None:
+        with imap.imap_session(self.mailbox) as client:
+            client.select_folder("INBOX", readonly=True)
+            self.on_change(self.mailbox.pk)  # whatever came while we were not listening
+            self.connected.set()
+            while not self.stopping.is_set():
+                client.idle()
+                started = time.monotonic()
+                changed = False
+                while not self.stopping.is_set() and not changed:
+                    if time.monotonic() - started > REISSUE_SECONDS:
+                        break
+                    responses = client.idle_check(timeout=CHECK_SECONDS)
+                    changed = any(
+                        isinstance(r, tuple) and len(r) > 1 and r[1] in CHANGES for r in responses
+                    )
+                client.idle_done()
+                if changed:
+                    self.on_change(self.mailbox.pk)
+
+
+class Watcher:
+    """Keeps one MailboxWatch per mailbox in use; `step()` reconciles, `run()` loops."""
+
+    def __init__(self, on_change: Callable[[int], None], every: float = 2.0) -> None:
+        self.on_change, self.every = on_change, every
+        self.watches: dict[int, MailboxWatch] = {}
+        self.stopping = threading.Event()
+
+    def wanted(self) -> list[Mailbox]:
+        ids = live.active()
+        return [
+            mailbox
+            for mailbox in Mailbox.objects.filter(pk__in=ids)
+            if strategies.strategy_of(mailbox) != Mailbox.Access.XOAUTH2
+        ]
+
+    def step(self) -> None:
+        wanted = {mailbox.pk: mailbox for mailbox in self.wanted()}
+        for pk in set(self.watches) - set(wanted):
+            self.watches.pop(pk).stop()
+        for pk, mailbox in wanted.items():
+            watch = self.watches.get(pk)
+            if watch is None or not watch.is_alive():
+                self.watches[pk] = watch = MailboxWatch(mailbox, self.on_change)
+                watch.start()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.step()
+            except Exception:
+                logger.exception("watcher step failed; trying again")
+            self.stopping.wait(self.every)
+        self.close()
+
+    def close(self) -> None:
+        for watch in self.watches.values():
+            watch.stop()
+        for watch in self.watches.values():
+            watch.join(timeout=CHECK_SECONDS + 5)
+        self.watches.clear()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def enqueue_sync(mailbox_id: int) -> None:
+    from mailboxes.tasks import sync_mailbox
+
+    sync_mailbox.delay(mailbox_id)

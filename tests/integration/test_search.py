@@ -1,0 +1,92 @@
+"""Search and conversations from the cache, within what the person may read."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+from django.urls import reverse
+
+from mailboxes import cache, search
+from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
+from tests.conftest import client_for
+from tests.integration.helpers import deliver_to, synced
+
+# Run on PostgreSQL (tsvector + GIN) and again on SQLite (FTS5): scripts/test.sh.
+pytestmark = [pytest.mark.integration, pytest.mark.both_engines]
+
+
+def message(subject: str, body: str, attachment: bool = False) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg.set_content(body)
+    if attachment:
+        msg.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="cr.pdf")
+    return msg
+
+
+@pytest.mark.django_db
+def test_it_finds_words_with_or_without_accents_within_readable_mailboxes(
+    marie: User, marie_mailbox: Mailbox, karim_mailbox: Mailbox
+) -> None:
+    deliver_to(marie_mailbox, message("Résultat", "Échographie abdominale sans anomalie.", True))
+    deliver_to(marie_mailbox, message("Autre", "Radiographie du thorax."))
+    deliver_to(karim_mailbox, message("Chez Karim", "Échographie cardiaque."))
+    synced(marie_mailbox, karim_mailbox)
+    client = client_for(marie)
+
+    def subjects(**query: str) -> list[str]:
+        page = client.get(reverse("mail-search"), query)
+        assert page.status_code == 200
+        return [row.subject for row in page.context["results"]]
+
+    assert subjects(q="echographie") == ["Résultat"]  # Karim's mailbox is not Marie's
+    assert subjects(q="ÉCHOGRAPH abdo") == ["Résultat"]  # prefixes, any case, all words
+    assert subjects(q="radiographie echographie") == []
+    assert subjects(q="graphie") == []  # words, not substrings
+    assert subjects(q="thorax", attachments="on") == []
+    assert subjects(q="benali") == subjects(sender="karim") != []  # people are searchable
+    assert "Résultat" in subjects(unread="on")
+    assert subjects(q="echographie", since="2000-01-01", until="2000-01-02") == []
+    assert client.get(reverse("mail-search"), {"q": ""}).status_code == 400
+    assert (
+        client.get(reverse("mail-search"), {"q": "x", "mailbox": karim_mailbox.pk}).status_code
+        == 400
+    )
+    # Audited per mailbox, without the words.
+    event = AuditEvent.objects.filter(action="message.search").first()
+    assert event is not None and "echographie" not in f"{event.target}{event.response}"
+
+
+@pytest.mark.django_db
+def test_the_search_engine_ignores_its_own_syntax(marie_mailbox: Mailbox) -> None:
+    deliver_to(marie_mailbox, message("Syntaxe", "Le NEAR du OR et du AND."))
+    synced(marie_mailbox)
+    scope = MessageIndex.objects.filter(folder__mailbox=marie_mailbox)
+    for hostile in ('"near', "or)", "* AND", "-and", "near(or, and)", "'; DROP TABLE x; --"):
+        list(search.matching(scope, hostile))  # never a syntax error from the engine
+    assert search.matching(scope, '"NEAR" (or)').filter(subject="Syntaxe").exists()
+
+
+@pytest.mark.django_db
+def test_a_conversation_gathers_its_messages_across_folders(
+    marie: User, marie_mailbox: Mailbox, karim: User
+) -> None:
+    first = message("Avis", "Pouvez-vous voir ce patient ?")
+    deliver_to(marie_mailbox, first)
+    answer = message("Re: Avis", "Oui, demain.")
+    answer["In-Reply-To"] = answer["References"] = first["Message-ID"]
+    deliver_to(marie_mailbox, answer)
+    synced(marie_mailbox)
+    row = MessageIndex.objects.get(folder__mailbox=marie_mailbox, subject="Avis")
+    url = reverse("mail-conversation", args=[marie_mailbox.pk])
+    page = client_for(marie).get(url, {"thread": row.thread_key})
+    assert page.status_code == 200
+    assert [m.subject for m in page.context["messages"]] == ["Avis", "Re: Avis"]
+    assert cache.conversation(marie_mailbox, row.thread_key).count() == 2
+    reader = client_for(marie).get(
+        reverse("mail-message", args=[marie_mailbox.pk, row.uid]), {"folder": "INBOX"}
+    )
+    assert "2 messages dans cette conversation" in reader.content.decode()
+    # Someone else's conversation is not found, whatever the key.
+    assert client_for(karim).get(url, {"thread": row.thread_key}).status_code == 404

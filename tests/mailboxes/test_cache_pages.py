@@ -1,0 +1,79 @@
+"""Keyset pages of the cached list: every message exactly once, both ways, in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mailboxes import cache
+from mailboxes.models import Folder, Mailbox, MessageIndex
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def folder() -> Folder:
+    mailbox = Mailbox.objects.create(address="liste@operateur-a.mssante.test", label="Liste")
+    folder = Folder.objects.create(mailbox=mailbox, name="INBOX", messages=123, unseen=40)
+    MessageIndex.objects.bulk_create(
+        MessageIndex(
+            folder=folder,
+            uid=uid,
+            # Ties on purpose: three messages share each date; the UID breaks them.
+            date=T0 + timedelta(minutes=uid // 3),
+            subject=f"Message {uid:03d}",
+            sender_address=f"{'abc'[uid % 3]}@x.test",
+            size=uid % 7,
+            seen=uid % 3 != 0,
+        )
+        for uid in range(1, 124)
+    )
+    return folder
+
+
+def walk(folder: Folder, listing: cache.Listing) -> tuple[list[int], list[list[int]]]:
+    pages, uids = [], []
+    page = cache.page(folder, listing, 50)
+    assert page.first and not page.newer
+    while True:
+        pages.append([row.uid for row in page.rows])
+        uids += pages[-1]
+        if not page.older:
+            break
+        page = cache.page(folder, listing, 50, older=page.older)
+        assert not page.first and page.newer
+    return uids, pages
+
+
+@pytest.mark.parametrize("sort", ["date", "from", "subject", "size"])
+@pytest.mark.parametrize("descending", [True, False])
+def test_pages_hold_every_message_once_in_order(
+    folder: Folder, sort: str, descending: bool
+) -> None:
+    listing = cache.Listing(sort=sort, descending=descending)
+    uids, pages = walk(folder, listing)
+    assert sorted(uids) == list(range(1, 124)) and [len(p) for p in pages] == [50, 50, 23]
+    field = cache.SORT_FIELDS[sort]
+    rows = {row.uid: row for row in folder.index.all()}
+    keys = [(getattr(rows[uid], field), uid) for uid in uids]
+    assert keys == sorted(keys, reverse=descending)
+    # And back: "newer" from the last page gives the middle one, then the first.
+    last = cache.page(folder, listing, 50, older=cache._cursor(rows[pages[1][-1]], field))
+    middle = cache.page(folder, listing, 50, newer=last.newer)
+    assert [row.uid for row in middle.rows] == pages[1] and not middle.first
+    first = cache.page(folder, listing, 50, newer=middle.newer)
+    assert [row.uid for row in first.rows] == pages[0] and first.first and not first.newer
+
+
+def test_unread_only_and_counts(folder: Folder) -> None:
+    uids, _ = walk(folder, cache.Listing(unread_only=True))
+    assert sorted(uids) == [uid for uid in range(1, 124) if uid % 3 == 0]
+    page = cache.page(folder, cache.Listing(unread_only=True), 50)
+    assert (page.total, page.unseen) == (40, 40)
+
+
+def test_a_forged_cursor_is_the_first_page(folder: Folder) -> None:
+    page = cache.page(folder, cache.Listing(), 50, older="forged:cursor")
+    assert page.first and page.rows[0].uid == 123
