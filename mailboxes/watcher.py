@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from django.db import connection
+
 from mailboxes import live
 from mailboxes.models import Mailbox
 from mailboxes.operator import OperatorUnavailable, imap, strategies
@@ -40,15 +42,18 @@ class MailboxWatch(threading.Thread):
 
     def run(self) -> None:
         delay = 1.0
-        while not self.stopping.is_set():
-            try:
-                self.watch()
-                delay = 1.0
-            except (OperatorUnavailable, OSError) as exc:
-                self.connected.clear()
-                logger.warning("IDLE on mailbox %s lost (%s)", self.mailbox.pk, exc)
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 60.0)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    self.watch()
+                    delay = 1.0
+                except (OperatorUnavailable, OSError) as exc:
+                    self.connected.clear()
+                    logger.warning("IDLE on mailbox %s lost (%s)", self.mailbox.pk, exc)
+                    self.stopping.wait(delay)
+                    delay = min(delay * 2, 60.0)
+        finally:
+            connection.close()  # this thread's own database connection
 
     def watch(self) -> None:
         with imap.imap_session(self.mailbox) as client:
@@ -105,6 +110,7 @@ class Watcher:
                 logger.exception("watcher step failed; trying again")
             self.stopping.wait(self.every)
         self.close()
+        connection.close()
 
     def close(self) -> None:
         for watch in self.watches.values():
