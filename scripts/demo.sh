@@ -41,13 +41,17 @@ log "preparing the database (SQLite in var/), translations, static files, demo d
 "$PY" manage.py compilemessages --ignore=.venv -v0
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py seed_demo
+"$PY" manage.py sync_mailboxes --now
 
 log "starting a Celery worker (log: var/celery.log)"
 mkdir -p var
 "$VENV/bin/celery" -A webmail worker --beat --loglevel=INFO --concurrency=2 \
   --schedule var/celerybeat-schedule >var/celery.log 2>&1 &
 WORKER=$!
-trap 'kill $WORKER 2>/dev/null; stop_psc demo' EXIT
+log "starting the IDLE watcher: new mail shows in open pages within seconds (log: var/watcher.log)"
+"$PY" manage.py watch_mailboxes >var/watcher.log 2>&1 &
+WATCHER=$!
+trap 'kill $WORKER $WATCHER 2>/dev/null; stop_psc demo' EXIT
 
 cat <<TXT
 
