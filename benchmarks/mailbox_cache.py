@@ -1,0 +1,249 @@
+"""The metadata cache against the operator, side by side, on a mailbox of 100,000 messages.
+
+Seeds the mailbox as Maildir files written straight into the local Dovecot's store (APPEND
+runs at ~90 messages/s, far too slow for 100k), plus a 1,000-message mailbox. Then measures:
+- list_first_page_p95_ms: our folder page (view, access check, cache query, template) and
+  list_baseline_p95_ms: the same page's data built by IMAP SORT + FETCH on a new connection;
+- sync_msgs_per_s (our initial sync) and raw_fetch_msgs_per_s (plain imapclient FETCH of the
+  same fields in the same chunks: the limit);
+- resync_nochange_ms_1k and resync_nochange_ms_100k;
+- new_mail_visible_p95_ms: Postfix accepts a message -> the IDLE watcher -> a real Celery
+  worker syncs -> the row is in the cache and the page's poll sees a new version;
+- search_p95_ms: the search page over the 100k mailbox, for common and rare words.
+Prints one JSON object. Run through scripts/bench.sh; BENCH_MESSAGES sets the size.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webmail.settings")
+
+import django
+
+django.setup()
+
+from celery.contrib.testing.worker import start_worker  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from mailboxes import live, sync  # noqa: E402
+from mailboxes.models import Mailbox, MessageIndex, User  # noqa: E402
+from mailboxes.operator import imap  # noqa: E402
+from mailboxes.watcher import Watcher, enqueue_sync  # noqa: E402
+from webmail.auth import session  # noqa: E402
+from webmail.celery import app as celery_app  # noqa: E402
+from webmail.demo import messages  # noqa: E402
+
+COUNT = int(os.environ.get("BENCH_MESSAGES", "100000"))
+SMALL = 1000
+RUNS = int(os.environ.get("BENCH_RUNS", "40"))
+BIG = "karim.benali@hopital-c.mssante.test"
+LITTLE = "marie.durand@operateur-a.mssante.test"
+WORDS = (
+    "échographie", "scanner", "biologie", "ordonnance", "hospitalisation", "consultation",
+    "radiographie", "kinésithérapie", "anticoagulant", "glycémie", "dermatologie", "vaccination",
+)  # fmt: skip
+TEMPLATES = 240  # distinct bodies; each also has its own rare word "dossierNNN"
+
+
+def templates() -> list[bytes]:
+    built = []
+    now = timezone.now()
+    for n in range(TEMPLATES):
+        demo = messages.MESSAGES[n % len(messages.MESSAGES)]
+        msg = messages.build(demo, now)
+        del msg["Message-ID"], msg["Date"], msg["Subject"]
+        msg["Subject"] = f"{demo.subject} — {WORDS[n % len(WORDS)]} dossier{n:03d}"
+        text = f"{demo.text}\n\nMots-clés : {WORDS[(n * 7) % len(WORDS)]}, dossier{n:03d}.\n"
+        if msg.is_multipart():
+            body = msg.get_body(("plain",))
+            if body is not None:
+                body.set_content(text)
+        else:
+            msg.set_content(text)
+        built.append(msg.as_bytes())
+    return built
+
+
+def maildir(address: str) -> Path:
+    local, domain = address.split("@")
+    # Where scripts/operator_backend.py keeps its state.
+    root = Path(tempfile.gettempdir()) / f"mssante-operator-{os.environ['BENCH_OPERATOR_NAME']}"
+    return root / "mail" / domain / local / "Maildir"
+
+
+def seed(address: str, count: int, bodies: list[bytes]) -> float:
+    """Maildir files in cur/ (about a third unread), owned by Dovecot's mail user."""
+    started = time.perf_counter()
+    base = maildir(address)
+    for sub in ("cur", "new", "tmp"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for i in range(count):
+        sent = now - (count - i) * 60
+        date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(sent)).encode()
+        raw = (
+            b"Message-ID: <bench-" + str(i).encode() + b"@hopital-c.mssante.test>\r\n"
+            b"Date: " + date + b"\r\n" + bodies[i % len(bodies)]
+        ).replace(b"\r\n", b"\n")
+        flags = "" if i % 3 == 0 else "S"
+        path = base / "cur" / f"{int(sent)}.M{i}P1.bench,S={len(raw)}:2,{flags}"
+        path.write_bytes(raw)
+        os.utime(path, (sent, sent))
+    os.system(f"chown -R dovecot:dovecot {base.parent}")  # noqa: S605 (our own temp path)
+    return time.perf_counter() - started
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1]
+
+
+def timed(function: object, runs: int = RUNS) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()  # type: ignore[operator]
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def raw_fetch_rate(mailbox: Mailbox) -> float:
+    """Plain imapclient FETCH of what the sync fetches (first pass, then the text parts per
+    section, in the same chunks), parsing and storing nothing."""
+    started = time.perf_counter()
+    with imap.imap_session(mailbox) as client:
+        client.select_folder("INBOX", readonly=True)
+        uids = sorted(client.search(["ALL"]))
+        for part in sync.chunks(uids):
+            fetched = client.fetch(part, sync.FIRST_PASS)
+            by_section: dict[str, list[int]] = {}
+            for uid, data in fetched.items():
+                text = sync.structure_of(data.get(b"BODYSTRUCTURE")).text
+                if text:
+                    by_section.setdefault(text.section, []).append(uid)
+            for section, members in by_section.items():
+                client.fetch(members, [f"BODY.PEEK[{section}]<0.{sync.TEXT_BYTES}>".encode()])
+    return len(uids) / (time.perf_counter() - started)
+
+
+def new_mail_latencies(mailbox: Mailbox, runs: int) -> list[float]:
+    """Postfix accepted it -> the cache has it and the version moved (what the poll sees)."""
+    live.touch(mailbox.pk)
+    watcher = Watcher(on_change=enqueue_sync, every=0.2)
+    runner = threading.Thread(target=watcher.run, daemon=True)
+    samples = []
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
+        runner.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            mailbox.pk in watcher.watches and watcher.watches[mailbox.pk].connected.is_set()
+        ):
+            time.sleep(0.05)
+        time.sleep(2)  # let the catch-up sync of the connection finish
+        for n in range(runs):
+            msg = EmailMessage()
+            msg["From"], msg["To"] = messages.MARIE, mailbox.address
+            msg["Subject"], msg["Message-ID"] = f"Nouveau {n}", f"<{uuid.uuid4()}@bench.test>"
+            msg.set_content("Arrivé.")
+            version = live.version(mailbox.pk)
+            with smtplib.SMTP("127.0.0.1", int(os.environ["OPERATOR_MX_PORT"])) as smtp:
+                smtp.send_message(msg)
+            started = time.perf_counter()
+            while not (
+                live.version(mailbox.pk) != version
+                and MessageIndex.objects.filter(message_id=msg["Message-ID"]).exists()
+            ):
+                if time.perf_counter() - started > 30:
+                    break
+                time.sleep(0.01)
+            samples.append((time.perf_counter() - started) * 1000)
+        watcher.stop()
+        runner.join(timeout=20)
+    return samples
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    bodies = templates()
+    seeded = seed(BIG, COUNT, bodies) + seed(LITTLE, SMALL, bodies)
+    user, _ = User.objects.get_or_create(
+        username="bench", defaults={"subject_name_id": "899700000001"}
+    )
+    big, _ = Mailbox.objects.get_or_create(address=BIG, defaults={"kind": "PER", "owner": user})
+    little, _ = Mailbox.objects.get_or_create(
+        address=LITTLE, defaults={"kind": "PER", "owner": user}
+    )
+    # Dovecot indexes the new files on first sight: not part of any measure.
+    with imap.imap_session(big) as client:
+        client.select_folder("INBOX", readonly=True)
+    with imap.imap_session(little) as client:
+        client.select_folder("INBOX", readonly=True)
+
+    raw_rate = raw_fetch_rate(big)
+    started = time.perf_counter()
+    results = sync.sync_mailbox(big)
+    sync_rate = sum(r.added for r in results) / (time.perf_counter() - started)
+    sync.sync_mailbox(little)
+    resync_big = statistics.median(timed(lambda: sync.sync_mailbox(big), 5))
+    resync_little = statistics.median(timed(lambda: sync.sync_mailbox(little), 5))
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    store = client.session  # bound as a Pro Santé Connect login binds it
+    store[session.IDENTITY] = {"method": session.PSC, "sub": "bench", "snid": user.subject_name_id}
+    store[session.STARTED] = store[session.SEEN] = time.time()
+    store.save()
+    page_url = reverse("mail-folder", args=[big.pk])
+    first = client.get(page_url)
+    assert "dossier" in first.content.decode(), (first.status_code, first.content[-3000:])
+    cached = timed(lambda: client.get(page_url))
+    baseline = timed(lambda: imap.list_folder(big, "INBOX", 1, 50))
+
+    search_url = reverse("mail-search")
+    queries = ["echographie", "dossier017", "ordonnance glycemie", "Benali", "kinesi"]
+    for query in queries:
+        assert 'class="messages"' in client.get(search_url, {"q": query}).content.decode(), query
+    searching = [
+        ms
+        for query in queries
+        for ms in timed(lambda q=query: client.get(search_url, {"q": q}), RUNS // 4)
+    ]
+    visible = new_mail_latencies(big, 20)
+
+    print(
+        json.dumps(
+            {
+                "messages": MessageIndex.objects.filter(folder__mailbox=big).count(),
+                "database": connection.vendor,
+                "seed_maildir_s": round(seeded, 1),
+                "list_first_page_p95_ms": round(p95(cached), 1),
+                "list_baseline_p95_ms": round(p95(baseline), 1),
+                "list_speedup": round(p95(baseline) / p95(cached), 1),
+                "sync_msgs_per_s": round(sync_rate, 1),
+                "raw_fetch_msgs_per_s": round(raw_rate, 1),
+                "resync_nochange_ms_1k": round(resync_little, 1),
+                f"resync_nochange_ms_{COUNT // 1000}k": round(resync_big, 1),
+                "new_mail_visible_p95_ms": round(p95(visible), 1),
+                "search_p95_ms": round(p95(searching), 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
