@@ -30,6 +30,7 @@ SPECIAL_ORDER = ("\\Drafts", "\\Sent", "\\Archive", "\\Junk", "\\Trash")
 SORT_FIELDS = {"date": "date", "from": "sender_address", "subject": "subject", "size": "size"}
 CURSOR_SALT = "webmail.cache.cursor"
 LIST_FIELDS = (
+    "folder",  # else each row fetches its folder_id on its own (N+1)
     "uid",
     "subject",
     "sender_name",

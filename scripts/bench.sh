@@ -12,6 +12,7 @@ redis_up
 
 PORT_BASE=33000
 export BENCH_OPERATOR_NAME=bench
+export OPERATOR_MAIL_STORAGE="${OPERATOR_MAIL_STORAGE:-sdbox}"  # as large operators run
 python3 scripts/operator_backend.py start --name bench --port-base "$PORT_BASE" --fresh >/dev/null
 trap 'python3 scripts/operator_backend.py stop --name bench --port-base '"$PORT_BASE"' >/dev/null' EXIT
 eval "$(python3 scripts/operator_backend.py env --name bench --port-base "$PORT_BASE")"

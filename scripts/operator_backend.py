@@ -101,6 +101,15 @@ def read_or_create_secret(path: Path) -> str:
 # --- Dovecot -------------------------------------------------------------------------------
 
 
+STORAGES = {"maildir": "maildir:~/Maildir", "sdbox": "sdbox:~/sdbox", "mdbox": "mdbox:~/mdbox"}
+
+
+def mail_location() -> str:
+    """Maildir by default (files one can read); OPERATOR_MAIL_STORAGE=sdbox or mdbox for the
+    formats large operators run, whose indexes do not grow with a directory listing."""
+    return STORAGES[os.environ.get("OPERATOR_MAIL_STORAGE", "maildir")]
+
+
 def dovecot_config(inst: Instance) -> str:
     r = inst.root
     domain = load_identities()["domains"][0]
@@ -131,7 +140,7 @@ auth_mechanisms = plain login{" xoauth2 oauthbearer" if oauth2 else ""}
 auth_master_user_separator = *
 default_internal_user = dovecot
 default_login_user = dovenull
-mail_location = maildir:~/Maildir
+mail_location = {mail_location()}
 mail_uid = dovecot
 mail_gid = dovecot
 first_valid_uid = 1

@@ -12,22 +12,21 @@ import imaplib
 import logging
 import re
 import ssl
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from mailboxes.models import Mailbox
 from mailboxes.operator import OperatorRefused, OperatorUnavailable, strategies
-
-if TYPE_CHECKING:
-    from mailboxes.models import Mailbox
 
 logger = logging.getLogger(__name__)
 
@@ -78,30 +77,113 @@ def _connect() -> IMAPClient:
     return client
 
 
+def _login(mailbox: Mailbox) -> IMAPClient:
+    try:
+        client = _connect()
+    except (OSError, IMAPClientError, imaplib.IMAP4.error) as exc:
+        raise OperatorUnavailable(f"IMAP connection failed ({type(exc).__name__})") from exc
+    try:
+        strategies.imap_login(client, mailbox)
+    except (IMAPClientError, imaplib.IMAP4.error, OperatorUnavailable) as exc:
+        _close(client)
+        if isinstance(exc, OperatorUnavailable):
+            raise
+        raise OperatorUnavailable("IMAP login refused by the operator") from exc
+    except OSError as exc:
+        _close(client)
+        raise OperatorUnavailable(f"IMAP connection failed ({type(exc).__name__})") from exc
+    return client
+
+
+def _close(client: IMAPClient) -> None:
+    with contextlib.suppress(OSError, IMAPClientError, imaplib.IMAP4.error):
+        client.logout()
+
+
+@contextmanager
+def _errors_translated() -> Iterator[None]:
+    try:
+        yield
+    except (OSError, imaplib.IMAP4.abort) as exc:
+        raise OperatorUnavailable(f"IMAP session lost ({type(exc).__name__})") from exc
+    except (IMAPClientError, imaplib.IMAP4.error) as exc:
+        raise OperatorRefused(f"IMAP refused: {str(exc)[:150]}") from exc
+
+
 @contextmanager
 def imap_session(mailbox: Mailbox) -> Iterator[IMAPClient]:
     """An authenticated IMAP session on `mailbox`; OperatorUnavailable on any failure.
 
     The caller has already checked access (mailboxes.access); this only speaks IMAP.
     """
+    client = _login(mailbox)
     try:
-        client = _connect()
-    except (OSError, IMAPClientError, imaplib.IMAP4.error) as exc:
-        raise OperatorUnavailable(f"IMAP connection failed ({type(exc).__name__})") from exc
-    try:
-        try:
-            strategies.imap_login(client, mailbox)
-        except (IMAPClientError, imaplib.IMAP4.error) as exc:
-            raise OperatorUnavailable("IMAP login refused by the operator") from exc
-        try:
+        with _errors_translated():
             yield client
-        except (OSError, imaplib.IMAP4.abort) as exc:
-            raise OperatorUnavailable(f"IMAP session lost ({type(exc).__name__})") from exc
-        except (IMAPClientError, imaplib.IMAP4.error) as exc:
-            raise OperatorRefused(f"IMAP refused: {str(exc)[:150]}") from exc
     finally:
-        with contextlib.suppress(OSError, IMAPClientError, imaplib.IMAP4.error):
-            client.logout()
+        _close(client)
+
+
+# Background work (sync) reuses its sessions: a login costs the operator a process and us
+# ~50 ms, more than a sync that finds nothing new. Keyed by everything that decides the
+# login, so a changed setting never reuses an old session; one user at a time per session.
+POOL_IDLE_SECONDS = 60
+_pool: dict[tuple[object, ...], list[tuple[float, IMAPClient]]] = {}
+_pool_lock = threading.Lock()
+
+
+def _pool_key(mailbox: Mailbox) -> tuple[object, ...]:
+    return (
+        mailbox.pk,
+        mailbox.address,
+        strategies.strategy_of(mailbox),
+        settings.OPERATOR_IMAP_HOST,
+        settings.OPERATOR_IMAP_PORT,
+        settings.OPERATOR_MASTER_USER,
+        settings.OPERATOR_MASTER_PASSWORD,
+    )
+
+
+def _take(key: tuple[object, ...]) -> IMAPClient | None:
+    while True:
+        with _pool_lock:
+            idle = _pool.get(key, [])
+            if not idle:
+                return None
+            since, client = idle.pop()
+        if time.monotonic() - since < POOL_IDLE_SECONDS:
+            try:
+                client.noop()
+                return client
+            except (OSError, IMAPClientError, imaplib.IMAP4.error):
+                pass
+        _close(client)
+
+
+@contextmanager
+def pooled_session(mailbox: Mailbox) -> Iterator[IMAPClient]:
+    """Like imap_session, for background work: the session is kept for the next caller in
+    this process (not for XOAUTH2, whose token belongs to one request)."""
+    if strategies.strategy_of(mailbox) == Mailbox.Access.XOAUTH2:
+        with imap_session(mailbox) as client:
+            yield client
+        return
+    key = _pool_key(mailbox)
+    client = _take(key) or _login(mailbox)
+    healthy = False
+    try:
+        with _errors_translated():
+            yield client
+        healthy = True
+    finally:
+        if healthy:
+            with contextlib.suppress(IMAPClientError, imaplib.IMAP4.error, OSError):
+                if client._imap.state == "SELECTED":
+                    client.unselect_folder()  # back to AUTH: the next user may ENABLE
+            with _pool_lock:
+                _pool.setdefault(key, []).append((time.monotonic(), client))
+        else:
+            _close(client)
 
 
 def _envelope(uid: int, data: dict[bytes, object]) -> Envelope:

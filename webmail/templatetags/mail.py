@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
+from django.utils import timezone
+from django.utils.translation import get_language
 
 register = template.Library()
 
@@ -15,3 +19,16 @@ def display_subject(subject: str) -> str:
     software puts in front (Ref. ECO.2.1.3; hidden in the UI, UX.28)."""
     subject = subject or ""
     return subject[len(XDM_PREFIX) :].lstrip() if subject.startswith(XDM_PREFIX) else subject
+
+
+SHORT_FORMATS = {"fr": "%d/%m/%Y %H:%M", "en": "%m/%d/%Y %I:%M %p"}
+
+
+@register.filter
+def short_datetime(value: datetime | None) -> str:
+    """A list's date in the reader's time zone and language; strftime, ten times cheaper
+    than the `date` filter on a 50-row page (benchmarks/)."""
+    if value is None:
+        return ""
+    pattern = SHORT_FORMATS.get((get_language() or "fr")[:2], SHORT_FORMATS["fr"])
+    return timezone.localtime(value).strftime(pattern)

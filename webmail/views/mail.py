@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from mailboxes import access, audit, cache, live
@@ -129,6 +130,8 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "version": version,
         "selected": {int(u) for u in request.GET.getlist("uid") if u.isdigit()},
         "live_query": live_query(request),
+        "message_prefix": reverse("mail-folder", args=[mailbox.pk]) + "message/",
+        "compose_url": reverse("mail-compose", args=[mailbox.pk]),
     }
     if current is None:
         return context  # the first sync has not reached this folder yet

@@ -39,6 +39,7 @@ def load_with_flags(
     except OperatorUnavailable as exc:
         audit_operator_login(request, mailbox, exc)
         raise
+    audit_operator_login(request, mailbox)  # the first success of this session
     if found is None:
         raise Http404
     return found
