@@ -7,9 +7,11 @@ as everything else and is never logged.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from django.db import models
+from django.utils import timezone
 
 from mailboxes.models.mailboxes import Mailbox
 
@@ -30,9 +32,11 @@ class SyncState(models.Model):
 
     @property
     def running(self) -> bool:
-        return bool(
-            self.started_at and (not self.finished_at or self.finished_at < self.started_at)
-        )
+        """Started, not finished, and recent: a worker killed mid-sync leaves no endless
+        "running" (its lock expires after 15 minutes too)."""
+        if not self.started_at or (self.finished_at and self.finished_at >= self.started_at):
+            return False
+        return timezone.now() - self.started_at < timedelta(minutes=15)
 
     @property
     def failing(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from email.message import EmailMessage
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
@@ -109,4 +110,45 @@ def test_it_saves_drafts_while_typing_and_refuses_oversized_files_before_upload(
     page.wait_for_url(f"{live_url}/mailbox/{mailbox.pk}/outbox/")
     remaining = imap.list_folder(mailbox, "Drafts", 1, 50)
     assert "Brouillon en cours" not in [e.subject for e in remaining.envelopes]  # sent: gone
+    context.close()
+
+
+def test_the_open_list_shows_new_mail_without_reloading(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    """The whole chain in a real browser: Postfix -> Dovecot -> IDLE watcher -> Celery worker
+    -> cache -> the page's htmx poll redraws the list and the unread count."""
+    import threading
+
+    from celery.contrib.testing.worker import start_worker
+
+    from mailboxes.watcher import Watcher, enqueue_sync
+    from tests.integration.helpers import synced, wait_until
+    from webmail.celery import app as celery_app
+
+    mailbox = directory["jeanne.lefevre@operateur-a.mssante.test"]
+    synced(mailbox)
+    session = client_for(mailbox.owner).cookies["sessionid"].value  # type: ignore[arg-type]
+    context = chromium.new_context()
+    context.add_cookies([{"name": "sessionid", "value": session, "url": live_url}])
+    page = context.new_page()
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    page.locator("#listing input[name=uid]").first.check()  # a selection survives a redraw
+    watcher = Watcher(on_change=enqueue_sync, every=0.2)
+    runner = threading.Thread(target=watcher.run, daemon=True)
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        runner.start()
+        try:
+            wait_until(lambda: mailbox.pk in watcher.watches)
+            wait_until(lambda: watcher.watches[mailbox.pk].connected.is_set())
+            message = EmailMessage()
+            message["Subject"] = "Sans recharger la page"
+            message.set_content("Nouveau")
+            deliver_to(mailbox, message)
+            page.get_by_text("Sans recharger la page").wait_for(timeout=20_000)
+        finally:
+            watcher.stop()
+            runner.join(timeout=15)
+    assert page.locator("#listing input[name=uid]:checked").count() == 1
+    assert page.locator("#folders .current .count").inner_text().strip() != ""
     context.close()

@@ -1,0 +1,98 @@
+"""The list pages over the cache, without the operator: first sync, an unreachable
+operator, the poll, the search form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from mailboxes import live
+from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState, User
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def inbox(marie_mailbox: Mailbox) -> Folder:
+    folder = Folder.objects.create(
+        mailbox=marie_mailbox, name="INBOX", messages=2, unseen=1, uidvalidity=1
+    )
+    for uid, subject in ((1, "Premier"), (2, "XDM/1.0/DDM+Compte rendu DUPONT Jean")):
+        MessageIndex.objects.create(
+            folder=folder,
+            uid=uid,
+            subject=subject,
+            date=datetime(2026, 11, 20, 8, uid, tzinfo=UTC),
+            seen=uid == 1,
+            has_xdm=uid == 2,
+            preview="Bonjour",
+        )
+    return folder
+
+
+def test_the_first_sync_shows_its_progress(marie: User, marie_mailbox: Mailbox) -> None:
+    SyncState.objects.create(mailbox=marie_mailbox, started_at=timezone.now(), total=1000, done=250)
+    page = client_for(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert '<progress id="sync-progress" max="1000" value="250">' in html
+    assert "lue pour la première fois" in html
+
+
+def test_a_sync_killed_long_ago_is_not_running(marie_mailbox: Mailbox) -> None:
+    state = SyncState(mailbox=marie_mailbox, started_at=timezone.now() - timedelta(hours=1))
+    assert not state.running
+
+
+def test_an_unreachable_operator_leaves_the_cached_list_under_a_banner(
+    marie: User, marie_mailbox: Mailbox, inbox: Folder
+) -> None:
+    now = timezone.now()
+    SyncState.objects.create(
+        mailbox=marie_mailbox,
+        started_at=now,
+        finished_at=now - timedelta(minutes=5),
+        error="IMAP connection failed (ConnectionRefusedError)",
+        error_at=now,
+    )
+    page = client_for(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "injoignable" in html and "Cette liste est celle du" in html
+    assert "Premier" in html
+    # The XDM prefix is hidden (UX.28) and the documents are marked.
+    assert "Compte rendu DUPONT Jean" in html and "XDM/1.0/DDM+" not in html
+    assert 'class="tag xdm"' in html
+
+
+def test_the_poll_answers_204_until_the_mailbox_changes(
+    marie: User, marie_mailbox: Mailbox, inbox: Folder
+) -> None:
+    client = client_for(marie)
+    url = reverse("mail-changes", args=[marie_mailbox.pk])
+    version = live.version(marie_mailbox.pk)
+    assert client.get(url, {"folder": "INBOX", "v": version}).status_code == 204
+    MessageIndex.objects.create(folder=inbox, uid=3, subject="Arrivé", date=timezone.now())
+    live.bump(marie_mailbox.pk)
+    answer = client.get(url, {"folder": "INBOX", "v": version, "uid": "1"})
+    html = answer.content.decode()
+    assert answer.status_code == 200 and "Arrivé" in html
+    assert 'value="1" aria-label="Sélectionner" checked' in html  # the selection is kept
+    assert f"v={version + 1}" in html  # the next poll asks from the new version
+    now = timezone.now()
+    SyncState.objects.create(mailbox=marie_mailbox, started_at=now, finished_at=now)
+    assert client.get(url, {"folder": "Nulle part", "v": 0}).status_code == 404
+
+
+def test_the_search_form_refuses_what_it_cannot_answer(marie: User, inbox: Folder) -> None:
+    client = client_for(marie)
+    assert client.get(reverse("mail-search")).status_code == 200  # the empty form
+    empty = client.get(reverse("mail-search"), {"q": "  "})
+    assert empty.status_code == 400 and "Saisissez un mot" in empty.content.decode()
+    backwards = client.get(
+        reverse("mail-search"), {"q": "x", "since": "2026-11-20", "until": "2026-11-01"}
+    )
+    assert backwards.status_code == 400 and "après la date de fin" in backwards.content.decode()
