@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING
 
+from django.core.cache import cache
 from django.db.models import Case, Q, Value, When
 from django.http import Http404
 
@@ -152,6 +153,27 @@ def mailbox_or_404(
         )
         raise Http404
     return mailbox
+
+
+NAVIGATION_SECONDS = 60
+
+
+def navigation(user: User | AnonymousUser) -> dict[str, bool]:
+    """What the top bar offers: management pages, invitations. Cached a minute per person
+    (two queries on every page otherwise); a change of delegation forgets it at once. The
+    pages themselves always check afresh."""
+    if not user.is_authenticated:
+        return {"manages": False, "invites": False}
+    key = f"webmail:navigation:{user.pk}"
+    flags = cache.get(key)
+    if flags is None:
+        flags = {"manages": managed_mailboxes(user).exists(), "invites": can_invite(user)}
+        cache.set(key, flags, NAVIGATION_SECONDS)
+    return flags
+
+
+def forget_navigation(user_id: int) -> None:
+    cache.delete(f"webmail:navigation:{user_id}")
 
 
 def can_invite(user: User | AnonymousUser) -> bool:

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mailboxes import audit
+from mailboxes import access, audit
 from mailboxes.models import Delegation, Mailbox, Notification, User
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ def person_for_email(email: str) -> tuple[User, bool]:
 def notify(person: User, text: str) -> None:
     """In the app, and by e-mail when we know an address. Never any health data."""
     Notification.objects.create(person=person, text=text[:500])
+    access.forget_navigation(person.pk)  # a new role may open or close the management pages
     if person.email:
         transaction.on_commit(
             lambda: send_mail(_("MSSanté webmail: your access changed"), text, None, [person.email])

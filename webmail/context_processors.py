@@ -12,8 +12,8 @@ def navigation(request: HttpRequest) -> dict[str, Callable[[], object]]:
     """Links in the top bar; callables, so nothing is queried unless a page shows them."""
     user = request.user
     return {
-        "can_invite": lambda: access.can_invite(user),
-        "manages_mailboxes": lambda: access.managed_mailboxes(user).exists(),
+        "can_invite": lambda: access.navigation(user)["invites"],
+        "manages_mailboxes": lambda: access.navigation(user)["manages"],
         "unread_notifications": lambda: (
             Notification.objects.filter(person=user, read_at__isnull=True).count()
             if user.is_authenticated
