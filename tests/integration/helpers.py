@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 import smtplib
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 
 import requests
@@ -18,6 +20,7 @@ from django.contrib.sessions.backends.cache import SessionStore
 from mailboxes.models import Mailbox
 from mailboxes.operator.imap import imap_session
 from mailboxes.operator.strategies import smtp_login
+from mailboxes.watcher import Watcher
 
 ACCOUNTS = {
     "marie": "f:3c8e8f0a-2b51-4c1e-9d3e-5b1f1c0d7a11:810101234567",
@@ -110,3 +113,28 @@ def synced(*mailboxes: Mailbox) -> None:
 
     for mailbox in mailboxes:
         sync.sync_mailbox(mailbox)
+
+
+@contextmanager
+def pushing(mailbox: Mailbox) -> Iterator[Watcher]:
+    """The push chain running, as in production: a real Celery worker on the Redis broker
+    and the IDLE watcher, holding IDLE on `mailbox` (someone has it open) when this yields."""
+    from celery.contrib.testing.worker import start_worker
+
+    from mailboxes import live
+    from mailboxes.watcher import Watcher, enqueue_sync
+    from webmail.celery import app as celery_app
+
+    live.touch(mailbox.pk)
+    watcher = Watcher(on_change=enqueue_sync, every=0.2)
+    runner = threading.Thread(target=watcher.run, daemon=True)
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        runner.start()
+        try:
+            wait_until(lambda: mailbox.pk in watcher.watches)
+            wait_until(lambda: watcher.watches[mailbox.pk].connected.is_set())
+            yield watcher
+        finally:
+            watcher.stop()
+            runner.join(timeout=15)
+    assert not runner.is_alive() and not watcher.watches

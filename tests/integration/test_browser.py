@@ -118,13 +118,7 @@ def test_the_open_list_shows_new_mail_without_reloading(
 ) -> None:
     """The whole chain in a real browser: Postfix -> Dovecot -> IDLE watcher -> Celery worker
     -> cache -> the page's htmx poll redraws the list and the unread count."""
-    import threading
-
-    from celery.contrib.testing.worker import start_worker
-
-    from mailboxes.watcher import Watcher, enqueue_sync
-    from tests.integration.helpers import synced, wait_until
-    from webmail.celery import app as celery_app
+    from tests.integration.helpers import pushing, synced
 
     mailbox = directory["jeanne.lefevre@operateur-a.mssante.test"]
     synced(mailbox)
@@ -134,21 +128,12 @@ def test_the_open_list_shows_new_mail_without_reloading(
     page = context.new_page()
     page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
     page.locator("#listing input[name=uid]").first.check()  # a selection survives a redraw
-    watcher = Watcher(on_change=enqueue_sync, every=0.2)
-    runner = threading.Thread(target=watcher.run, daemon=True)
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        runner.start()
-        try:
-            wait_until(lambda: mailbox.pk in watcher.watches)
-            wait_until(lambda: watcher.watches[mailbox.pk].connected.is_set())
-            message = EmailMessage()
-            message["Subject"] = "Sans recharger la page"
-            message.set_content("Nouveau")
-            deliver_to(mailbox, message)
-            page.get_by_text("Sans recharger la page").wait_for(timeout=20_000)
-        finally:
-            watcher.stop()
-            runner.join(timeout=15)
+    with pushing(mailbox):
+        message = EmailMessage()
+        message["Subject"] = "Sans recharger la page"
+        message.set_content("Nouveau")
+        deliver_to(mailbox, message)
+        page.get_by_text("Sans recharger la page").wait_for(timeout=20_000)
     assert page.locator("#listing input[name=uid]:checked").count() == 1
     assert page.locator("#folders .current .count").inner_text().strip() != ""
     context.close()

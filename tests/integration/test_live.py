@@ -4,19 +4,15 @@ cache -> the page's poll. All real: the worker runs on the Redis broker."""
 from __future__ import annotations
 
 import re
-import threading
 from email.message import EmailMessage
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 
 from mailboxes import live
 from mailboxes.models import Mailbox, User
-from mailboxes.watcher import Watcher, enqueue_sync
 from tests.conftest import client_for
-from tests.integration.helpers import deliver_to, synced, wait_until
-from webmail.celery import app as celery_app
+from tests.integration.helpers import deliver_to, pushing, synced, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -32,27 +28,17 @@ def test_new_mail_shows_in_the_open_page_within_seconds(
     assert poll, "the page polls for changes"
     poll_url = poll.group(1).replace("&amp;", "&")
     assert client.get(poll_url).status_code == 204  # nothing new yet
-    watcher = Watcher(on_change=enqueue_sync, every=0.2)
-    runner = threading.Thread(target=watcher.run, daemon=True)
-    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
-        runner.start()
-        try:
-            wait_until(lambda: marie_mailbox.pk in watcher.watches)
-            wait_until(lambda: watcher.watches[marie_mailbox.pk].connected.is_set())
-            msg = EmailMessage()
-            msg["Subject"] = "Arrivé en direct"
-            msg.set_content("Nouveau")
-            deliver_to(marie_mailbox, msg)
+    with pushing(marie_mailbox):
+        msg = EmailMessage()
+        msg["Subject"] = "Arrivé en direct"
+        msg.set_content("Nouveau")
+        deliver_to(marie_mailbox, msg)
 
-            def redrawn() -> bool:
-                answer = client.get(poll_url)
-                return answer.status_code == 200 and "Arrivé en direct" in answer.content.decode()
+        def redrawn() -> bool:
+            answer = client.get(poll_url)
+            return answer.status_code == 200 and "Arrivé en direct" in answer.content.decode()
 
-            wait_until(redrawn, seconds=20)
-        finally:
-            watcher.stop()
-            runner.join(timeout=15)
-    assert not runner.is_alive() and not watcher.watches
+        wait_until(redrawn, seconds=20)
     answer = client.get(poll_url).content.decode()
     assert re.search(r'<nav class="folders" id="folders"[^>]*hx-swap-oob="true"', answer)
 
