@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 import pytest
 from django.urls import reverse
 
 from mailboxes import cache, search
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
+from mailboxes.operator import imap
 from tests.conftest import client_for
 from tests.integration.helpers import deliver_to, synced
 
@@ -39,7 +42,7 @@ def test_it_finds_words_with_or_without_accents_within_readable_mailboxes(
     client = client_for(marie)
 
     def subjects(**query: str) -> list[str]:
-        page = client.get(reverse("mail-search"), query)
+        page = client.post(reverse("mail-search"), query)
         assert page.status_code == 200
         return sorted(row.subject for row in page.context["results"] if run in row.subject)
 
@@ -51,9 +54,9 @@ def test_it_finds_words_with_or_without_accents_within_readable_mailboxes(
     assert subjects(q="benali") == subjects(sender="karim") == sorted([other, result])
     assert result in subjects(unread="on")
     assert subjects(q="echographie", since="2000-01-01", until="2000-01-02") == []
-    assert client.get(reverse("mail-search"), {"q": ""}).status_code == 400
+    assert client.post(reverse("mail-search"), {"q": ""}).status_code == 400
     assert (
-        client.get(reverse("mail-search"), {"q": "x", "mailbox": karim_mailbox.pk}).status_code
+        client.post(reverse("mail-search"), {"q": "x", "mailbox": karim_mailbox.pk}).status_code
         == 400
     )
     # Audited per mailbox, without the words.
@@ -63,33 +66,48 @@ def test_it_finds_words_with_or_without_accents_within_readable_mailboxes(
 
 @pytest.mark.django_db
 def test_the_search_engine_ignores_its_own_syntax(marie_mailbox: Mailbox) -> None:
-    deliver_to(marie_mailbox, message("Syntaxe", "Le NEAR du OR et du AND."))
+    subject = f"Syntaxe {uuid.uuid4().hex[:8]}"
+    deliver_to(marie_mailbox, message(subject, "Le NEAR du OR et du AND."))
     synced(marie_mailbox)
     scope = MessageIndex.objects.filter(folder__mailbox=marie_mailbox)
     for hostile in ('"near', "or)", "* AND", "-and", "near(or, and)", "'; DROP TABLE x; --"):
         list(search.matching(scope, hostile))  # never a syntax error from the engine
-    assert search.matching(scope, '"NEAR" (or)').filter(subject="Syntaxe").exists()
+    assert search.matching(scope, '"NEAR" (or)').filter(subject=subject).exists()
 
 
 @pytest.mark.django_db
 def test_a_conversation_gathers_its_messages_across_folders(
     marie: User, marie_mailbox: Mailbox, karim: User
 ) -> None:
-    first = message("Avis", "Pouvez-vous voir ce patient ?")
+    run = uuid.uuid4().hex[:8]
+    now = datetime.now(UTC)
+    first = message(f"Avis {run}", "Pouvez-vous voir ce patient ?")
+    first["Date"] = format_datetime(now - timedelta(minutes=2))
     deliver_to(marie_mailbox, first)
-    answer = message("Re: Avis", "Oui, demain.")
-    answer["In-Reply-To"] = answer["References"] = first["Message-ID"]
+    ours = message(f"Re: Avis {run}", "Je vous l'adresse demain.")  # our answer, in Sent
+    ours["Message-ID"] = f"<{run}@operateur-a.mssante.test>"
+    ours["Date"] = format_datetime(now - timedelta(minutes=1))
+    ours["In-Reply-To"] = ours["References"] = first["Message-ID"]
+    imap.append(marie_mailbox, "\\Sent", ours.as_bytes())
+    answer = message(f"Re: Re: Avis {run}", "Oui, demain.")
+    answer["In-Reply-To"] = ours["Message-ID"]
+    answer["References"] = f"{first['Message-ID']} {ours['Message-ID']}"
+    answer["Date"] = format_datetime(now)
     deliver_to(marie_mailbox, answer)
     synced(marie_mailbox)
-    row = MessageIndex.objects.get(folder__mailbox=marie_mailbox, subject="Avis")
+    row = MessageIndex.objects.get(folder__mailbox=marie_mailbox, subject=f"Avis {run}")
     url = reverse("mail-conversation", args=[marie_mailbox.pk])
     page = client_for(marie).get(url, {"thread": row.thread_key})
     assert page.status_code == 200
-    assert [m.subject for m in page.context["messages"]] == ["Avis", "Re: Avis"]
-    assert cache.conversation(marie_mailbox, row.thread_key).count() == 2
+    assert [(m.subject, m.folder.name) for m in page.context["messages"]] == [
+        (f"Avis {run}", "INBOX"),
+        (f"Re: Avis {run}", "Sent"),
+        (f"Re: Re: Avis {run}", "INBOX"),
+    ]
+    assert cache.conversation(marie_mailbox, row.thread_key).count() == 3
     reader = client_for(marie).get(
         reverse("mail-message", args=[marie_mailbox.pk, row.uid]), {"folder": "INBOX"}
     )
-    assert "2 messages dans cette conversation" in reader.content.decode()
+    assert "3 messages dans cette conversation" in reader.content.decode()
     # Someone else's conversation is not found, whatever the key.
     assert client_for(karim).get(url, {"thread": row.thread_key}).status_code == 404

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mailboxes import live
+from mailboxes import live, search
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState, User
 from tests.conftest import client_for
 
@@ -90,9 +90,23 @@ def test_the_poll_answers_204_until_the_mailbox_changes(
 def test_the_search_form_refuses_what_it_cannot_answer(marie: User, inbox: Folder) -> None:
     client = client_for(marie)
     assert client.get(reverse("mail-search")).status_code == 200  # the empty form
-    empty = client.get(reverse("mail-search"), {"q": "  "})
+    empty = client.post(reverse("mail-search"), {"q": "  "})
     assert empty.status_code == 400 and "Saisissez un mot" in empty.content.decode()
-    backwards = client.get(
+    backwards = client.post(
         reverse("mail-search"), {"q": "x", "since": "2026-11-20", "until": "2026-11-01"}
     )
     assert backwards.status_code == 400 and "après la date de fin" in backwards.content.decode()
+
+
+def test_search_results_come_fifty_at_a_time(marie: User, inbox: Folder) -> None:
+    rows = MessageIndex.objects.bulk_create(
+        MessageIndex(folder=inbox, uid=100 + n, subject=f"Bilan {n}", date=timezone.now())
+        for n in range(51)
+    )
+    search.store({row.pk: search.document(row.subject, "bilan sanguin") for row in rows})
+    client = client_for(marie)
+    first = client.post(reverse("mail-search"), {"q": "sanguin"})
+    assert len(first.context["results"]) == 50 and first.context["has_next"]
+    assert 'name="q" value="sanguin"' in first.content.decode()  # carried to the next page
+    second = client.post(reverse("mail-search"), {"q": "sanguin", "page": "2"})
+    assert len(second.context["results"]) == 1 and not second.context["has_next"]

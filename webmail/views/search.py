@@ -16,9 +16,11 @@ PER_PAGE = 50
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
     """Full text over subjects, people and body text, across every mailbox the person may
-    read (or one of them), with filters. The words are never logged nor audited."""
+    read (or one of them), with filters. The words are never logged nor audited, and never
+    in a URL."""
     mailboxes = access.mailboxes_for(request.user)
-    form = SearchForm(request.GET or None, mailboxes=mailboxes)
+    # POST: the words (a patient's name, often) stay out of URLs, access logs and history.
+    form = SearchForm(request.POST if request.method == "POST" else None, mailboxes=mailboxes)
     context = {"form": form, "mailboxes": mailboxes, "results": None}
     if not form.is_bound or not form.is_valid():
         return render(request, "mail/search.html", context, status=400 if form.is_bound else 200)
