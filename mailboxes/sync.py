@@ -18,6 +18,7 @@ from __future__ import annotations
 import binascii
 import contextlib
 import html
+import json
 import logging
 import queue
 import quopri
@@ -30,10 +31,11 @@ from datetime import datetime
 from email.errors import HeaderParseError
 from email.header import decode_header
 from email.utils import getaddresses, parsedate_to_datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import nh3
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 from imapclient.response_parser import parse_fetch_response
@@ -388,14 +390,15 @@ def copy_rows(messages: list[MessageIndex]) -> None:
             message.pk = pk
         columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
         table = connection.ops.quote_name(meta.db_table)
+        getters = [
+            (lambda m, name=field.attname: json.dumps(getattr(m, name)))
+            if isinstance(field, models.JSONField)
+            else attrgetter(field.attname)
+            for field in fields
+        ]  # plain values: psycopg adapts them; JSON goes as its text
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for message in messages:
-                copy.write_row(
-                    [
-                        field.get_db_prep_save(getattr(message, field.attname), connection)
-                        for field in fields
-                    ]
-                )
+                copy.write_row([get(message) for get in getters])
 
 
 def store(folder: Folder, messages: list[MessageIndex]) -> dict[int, int]:

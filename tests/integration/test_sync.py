@@ -13,7 +13,7 @@ from django.db import connection
 
 from mailboxes import sync
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
-from mailboxes.operator import imap
+from mailboxes.operator import OperatorUnavailable, imap
 from mailboxes.tasks import sync_mailbox
 from tests.conftest import OperatorBackend
 from tests.integration.helpers import deliver_to, wait_until
@@ -174,3 +174,55 @@ def test_it_marks_xdm_documents_and_threads_replies_across_folders(mailbox: Mail
     sync.sync_mailbox(mailbox)
     conversation = MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=root.message_id)
     assert sorted(conversation.values_list("folder__name", flat=True)) == ["INBOX", "INBOX", "Sent"]
+
+
+@pytest.mark.django_db
+def test_an_unchanged_folder_is_not_even_opened(mailbox: Mailbox) -> None:
+    deliver_to(mailbox, message("Rien de neuf"))
+    sync.sync_mailbox(mailbox)
+    with imap.imap_session(mailbox) as client:
+        assert sync.unchanged(client, inbox(mailbox))  # STATUS alone says so
+    imap.set_flag(mailbox, "INBOX", [max(server_uids(mailbox))], b"\\Seen", True)
+    with imap.imap_session(mailbox) as client:
+        assert not sync.unchanged(client, inbox(mailbox))  # HIGHESTMODSEQ moved
+
+
+@pytest.mark.django_db
+def test_a_sync_stopped_half_way_resumes_without_duplicates(
+    mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync.sync_mailbox(mailbox)
+    new = [deliver_to(mailbox, message(f"Reprise {n}")) for n in range(5)]
+    monkeypatch.setattr(sync, "CHUNK", 2)
+    real_download = sync.download
+    calls = []
+
+    def failing_download(client: object, uids: list[int]) -> sync.Download:
+        calls.append(uids)
+        if len(calls) == 2:  # the operator goes away after the first chunk
+            raise OperatorUnavailable("IMAP session lost (BrokenPipeError)")
+        return real_download(client, uids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync, "download", failing_download)
+    with pytest.raises(OperatorUnavailable):
+        sync.sync_mailbox(mailbox)
+    cached = set(inbox(mailbox).index.values_list("uid", flat=True))
+    assert set(new[:2]) <= cached and not set(new[2:]) & cached  # the first chunk was kept
+    assert SyncState.objects.get(mailbox=mailbox).failing
+    monkeypatch.setattr(sync, "download", real_download)
+    sync.sync_mailbox(mailbox)
+    uids = list(inbox(mailbox).index.values_list("uid", flat=True))
+    assert len(uids) == len(set(uids)) and set(uids) == server_uids(mailbox)
+    assert not SyncState.objects.get(mailbox=mailbox).failing
+
+
+@pytest.mark.django_db
+def test_pooled_sessions_survive_an_operator_restart(
+    mailbox: Mailbox, operator_backend: OperatorBackend
+) -> None:
+    sync.sync_mailbox(mailbox)  # leaves its session in the pool
+    operator_backend.stop("dovecot")
+    operator_backend.start("dovecot")
+    uid = deliver_to(mailbox, message("Après redémarrage"))
+    sync.sync_mailbox(mailbox)  # the dead session is noticed (NOOP) and replaced
+    assert MessageIndex.objects.filter(folder=inbox(mailbox), uid=uid).exists()
