@@ -90,7 +90,8 @@ class Structure:
     xdm: bool = False
 
 
-def chunks(items: list[int], size: int = CHUNK) -> Iterator[list[int]]:
+def chunks(items: list[int], size: int | None = None) -> Iterator[list[int]]:
+    size = size or CHUNK
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
