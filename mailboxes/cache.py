@@ -7,12 +7,15 @@ Pages never wait for the operator: they show what the cache holds and ask for a 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core import signing
+from django.core.cache import cache as django_cache
 from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -205,6 +208,33 @@ def search_in(scope: QuerySet[MessageIndex], criteria: Criteria) -> QuerySet[Mes
     return rows.select_related("folder", "folder__mailbox").order_by("-date", "-uid")
 
 
+def _body_key(mailbox: Mailbox, folder: str, uid: int) -> str | None:
+    """Keyed by UIDVALIDITY too: a rebuilt folder's UIDs never find an old body."""
+    validity = (
+        Folder.objects.filter(mailbox=mailbox, name=folder)
+        .values_list("uidvalidity", flat=True)
+        .first()
+    )
+    if not validity:
+        return None
+    name = hashlib.sha256(folder.encode()).hexdigest()[:16]
+    return f"webmail:body:{mailbox.pk}:{name}:{validity}:{uid}"
+
+
+def remember_body(mailbox: Mailbox, folder: str, uid: int, raw: bytes) -> None:
+    """Keep an opened message a little while (Redis, size-capped) for its frame and parts.
+    Callers have checked access; so do those who read it back."""
+    if not settings.WEBMAIL_BODY_CACHE_SECONDS or len(raw) > settings.WEBMAIL_BODY_CACHE_BYTES:
+        return
+    if key := _body_key(mailbox, folder, uid):
+        django_cache.set(key, raw, settings.WEBMAIL_BODY_CACHE_SECONDS)
+
+
+def cached_body(mailbox: Mailbox, folder: str, uid: int) -> bytes | None:
+    key = _body_key(mailbox, folder, uid)
+    return django_cache.get(key) if key else None
+
+
 def after_flags(mailbox: Mailbox, folder: str, uids: list[int], **fields: bool) -> None:
     """Our own flag change, done at the operator: shown at once (the sync will agree)."""
     rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid__in=uids)
@@ -215,6 +245,8 @@ def after_flags(mailbox: Mailbox, folder: str, uids: list[int], **fields: bool) 
 def after_removal(mailbox: Mailbox, folder: str, uids: list[int]) -> None:
     """Our own move or deletion, done at the operator: gone from this folder's list at once;
     the destination gets them at the next sync, which we ask for."""
+    keys = [_body_key(mailbox, folder, uid) for uid in uids[:50]]
+    django_cache.delete_many([key for key in keys if key])
     rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid__in=uids)
     if rows.delete()[0]:
         recount(mailbox, folder)

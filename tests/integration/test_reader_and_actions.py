@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import uuid
 from email.message import EmailMessage
@@ -240,3 +241,35 @@ def test_it_keeps_the_message_when_an_action_fails(jeanne: User, jeanne_mailbox:
     assert page.status_code == 400
     assert in_folder(jeanne_mailbox, message["Message-ID"])
     assert AuditEvent.objects.get(action="message.move").outcome == "error"
+
+
+def test_an_opened_message_serves_its_frame_and_parts_from_a_capped_cache(
+    jeanne: User, jeanne_mailbox: Mailbox, settings: object
+) -> None:
+    def with_pdf(subject: str) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = subject
+        message.set_content("Texte")
+        message.add_alternative("<p>Compte rendu joint.</p>", subtype="html")
+        message.add_attachment(
+            b"%PDF-1.4 cr", maintype="application", subtype="pdf", filename="cr.pdf"
+        )
+        return message
+
+    small = deliver_to(jeanne_mailbox, with_pdf("Petit"))
+    synced(jeanne_mailbox)  # the cache knows the folder's UIDVALIDITY
+    client = client_for(jeanne)
+    page = client.get(reverse("mail-message", args=[jeanne_mailbox.pk, small])).content.decode()
+    part = re.search(r'href="(/mailbox/\d+/message/\d+/part/\d+/\?folder=INBOX)"', page)
+    assert part
+    settings.OPERATOR_IMAP_PORT = 1  # type: ignore[attr-defined]  # the operator is gone
+    html, _ = body_of(client, page)
+    assert "Compte rendu joint." in html  # one fetch served the page, its frame and its PDF
+    assert client.get(part.group(1)).content == b"%PDF-1.4 cr"
+    settings.OPERATOR_IMAP_PORT = int(os.environ["OPERATOR_IMAP_PORT"])  # type: ignore[attr-defined]
+    settings.WEBMAIL_BODY_CACHE_BYTES = 100  # type: ignore[attr-defined]  # too big to keep
+    big = deliver_to(jeanne_mailbox, with_pdf("Trop grand"))
+    page = client.get(reverse("mail-message", args=[jeanne_mailbox.pk, big])).content.decode()
+    settings.OPERATOR_IMAP_PORT = 1  # type: ignore[attr-defined]
+    frame = re.search(r'<iframe class="body"[^>]* src="([^"]+)"', page)
+    assert frame and client.get(frame.group(1).replace("&amp;", "&")).status_code == 503

@@ -28,6 +28,9 @@ PART_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame
 
 
 def load(request: HttpRequest, mailbox: Mailbox, folder: str, uid: int, *, peek: bool) -> bytes:
+    """The raw message: from the short-lived cache the reader filled, else the operator."""
+    if peek and (raw := cache.cached_body(mailbox, folder, uid)) is not None:
+        return raw
     return load_with_flags(request, mailbox, folder, uid, peek=peek)[0]
 
 
@@ -42,6 +45,7 @@ def load_with_flags(
     audit_operator_login(request, mailbox)  # the first success of this session
     if found is None:
         raise Http404
+    cache.remember_body(mailbox, folder, uid, found[0])
     return found
 
 
