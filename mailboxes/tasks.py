@@ -34,7 +34,7 @@ def send_outgoing(self: Task, outgoing_id: int) -> str:
     visible with the server's reason. Claimed by a conditional update, so a task delivered
     twice sends once."""
     claimed = Outgoing.objects.filter(pk=outgoing_id, status=Outgoing.Status.QUEUED).update(
-        status=Outgoing.Status.SENDING, attempts=F("attempts") + 1
+        status=Outgoing.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
     )
     if not claimed:
         return "skipped"
@@ -83,6 +83,30 @@ def copy_to_sent(outgoing: Outgoing) -> None:
         return  # the content stays in the outbox; the person still sees it there
     Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=True, raw=b"")
     sync_mailbox.delay(outgoing.mailbox_id)  # the copy shows in Sent and its conversation
+
+
+STUCK_AFTER = timedelta(minutes=15)
+
+
+@shared_task(name="mailboxes.sweep_interrupted_sends")
+def sweep_interrupted_sends() -> int:
+    """A worker that died between the operator's acceptance and our "sent" leaves a row in
+    "sending" for ever. After STUCK_AFTER: a delivery report proves it left (sent); else it
+    is shown as not sent, saying it may have left, so the person checks before retrying.
+    Never sent again by itself: a message twice to a colleague is worse than a question."""
+    stuck = Outgoing.objects.filter(
+        status=Outgoing.Status.SENDING, claimed_at__lt=timezone.now() - STUCK_AFTER
+    ).select_related("mailbox", "author")
+    for outgoing in stuck:
+        left = outgoing.receipts.filter(kind="dsn", action__in=["delivered", "relayed"])
+        if left.exists():
+            Outgoing.objects.filter(pk=outgoing.pk).update(
+                status=Outgoing.Status.SENT, sent_at=timezone.now()
+            )
+            record_outcome(outgoing, AuditEvent.Outcome.OK, "delivery report received")
+            continue
+        fail(outgoing, Outgoing.INTERRUPTED)
+    return len(stuck)
 
 
 @shared_task(name="mailboxes.collect_receipts")

@@ -14,6 +14,7 @@ app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
     "purge-audit-events": {"task": "mailboxes.purge_audit_events", "schedule": 6 * 3600},
-    # Until background sync (IDLE) tells us about new mail, reports are polled.
+    # For mailboxes nobody has open (the IDLE watcher covers the others), reports are polled.
     "collect-receipts": {"task": "mailboxes.collect_recent_receipts", "schedule": 60},
+    "sweep-interrupted-sends": {"task": "mailboxes.sweep_interrupted_sends", "schedule": 300},
 }

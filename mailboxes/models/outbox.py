@@ -27,6 +27,9 @@ class Outgoing(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Not sent")
 
+    # The error of a send whose worker died mid-way (shown translated in the outbox).
+    INTERRUPTED = "interrupted"
+
     mailbox = models.ForeignKey(Mailbox, on_delete=models.PROTECT, related_name="outgoing")
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     message_id = models.CharField(max_length=250, unique=True)
@@ -39,6 +42,7 @@ class Outgoing(models.Model):
     error = models.CharField(max_length=500, blank=True)
     copied_to_sent = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)  # a worker began sending it
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
