@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from mailboxes import live, search
+from mailboxes import live, search, tasks
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import OperatorUnavailable, strategies
 
@@ -63,6 +63,19 @@ def folders(mailbox: Mailbox) -> list[Folder]:
     return sorted(Folder.objects.filter(mailbox=mailbox), key=order)
 
 
+def with_unseen(mailboxes: QuerySet[Mailbox]) -> list[Mailbox]:
+    """The mailboxes, each with `unseen`: its INBOX's unread count as last synced."""
+    listed = list(mailboxes)
+    counts = dict(
+        Folder.objects.filter(mailbox__in=[m.pk for m in listed], name="INBOX").values_list(
+            "mailbox_id", "unseen"
+        )
+    )
+    for mailbox in listed:
+        mailbox.unseen = counts.get(mailbox.pk, 0)  # type: ignore[attr-defined]
+    return listed
+
+
 def state_of(mailbox: Mailbox) -> SyncState | None:
     return SyncState.objects.filter(mailbox=mailbox).first()
 
@@ -70,10 +83,8 @@ def state_of(mailbox: Mailbox) -> SyncState | None:
 def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
     """Ask for a sync unless one was asked for lately. Mailboxes reached with the person's
     token (XOAUTH2) are synced here, in the request: a worker has no token (CONF.28)."""
-    from mailboxes import tasks  # tasks import this module's neighbours
-
     live.touch(mailbox.pk)
-    claimed = live.claim_sync(mailbox.pk, interval=2 if force else live.SYNC_INTERVAL)
+    claimed = live.claim_sync(mailbox.pk, force=force)
     if strategies.strategy_of(mailbox) == Mailbox.Access.XOAUTH2:
         never = not SyncState.objects.filter(mailbox=mailbox, finished_at__isnull=False).exists()
         if not (claimed or never):

@@ -52,6 +52,10 @@ def active(within: int = ACTIVE_SECONDS) -> set[int]:
     return {int(m) for m in connection.zrangebyscore(ACTIVE_KEY, now - within, "+inf")}
 
 
-def claim_sync(mailbox_id: int, interval: int = SYNC_INTERVAL) -> bool:
-    """True for the first caller in `interval` seconds: that one enqueues the sync."""
-    return bool(client().set(f"webmail:sync:asked:{mailbox_id}", 1, nx=True, ex=interval))
+def claim_sync(mailbox_id: int, *, force: bool = False) -> bool:
+    """True for the first caller in SYNC_INTERVAL seconds: that one enqueues the sync.
+    `force` (after our own change) always claims, and so does the next caller 2 s later."""
+    key = f"webmail:sync:asked:{mailbox_id}"
+    if force:
+        return bool(client().set(key, 1, ex=2))
+    return bool(client().set(key, 1, nx=True, ex=SYNC_INTERVAL))

@@ -3,6 +3,7 @@ operator, the poll, the search form."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -63,6 +64,8 @@ def test_an_unreachable_operator_leaves_the_cached_list_under_a_banner(
     html = page.content.decode()
     assert page.status_code == 200 and "injoignable" in html and "Cette liste est celle du" in html
     assert "Premier" in html
+    switcher = re.search(r'<nav class="mailboxes".*?</nav>', html, re.S)
+    assert switcher and re.search(r'<span class="count"[^>]*>1</span>', switcher.group(0))
     # The XDM prefix is hidden (UX.28) and the documents are marked.
     assert "Compte rendu DUPONT Jean" in html and "XDM/1.0/DDM+" not in html
     assert 'class="tag xdm"' in html

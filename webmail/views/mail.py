@@ -118,7 +118,7 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         return None
     context: dict[str, Any] = {
         "mailbox": mailbox,
-        "mailboxes": access.mailboxes_for(request.user),
+        "mailboxes": cache.with_unseen(access.mailboxes_for(request.user)),
         "folder": folder_name,
         "folders": folders,
         "listing_options": listing,
