@@ -47,7 +47,7 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from mailboxes import cache, live, sync  # noqa: E402
+from mailboxes import cache, indexing, live, sync  # noqa: E402
 from mailboxes.models import Folder, Mailbox, MessageIndex, User  # noqa: E402
 from mailboxes.operator import imap  # noqa: E402
 from mailboxes.watcher import Watcher, enqueue_sync  # noqa: E402
@@ -140,14 +140,14 @@ def raw_fetch_rate(mailbox: Mailbox) -> float:
         client.select_folder("INBOX", readonly=True)
         uids = sorted(client.search(["ALL"]))
         for part in sync.chunks(uids):
-            fetched = client.fetch(part, sync.FIRST_PASS)
+            fetched = client.fetch(part, indexing.FIRST_PASS)
             by_section: dict[str, list[int]] = {}
             for uid, data in fetched.items():
-                text = sync.structure_of(data.get(b"BODYSTRUCTURE")).text
+                text = indexing.structure_of(data.get(b"BODYSTRUCTURE")).text
                 if text:
                     by_section.setdefault(text.section, []).append(uid)
             for section, members in by_section.items():
-                client.fetch(members, [f"BODY.PEEK[{section}]<0.{sync.TEXT_BYTES}>".encode()])
+                client.fetch(members, [f"BODY.PEEK[{section}]<0.{indexing.TEXT_BYTES}>".encode()])
     return len(uids) / (time.perf_counter() - started)
 
 

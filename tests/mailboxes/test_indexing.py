@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from imapclient.response_parser import parse_fetch_response
 
-from mailboxes import sync
+from mailboxes import indexing, sync
 from mailboxes.models import Folder
 
 HEADERS = (
@@ -36,12 +36,12 @@ def bodystructure(line: bytes) -> object:
 
 def test_it_decodes_the_indexed_headers() -> None:
     data = {
-        sync.HEADERS_KEY: HEADERS,
+        indexing.HEADERS_KEY: HEADERS,
         b"FLAGS": (b"\\Seen", b"$Label1"),
         b"RFC822.SIZE": 42,
         b"BODYSTRUCTURE": bodystructure(XDM_STRUCTURE),
     }
-    row, structure = sync.row(Folder(pk=1), 7, data)
+    row, structure = indexing.row(Folder(pk=1), 7, data)
     assert row.subject == "Résultats d'échographie"
     assert (row.sender_name, row.sender_address) == (
         "Dr Karim BENALI",
@@ -52,27 +52,27 @@ def test_it_decodes_the_indexed_headers() -> None:
     assert (row.seen, row.flagged, row.keywords, row.size) == (True, False, ["$Label1"], 42)
     assert row.has_attachments and row.has_xdm and row.message_id == "<a@b>"
     assert row.thread_key == "<root@x>"  # the conversation's first message
-    assert structure.text == sync.TextPart("1.1", "quoted-printable", "iso-8859-1", False)
+    assert structure.text == indexing.TextPart("1.1", "quoted-printable", "iso-8859-1", False)
 
 
 def test_it_keeps_broken_headers_as_they_are_and_dates_by_arrival() -> None:
     arrival = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     data = {
-        sync.HEADERS_KEY: b"Subject: =?x-unknown?q?abc?=\r\nDate: hier\r\n\r\n",
+        indexing.HEADERS_KEY: b"Subject: =?x-unknown?q?abc?=\r\nDate: hier\r\n\r\n",
         b"INTERNALDATE": arrival,
     }
-    row, structure = sync.row(Folder(pk=1), 1, data)
+    row, structure = indexing.row(Folder(pk=1), 1, data)
     assert row.subject == "=?x-unknown?q?abc?="
     assert row.date == arrival and row.sender_address == ""
     assert row.thread_key == "<1.1@cache>" and structure.text is None
 
 
 def test_it_reads_html_only_and_cut_base64_text() -> None:
-    structure = sync.structure_of(bodystructure(HTML_ONLY))
-    assert structure.text == sync.TextPart("1", "base64", "utf-8", True)
+    structure = indexing.structure_of(bodystructure(HTML_ONLY))
+    assert structure.text == indexing.TextPart("1", "base64", "utf-8", True)
     html = "<p>Bonjour,</p><script>alert(1)</script><p>l&#39;échographie est normale.</p>"
     encoded = base64.encodebytes(html.encode())
-    text = sync.body_text(encoded[:-3], structure.text)  # cut mid-way, as <0.N> does
+    text = indexing.body_text(encoded[:-3], structure.text)  # cut mid-way, as <0.N> does
     assert "alert" not in text and text.startswith("Bonjour,")
     assert "l'échographie est norm" in text
     assert not structure.attachments and not structure.xdm
@@ -90,7 +90,7 @@ def test_it_reads_html_only_and_cut_base64_text() -> None:
     ],
 )
 def test_previews_leave_quotes_and_spaces_out(text: str, preview: str) -> None:
-    assert sync.preview_of(text) == preview
+    assert indexing.preview_of(text) == preview
 
 
 def test_uid_sets_from_vanished() -> None:
@@ -98,5 +98,5 @@ def test_uid_sets_from_vanished() -> None:
 
 
 def test_thread_roots() -> None:
-    assert sync.thread_root("", "<p@x>", "<m@x>") == "<p@x>"
-    assert sync.thread_root("garbage", "", "<m@x>") == "<m@x>"
+    assert indexing.thread_root("", "<p@x>", "<m@x>") == "<p@x>"
+    assert indexing.thread_root("garbage", "", "<m@x>") == "<m@x>"
