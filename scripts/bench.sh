@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks of the metadata cache against a fresh local operator (ports 33000+), on
 # PostgreSQL (database webmail_bench, made anew) and Redis; prints one JSON object.
-# Environment: BENCH_MESSAGES (default 100000), BENCH_RUNS (default 40). Takes minutes.
+# Environment: BENCH_MESSAGES (default 100000), BENCH_RUNS (default 100). Takes minutes.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
