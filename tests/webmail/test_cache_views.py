@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mailboxes import live, search
-from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState, User
+from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, SyncState, User
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,11 @@ def test_an_unreachable_operator_leaves_the_cached_list_under_a_banner(
         error="IMAP connection failed (ConnectionRefusedError)",
         error_at=now,
     )
-    page = client_for(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
+    client = client_for(marie)
+    page = client.get(reverse("mail-folder", args=[marie_mailbox.pk]))
+    client.get(reverse("mail-folder", args=[marie_mailbox.pk]), {"folder": "INBOX"})
+    opened = AuditEvent.objects.filter(action="mailbox.open", mailbox=marie_mailbox)
+    assert [e.actor for e in opened] == [marie]  # once per session, not per page
     html = page.content.decode()
     assert page.status_code == 200 and "injoignable" in html and "Cette liste est celle du" in html
     assert "Premier" in html

@@ -68,6 +68,15 @@ def audit_operator_login(
         request.session[key] = True
 
 
+def audit_opening(request: HttpRequest, mailbox: Mailbox) -> None:
+    """The first time in a session that someone opens a mailbox's lists (they show senders
+    and subjects): once per session and mailbox, not for every page or poll."""
+    key = f"mailbox_opened:{mailbox.pk}"
+    if not request.session.get(key):
+        audit.record(request.user, "mailbox.open", mailbox=mailbox, request=request)
+        request.session[key] = True
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     first = access.mailboxes_for(request.user).first()
@@ -85,6 +94,7 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     context = listing_context(request, mailbox)
     if context is None:
         raise Http404
+    audit_opening(request, mailbox)
     state = context["state"]
     # Nothing cached and the operator turned us away: an error, not an empty mailbox.
     failed = state is not None and state.failing and "current" not in context
