@@ -371,4 +371,18 @@ def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResul
         raise
     Folder.objects.filter(mailbox=mailbox).exclude(name__in=seen_names).delete()
     SyncState.objects.filter(mailbox=mailbox).update(finished_at=timezone.now(), error="")
+    if sum(result.added for result in results) >= ANALYZE_AFTER:
+        refresh_statistics()
     return results
+
+
+ANALYZE_AFTER = 5000
+
+
+def refresh_statistics() -> None:
+    """After a big first sync, fresh planner statistics now rather than at autovacuum's next
+    round: with a table it believes small, PostgreSQL sorts the whole folder for a page
+    (85 ms instead of 2 at 100,000 messages, benchmarks/)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE mailboxes_messageindex, mailboxes_messagetext")
