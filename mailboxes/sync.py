@@ -32,7 +32,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from imapclient.response_parser import parse_fetch_response
 
-from mailboxes import audit, indexing, search
+from mailboxes import audit, indexing, live, search
 from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import imap
 
@@ -373,6 +373,8 @@ def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResul
     SyncState.objects.filter(mailbox=mailbox).update(finished_at=timezone.now(), error="")
     if sum(result.added for result in results) >= ANALYZE_AFTER:
         refresh_statistics()
+    if any(r.added or r.removed or r.changed or r.rebuilt for r in results):
+        live.bump(mailbox.pk)  # open pages redraw
     return results
 
 

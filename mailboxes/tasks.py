@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from mailboxes import live, receipts, sync
+from mailboxes import receipts, sync
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
 from mailboxes.outbox import record_outcome
@@ -165,8 +165,6 @@ def sync_mailbox(self: Task, mailbox_id: int) -> str:
             results = sync.sync_mailbox(mailbox)
             added += sum(r.added for r in results)
             removed += sum(r.removed for r in results)
-            if any(r.added or r.removed or r.changed or r.rebuilt for r in results):
-                live.bump(mailbox_id)
             if any(r.added and r.name == "INBOX" for r in results) and awaits_reports(mailbox):
                 collect_receipts.delay(mailbox_id)
             if not connection.exists(again):

@@ -11,7 +11,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
 
-from mailboxes import sync
+from mailboxes import live, sync
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import OperatorUnavailable, imap
 from mailboxes.tasks import sync_mailbox
@@ -51,9 +51,11 @@ def server_uids(mailbox: Mailbox) -> set[int]:
 @pytest.mark.parametrize("qresync", [True, False], ids=["qresync", "search-all"])
 def test_it_indexes_new_mail_with_its_metadata(mailbox: Mailbox, qresync: bool) -> None:
     sync.sync_mailbox(mailbox, use_qresync=qresync)
+    version = live.version(mailbox.pk)
     uid = deliver_to(mailbox, message("Compte rendu indexé"))
     [result] = [r for r in sync.sync_mailbox(mailbox, qresync) if r.name == "INBOX"]
     assert result.added == 1 and result.removed == 0 and result.qresync == qresync
+    assert live.version(mailbox.pk) == version + 1  # open pages will redraw
     row = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
     assert row.subject == "Compte rendu indexé"
     assert row.sender_address == "karim.benali@hopital-c.mssante.test"
@@ -63,6 +65,8 @@ def test_it_indexes_new_mail_with_its_metadata(mailbox: Mailbox, qresync: bool) 
     assert row.thread_key == row.message_id != ""
     state = SyncState.objects.get(mailbox=mailbox)
     assert state.done == state.total == 1 and not state.failing and not state.running
+    sync.sync_mailbox(mailbox, qresync)
+    assert live.version(mailbox.pk) == version + 1  # nothing changed: no redraw
     folders = {f.name: f.special_use for f in Folder.objects.filter(mailbox=mailbox)}
     assert folders["Sent"] == "\\Sent" and folders["Trash"] == "\\Trash"
     assert inbox(mailbox).highestmodseq > 0  # CONDSTORE is in use
