@@ -342,7 +342,7 @@ def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResul
         mailbox=mailbox, defaults={"started_at": timezone.now(), "done": 0, "total": 0}
     )
     try:
-        with imap.pooled_session(mailbox) as client:
+        with imap.pooled_session(mailbox, purpose="sync") as client:
             client.normalise_times = False  # INTERNALDATE with its zone
             modes = {c.decode() for c in client.capabilities()} & {"CONDSTORE", "QRESYNC"}
             if not use_qresync:

@@ -124,21 +124,26 @@ def imap_session(mailbox: Mailbox) -> Iterator[IMAPClient]:
         _close(client)
 
 
-# Background work (sync) reuses its sessions: a login costs the operator a process and us
-# ~50 ms, more than a sync that finds nothing new. Keyed by everything that decides the
-# login, so a changed setting never reuses an old session; one user at a time per session.
+# Sessions are reused within a process: a login costs the operator a process and us ~50 ms,
+# more than most of what a page or a sync then asks. Keyed by everything that decides the
+# login (a changed setting never reuses an old session) and by purpose (the sync ENABLEs
+# QRESYNC, which changes how the server reports expunges). A session serves one caller at a
+# time; idle ones are closed after POOL_IDLE_SECONDS, at most POOL_IDLE_PER_KEY kept.
 POOL_IDLE_SECONDS = 60
+POOL_IDLE_PER_KEY = 2
 _pool: dict[tuple[object, ...], list[tuple[float, IMAPClient]]] = {}
 _pool_lock = threading.Lock()
 
 
-def _pool_key(mailbox: Mailbox) -> tuple[object, ...]:
+def _pool_key(mailbox: Mailbox, purpose: str) -> tuple[object, ...]:
     return (
+        purpose,
         mailbox.pk,
         mailbox.address,
         strategies.strategy_of(mailbox),
         settings.OPERATOR_IMAP_HOST,
         settings.OPERATOR_IMAP_PORT,
+        settings.OPERATOR_IMAP_SECURITY,
         settings.OPERATOR_MASTER_USER,
         settings.OPERATOR_MASTER_PASSWORD,
     )
@@ -160,15 +165,31 @@ def _take(key: tuple[object, ...]) -> IMAPClient | None:
         _close(client)
 
 
+def _give_back(key: tuple[object, ...], client: IMAPClient) -> None:
+    now = time.monotonic()
+    stale: list[IMAPClient] = []
+    with _pool_lock:
+        for other_key, idle in list(_pool.items()):
+            stale.extend(c for since, c in idle if now - since >= POOL_IDLE_SECONDS)
+            _pool[other_key] = [(since, c) for since, c in idle if now - since < POOL_IDLE_SECONDS]
+        idle = _pool.setdefault(key, [])
+        if len(idle) < POOL_IDLE_PER_KEY:
+            idle.append((now, client))
+        else:
+            stale.append(client)
+    for old in stale:
+        _close(old)
+
+
 @contextmanager
-def pooled_session(mailbox: Mailbox) -> Iterator[IMAPClient]:
-    """Like imap_session, for background work: the session is kept for the next caller in
-    this process (not for XOAUTH2, whose token belongs to one request)."""
+def pooled_session(mailbox: Mailbox, purpose: str = "web") -> Iterator[IMAPClient]:
+    """Like imap_session, with a session kept for the next caller in this process (not for
+    XOAUTH2: the token belongs to one request)."""
     if strategies.strategy_of(mailbox) == Mailbox.Access.XOAUTH2:
         with imap_session(mailbox) as client:
             yield client
         return
-    key = _pool_key(mailbox)
+    key = _pool_key(mailbox, purpose)
     client = _take(key) or _login(mailbox)
     healthy = False
     try:
@@ -179,9 +200,9 @@ def pooled_session(mailbox: Mailbox) -> Iterator[IMAPClient]:
         if healthy:
             with contextlib.suppress(IMAPClientError, imaplib.IMAP4.error, OSError):
                 if client._imap.state == "SELECTED":
-                    client.unselect_folder()  # back to AUTH: the next user may ENABLE
-            with _pool_lock:
-                _pool.setdefault(key, []).append((time.monotonic(), client))
+                    client.unselect_folder()  # back to AUTH, nothing expunged
+            client._imap.untagged_responses.clear()  # nothing of this use for the next
+            _give_back(key, client)
         else:
             _close(client)
 
@@ -277,7 +298,7 @@ def _folder_order(folder: FolderInfo) -> tuple[int, str]:
 def list_folders(mailbox: Mailbox) -> list[FolderInfo]:
     """Selectable folders with their special use and counts: INBOX, specials, then the rest."""
     found = []
-    with imap_session(mailbox) as client:
+    with pooled_session(mailbox) as client:
         for flags, _, name in client.list_folders():
             if b"\\Noselect" in flags or b"\\NonExistent" in flags:
                 continue
@@ -302,7 +323,7 @@ def _special_in(client: IMAPClient, use: str) -> str | None:
 
 def special_folder(mailbox: Mailbox, use: str) -> str | None:
     """The name of the folder with this special use (RFC 6154), e.g. "\\Trash"."""
-    with imap_session(mailbox) as client:
+    with pooled_session(mailbox) as client:
         return _special_in(client, use)
 
 
@@ -319,7 +340,7 @@ def fetch_with_flags(
     """The message and its flags, in one FETCH."""
     folder = check_folder(folder)
     item = b"BODY.PEEK[]" if peek else b"BODY[]"
-    with imap_session(mailbox) as client:
+    with pooled_session(mailbox) as client:
         client.select_folder(folder, readonly=peek)
         data = client.fetch([uid], [item, b"FLAGS"]).get(uid)
     if not data or data.get(b"BODY[]") is None:
@@ -328,14 +349,14 @@ def fetch_with_flags(
 
 
 def set_flag(mailbox: Mailbox, folder: str, uids: list[int], flag: bytes, on: bool) -> None:
-    with imap_session(mailbox) as client:
+    with pooled_session(mailbox) as client:
         client.select_folder(check_folder(folder))
         (client.add_flags if on else client.remove_flags)(uids, [flag])
 
 
 def move(mailbox: Mailbox, folder: str, uids: list[int], target: str) -> None:
     """MOVE (RFC 6851) when offered, else COPY + \\Deleted + UID EXPUNGE of those UIDs."""
-    with imap_session(mailbox) as client:
+    with pooled_session(mailbox) as client:
         client.select_folder(check_folder(folder))
         if b"MOVE" in client.capabilities():
             client.move(uids, check_folder(target))
@@ -347,7 +368,7 @@ def move(mailbox: Mailbox, folder: str, uids: list[int], target: str) -> None:
 
 def expunge_all(mailbox: Mailbox, folder: str) -> int:
     """Delete every message of a folder for good (emptying the Trash). Returns how many."""
-    with imap_session(mailbox) as client:
+    with pooled_session(mailbox) as client:
         client.select_folder(check_folder(folder))
         uids = client.search(["ALL"])
         if uids:
@@ -358,7 +379,7 @@ def expunge_all(mailbox: Mailbox, folder: str) -> int:
 
 def append(mailbox: Mailbox, use: str, raw: bytes, flags: tuple[bytes, ...] = (b"\\Seen",)) -> str:
     """Store a message in the folder with this special use (a sent copy in \\Sent)."""
-    with imap_session(mailbox) as client:
+    with pooled_session(mailbox) as client:
         folder = _special_in(client, use)
         if folder is None:
             raise OperatorRefused(f"no {use} folder")
@@ -368,7 +389,7 @@ def append(mailbox: Mailbox, use: str, raw: bytes, flags: tuple[bytes, ...] = (b
 
 def replace_draft(mailbox: Mailbox, raw: bytes, previous_uid: int | None) -> int | None:
     """Store a draft in \\Drafts and delete its previous version; its new UID (UIDPLUS)."""
-    with imap_session(mailbox) as client:
+    with pooled_session(mailbox) as client:
         folder = _special_in(client, "\\Drafts")
         if folder is None:
             raise OperatorRefused("no \\Drafts folder")
@@ -388,7 +409,7 @@ def appended_uid(answer: bytes | str) -> int | None:
 
 
 def delete_draft(mailbox: Mailbox, uid: int) -> None:
-    with imap_session(mailbox) as client:
+    with pooled_session(mailbox) as client:
         folder = _special_in(client, "\\Drafts")
         if folder is None:
             return
