@@ -23,6 +23,7 @@ from kombu.exceptions import OperationalError
 from mailboxes import live, search, tasks
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import OperatorUnavailable, strategies
+from mailboxes.operator.imap import Listing  # how a list is ordered and filtered
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -100,15 +101,6 @@ def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
         tasks.sync_mailbox.delay(mailbox.pk)
     except OperationalError:
         logger.warning("cannot reach the task broker to sync mailbox %s", mailbox.pk)
-
-
-@dataclass(frozen=True)
-class Listing:
-    """How a message list is ordered and filtered."""
-
-    sort: str = "date"
-    descending: bool = True
-    unread_only: bool = False
 
 
 @dataclass

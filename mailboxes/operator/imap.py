@@ -254,14 +254,6 @@ class Listing:
     unread_only: bool = False
 
 
-@dataclass(frozen=True)
-class FolderInfo:
-    name: str
-    special_use: str  # "\\Sent", "\\Trash"... or "" (INBOX is by name)
-    messages: int
-    unseen: int
-
-
 def _sorted_uids(client: IMAPClient, listing: Listing) -> list[int]:
     """UIDs in the asked order: SORT (RFC 5256) when offered, else by UID."""
     criteria = [b"UNSEEN"] if listing.unread_only else [b"ALL"]
@@ -274,7 +266,8 @@ def _sorted_uids(client: IMAPClient, listing: Listing) -> list[int]:
 def list_folder(
     mailbox: Mailbox, folder: str, page: int, per_page: int, listing: Listing = Listing()
 ) -> FolderPage:
-    """One page of a folder, straight from IMAP (the cache comes later)."""
+    """One page of a folder straight from IMAP: SORT + FETCH on a new connection. Pages read
+    the cache (mailboxes.cache); this is the benchmark's baseline, and a check in tests."""
     folder = check_folder(folder)
     with imap_session(mailbox) as client:
         client.select_folder(folder, readonly=True)
@@ -284,29 +277,6 @@ def list_folder(
         fetched = client.fetch(chosen, [b"FLAGS", b"RFC822.SIZE", HEADER_FIELDS]) if chosen else {}
     envelopes = [_envelope(uid, fetched[uid]) for uid in chosen if uid in fetched]
     return FolderPage(total=len(uids), unseen=unseen, envelopes=envelopes)
-
-
-def _folder_order(folder: FolderInfo) -> tuple[int, str]:
-    if folder.name == "INBOX":
-        return (0, "")
-    uses = [u.decode() for u in SPECIAL_USES]
-    if folder.special_use in uses:
-        return (1 + uses.index(folder.special_use), "")
-    return (len(uses) + 1, folder.name.lower())
-
-
-def list_folders(mailbox: Mailbox) -> list[FolderInfo]:
-    """Selectable folders with their special use and counts: INBOX, specials, then the rest."""
-    found = []
-    with pooled_session(mailbox) as client:
-        for flags, _, name in client.list_folders():
-            if b"\\Noselect" in flags or b"\\NonExistent" in flags:
-                continue
-            status = client.folder_status(name, [b"MESSAGES", b"UNSEEN"])
-            found.append(
-                FolderInfo(str(name), special_use(flags), status[b"MESSAGES"], status[b"UNSEEN"])
-            )
-    return sorted(found, key=_folder_order)
 
 
 def special_use(flags: tuple[bytes, ...]) -> str:

@@ -32,13 +32,6 @@ def folder_of(request: HttpRequest) -> str:
         raise Http404 from None
 
 
-def page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 def listing_of(request: HttpRequest) -> cache.Listing:
     sort = request.GET.get("sort", "date")
     return cache.Listing(
