@@ -121,6 +121,10 @@ def test_the_open_list_shows_new_mail_without_reloading(
     from tests.integration.helpers import pushing, synced
 
     mailbox = directory["jeanne.lefevre@operateur-a.mssante.test"]
+    earlier = EmailMessage()
+    earlier["Subject"] = "Déjà là"
+    earlier.set_content("Ancien")
+    deliver_to(mailbox, earlier)  # something to select, whatever ran before
     synced(mailbox)
     session = client_for(mailbox.owner).cookies["sessionid"].value  # type: ignore[arg-type]
     context = chromium.new_context()
@@ -135,5 +139,7 @@ def test_the_open_list_shows_new_mail_without_reloading(
         deliver_to(mailbox, message)
         page.get_by_text("Sans recharger la page").wait_for(timeout=20_000)
     assert page.locator("#listing input[name=uid]:checked").count() == 1
+    focused = page.evaluate("document.activeElement ? document.activeElement.id : ''")
+    assert focused.startswith("uid-")  # the keyboard focus came back after the redraw
     assert page.locator("#folders .current .count").inner_text().strip() != ""
     context.close()
