@@ -47,6 +47,7 @@ def server_uids(mailbox: Mailbox) -> set[int]:
         return set(client.search(["ALL"]))
 
 
+@pytest.mark.both_engines  # deletions go through SQLite's FTS5 triggers too
 @pytest.mark.django_db
 @pytest.mark.parametrize("qresync", [True, False], ids=["qresync", "search-all"])
 def test_it_indexes_new_mail_with_its_metadata(mailbox: Mailbox, qresync: bool) -> None:
@@ -73,6 +74,7 @@ def test_it_indexes_new_mail_with_its_metadata(mailbox: Mailbox, qresync: bool) 
     assert set(inbox(mailbox).index.values_list("uid", flat=True)) == server_uids(mailbox)
 
 
+@pytest.mark.both_engines  # deletions go through SQLite's FTS5 triggers too
 @pytest.mark.django_db
 @pytest.mark.parametrize("qresync", [True, False], ids=["qresync", "condstore"])
 def test_it_follows_flags_changed_elsewhere_and_expunges(mailbox: Mailbox, qresync: bool) -> None:
@@ -93,6 +95,7 @@ def test_it_follows_flags_changed_elsewhere_and_expunges(mailbox: Mailbox, qresy
     assert MessageIndex.objects.filter(folder__name="Trash", subject="À suivre").exists()
 
 
+@pytest.mark.both_engines  # deletions go through SQLite's FTS5 triggers too
 @pytest.mark.django_db
 def test_it_rebuilds_a_folder_whose_uidvalidity_changed(
     mailbox: Mailbox, operator_backend: OperatorBackend
