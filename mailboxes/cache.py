@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from mailboxes import live, search, tasks
+from mailboxes import live, search, sync, tasks
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import OperatorUnavailable, strategies
 from mailboxes.operator.imap import Listing  # how a list is ordered and filtered
@@ -251,13 +251,13 @@ def after_removal(mailbox: Mailbox, folder: str, uids: list[int]) -> None:
     keys = [_body_key(mailbox, folder, uid) for uid in uids[:50]]
     django_cache.delete_many([key for key in keys if key])
     rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid__in=uids)
-    if rows.delete()[0]:
+    if sync.deleted(rows):
         recount(mailbox, folder)
     request_sync(mailbox, force=True)
 
 
 def after_emptied(mailbox: Mailbox, folder: str) -> None:
-    MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder).delete()
+    sync.deleted(MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder))
     recount(mailbox, folder)
 
 

@@ -54,5 +54,5 @@ log "makemigrations --check, compilemessages, collectstatic"
 log "pytest"
 "$PY" -m pytest --liveserver "$LIVE_SERVER" "$@"
 
-log "pytest on SQLite, the embedded default: the tests whose engines differ (search)"
+log "pytest on SQLite, the embedded default: the tests whose engines differ (search, sync)"
 DATABASE_URL="sqlite:///$WEBMAIL_DATA_DIR/test.sqlite3" "$PY" -m pytest -q -m both_engines

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from mailboxes import cache
-from mailboxes.models import AuditEvent, Mailbox, User
+from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
 from mailboxes.operator import imap
 from tests.conftest import client_for
 from tests.integration.helpers import deliver_to, flags_of, in_folder, synced, uid_of
@@ -200,20 +200,26 @@ def test_it_flags_archives_deletes_and_empties_the_trash(
         message.set_content("x")
         made.append((message, deliver_to(jeanne_mailbox, message)))
     (_, first), (second_msg, second), (third_msg, third) = made
+    synced(jeanne_mailbox)
+    cached = MessageIndex.objects.filter(folder__mailbox=jeanne_mailbox, folder__name="INBOX")
     client.post(action, {"folder": "INBOX", "uid": [first], "action": "flag"})
     client.post(action, {"folder": "INBOX", "uid": [first], "action": "unread"})
     flags = flags_of(jeanne_mailbox, first)
     assert b"\\Flagged" in flags and b"\\Seen" not in flags
+    assert cached.filter(uid=first, flagged=True, seen=False).exists()  # the list agrees now
     client.post(action, {"folder": "INBOX", "uid": [second], "action": "archive"})
     client.post(action, {"folder": "INBOX", "uid": [third], "action": "delete"})
+    assert not cached.filter(uid__in=[second, third]).exists()  # gone from the list at once
     assert uid_of(jeanne_mailbox, second_msg["Message-ID"], folder="Archive")
     trashed = uid_of(jeanne_mailbox, third_msg["Message-ID"], folder="Trash")
     assert not in_folder(jeanne_mailbox, third_msg["Message-ID"])
     empty = reverse("mail-empty-trash", args=[jeanne_mailbox.pk])
     assert "définitivement" in client.get(empty).content.decode()
     assert trashed and imap.list_folder(jeanne_mailbox, "Trash", 1, 10).total >= 1
+    synced(jeanne_mailbox)
     client.post(empty)
     assert imap.list_folder(jeanne_mailbox, "Trash", 1, 10).total == 0
+    assert not MessageIndex.objects.filter(folder__mailbox=jeanne_mailbox, folder__name="Trash")
     actions = list(
         AuditEvent.objects.filter(mailbox=jeanne_mailbox).values_list("action", flat=True)
     )
