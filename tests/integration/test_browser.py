@@ -132,6 +132,8 @@ def test_the_open_list_shows_new_mail_without_reloading(
     page = context.new_page()
     page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
     page.locator("#listing input[name=uid]").first.check()  # a selection survives a redraw
+    unread = int(page.locator("#folders .current .count").inner_text())
+    assert page.title().startswith(f"({unread}) ")
     with pushing(mailbox):
         message = EmailMessage()
         message["Subject"] = "Sans recharger la page"
@@ -139,6 +141,7 @@ def test_the_open_list_shows_new_mail_without_reloading(
         deliver_to(mailbox, message)
         page.get_by_text("Sans recharger la page").wait_for(timeout=20_000)
     assert page.locator("#listing input[name=uid]:checked").count() == 1
+    assert page.title().startswith(f"({unread + 1}) ")  # the tab says so too
     focused = page.evaluate("document.activeElement ? document.activeElement.id : ''")
     assert focused.startswith("uid-")  # the keyboard focus came back after the redraw
     assert page.locator("#folders .current .count").inner_text().strip() != ""

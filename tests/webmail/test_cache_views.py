@@ -89,6 +89,7 @@ def test_the_poll_answers_204_until_the_mailbox_changes(
     assert answer.status_code == 200 and "Arrivé" in html
     assert 'value="1" aria-label="Sélectionner" checked' in html  # the selection is kept
     assert f"v={version + 1}" in html  # the next poll asks from the new version
+    assert "<title>(1) Marie DURAND" in html  # the tab's title shows the unread count
     now = timezone.now()
     SyncState.objects.create(mailbox=marie_mailbox, started_at=now, finished_at=now)
     assert client.get(url, {"folder": "Nulle part", "v": 0}).status_code == 404
