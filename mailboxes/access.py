@@ -14,7 +14,7 @@ from django.db.models import Case, Q, Value, When
 from django.http import Http404
 
 from mailboxes import audit
-from mailboxes.models import AuditEvent, Delegation, Mailbox, MessageIndex
+from mailboxes.models import AuditEvent, Delegation, Mailbox, MessageIndex, Notification
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -159,15 +159,20 @@ NAVIGATION_SECONDS = 60
 
 
 def navigation(user: User | AnonymousUser) -> dict[str, bool]:
-    """What the top bar offers: management pages, invitations. Cached a minute per person
-    (two queries on every page otherwise); a change of delegation forgets it at once. The
-    pages themselves always check afresh."""
+    """What the top bar offers: management pages, invitations, unread notifications. Cached a
+    minute per person (three queries on every page otherwise); a new notification (every
+    change of delegation makes one) or reading them forgets it at once. The pages themselves
+    always check afresh."""
     if not user.is_authenticated:
-        return {"manages": False, "invites": False}
+        return {"manages": False, "invites": False, "notifications": 0}
     key = f"webmail:navigation:{user.pk}"
     flags = cache.get(key)
     if flags is None:
-        flags = {"manages": managed_mailboxes(user).exists(), "invites": can_invite(user)}
+        flags = {
+            "manages": managed_mailboxes(user).exists(),
+            "invites": can_invite(user),
+            "notifications": Notification.objects.filter(person=user, read_at__isnull=True).count(),
+        }
         cache.set(key, flags, NAVIGATION_SECONDS)
     return flags
 

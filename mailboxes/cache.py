@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache as django_cache
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -64,17 +64,10 @@ def folders(mailbox: Mailbox) -> list[Folder]:
     return sorted(Folder.objects.filter(mailbox=mailbox), key=order)
 
 
-def with_unseen(mailboxes: QuerySet[Mailbox]) -> list[Mailbox]:
+def with_unseen(mailboxes: QuerySet[Mailbox]) -> QuerySet[Mailbox]:
     """The mailboxes, each with `unseen`: its INBOX's unread count as last synced."""
-    listed = list(mailboxes)
-    counts = dict(
-        Folder.objects.filter(mailbox__in=[m.pk for m in listed], name="INBOX").values_list(
-            "mailbox_id", "unseen"
-        )
-    )
-    for mailbox in listed:
-        mailbox.unseen = counts.get(mailbox.pk, 0)  # type: ignore[attr-defined]
-    return listed
+    inbox = Folder.objects.filter(mailbox=OuterRef("pk"), name="INBOX").values("unseen")[:1]
+    return mailboxes.annotate(unseen=Subquery(inbox))
 
 
 def state_of(mailbox: Mailbox) -> SyncState | None:

@@ -60,7 +60,9 @@ def person_for_email(email: str) -> tuple[User, bool]:
 def notify(person: User, text: str) -> None:
     """In the app, and by e-mail when we know an address. Never any health data."""
     Notification.objects.create(person=person, text=text[:500])
-    access.forget_navigation(person.pk)  # a new role may open or close the management pages
+    # A new role may open or close the management pages, and the badge counts one more: once
+    # the change is committed, or a page in between would cache the old state again.
+    transaction.on_commit(lambda: access.forget_navigation(person.pk))
     if person.email:
         transaction.on_commit(
             lambda: send_mail(_("MSSanté webmail: your access changed"), text, None, [person.email])

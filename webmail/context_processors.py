@@ -5,7 +5,6 @@ from collections.abc import Callable
 from django.http import HttpRequest
 
 from mailboxes import access
-from mailboxes.models import Notification
 
 
 def navigation(request: HttpRequest) -> dict[str, Callable[[], object]]:
@@ -14,9 +13,5 @@ def navigation(request: HttpRequest) -> dict[str, Callable[[], object]]:
     return {
         "can_invite": lambda: access.navigation(user)["invites"],
         "manages_mailboxes": lambda: access.navigation(user)["manages"],
-        "unread_notifications": lambda: (
-            Notification.objects.filter(person=user, read_at__isnull=True).count()
-            if user.is_authenticated
-            else 0
-        ),
+        "unread_notifications": lambda: access.navigation(user)["notifications"],
     }

@@ -70,6 +70,19 @@ def test_it_lets_a_manager_delegate_to_a_known_person(
     assert event.mailbox == officine and event.target == "bob reader"
 
 
+def test_the_top_bar_counts_notifications_from_grant_to_reading(
+    jeanne: User, bob: User, officine: Mailbox
+) -> None:
+    client = client_for(bob)
+    notifications = reverse("mail-notifications")
+    assert 'class="badge"' not in client.get(notifications).content.decode()  # cached: none
+    grant(jeanne, officine, person=bob.pk, role="reader")
+    page = client.get(reverse("mail-folder", args=[officine.pk])).content.decode()
+    assert "1 notification" in page  # the grant forgot the cached count
+    client.get(notifications)  # read
+    assert "1 notification" not in client.get(notifications).content.decode()
+
+
 def test_it_invites_a_new_person_by_email_with_the_delegation(
     jeanne: User, officine: Mailbox, settings: Settings
 ) -> None:

@@ -151,6 +151,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
     Notification.objects.filter(person=request.user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    access.forget_navigation(request.user.pk)  # the badge goes
     return page
 
 

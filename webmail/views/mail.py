@@ -3,17 +3,21 @@ operator (messages), render."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache as django_cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from mailboxes import access, audit, cache, live
 from mailboxes.access import Action
-from mailboxes.models import AuditEvent, Mailbox
+from mailboxes.models import AuditEvent, Folder, Mailbox
 from mailboxes.operator import OperatorUnavailable, imap
 
 PER_PAGE = 50
@@ -140,18 +144,54 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         return context  # the first sync has not reached this folder yet
     context |= {
         "current": current,
-        "listing": cache.page(
-            current,
-            listing,
-            PER_PAGE,
-            older=request.GET.get("older", ""),
-            newer=request.GET.get("newer", ""),
-        ),
         "in_trash": current.special_use == "\\Trash",
         "in_drafts": current.special_use == "\\Drafts",
         "targets": [f for f in folders if f.name != folder_name],
     }
+    context["listing"], context["rows_html"] = rows_of(request, context, version)
     return context
+
+
+ROWS_SECONDS = 300
+
+
+def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tuple[cache.Page, str]:
+    """The page's rows, rendered: from Redis when this mailbox version, folder, order,
+    position, rights, language and selection were rendered before (every reader of a shared
+    mailbox sees the same rows; any change to the cache bumps the version), else queried and
+    rendered. Not while a sync is filling the folder: its chunks do not bump the version."""
+    folder: Folder = context["current"]
+    older, newer = request.GET.get("older", ""), request.GET.get("newer", "")
+    state = context["state"]
+    shape = repr(
+        (
+            folder.name,
+            context["listing_options"],
+            older,
+            newer,
+            context["can_triage"],
+            context["can_send"],
+            get_language(),
+            sorted(context["selected"]),
+        )
+    )
+    key = f"webmail:rows:{folder.mailbox_id}:{version}:{hashlib.sha256(shape.encode()).hexdigest()}"
+    cacheable = not (state and state.running)
+    if cacheable and (hit := django_cache.get(key)) is not None:
+        html, older_cursor, newer_cursor, first = hit
+        page = cache.Page([], folder.messages, folder.unseen, older_cursor, newer_cursor, first)
+        if context["listing_options"].unread_only:
+            page.total = folder.unseen
+        return page, html
+    page = cache.page(folder, context["listing_options"], PER_PAGE, older=older, newer=newer)
+    html = (
+        render_to_string("components/message_rows.html", {**context, "listing": page})
+        if page.rows
+        else ""
+    )
+    if cacheable:
+        django_cache.set(key, (html, page.older, page.newer, page.first), ROWS_SECONDS)
+    return page, html
 
 
 def live_query(request: HttpRequest) -> str:
