@@ -38,6 +38,8 @@ trap 'stop_psc test; python3 scripts/operator_backend.py stop --name test --port
 export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/webmail}"
 export CELERY_BROKER_URL="redis://127.0.0.1:6379/15"
 export REDIS_URL="redis://127.0.0.1:6379/14"
+redis-cli -n 15 flushdb >/dev/null  # no task, lock, version or cached page of an earlier run
+redis-cli -n 14 flushdb >/dev/null
 export WEBMAIL_DATA_DIR="${TMPDIR:-/tmp}/mssante-webmail-test"
 export DJANGO_SECURE_COOKIES=false
 export DATABASE_CONN_MAX_AGE=0  # the live server thread must not keep the test database open

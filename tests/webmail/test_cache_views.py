@@ -82,7 +82,9 @@ def test_the_poll_answers_204_until_the_mailbox_changes(
     url = reverse("mail-changes", args=[marie_mailbox.pk])
     version = live.version(marie_mailbox.pk)
     assert client.get(url, {"folder": "INBOX", "v": version}).status_code == 204
-    MessageIndex.objects.create(folder=inbox, uid=3, subject="Arrivé", date=timezone.now())
+    MessageIndex.objects.create(
+        folder=inbox, uid=3, subject="Arrivé", date=timezone.now(), has_attachments=True
+    )
     live.bump(marie_mailbox.pk)
     answer = client.get(url, {"folder": "INBOX", "v": version, "uid": "1"})
     html = answer.content.decode()
@@ -90,6 +92,7 @@ def test_the_poll_answers_204_until_the_mailbox_changes(
     assert 'value="1" aria-label="Sélectionner" checked' in html  # the selection is kept
     assert f"v={version + 1}" in html  # the next poll asks from the new version
     assert "<title>(1) Marie DURAND" in html  # the tab's title shows the unread count
+    assert html.count("<title") == 1  # htmx takes the first <title> it finds as the tab's
     now = timezone.now()
     SyncState.objects.create(mailbox=marie_mailbox, started_at=now, finished_at=now)
     assert client.get(url, {"folder": "Nulle part", "v": 0}).status_code == 404

@@ -165,6 +165,9 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
     state = context["state"]
     shape = repr(
         (
+            # The folder's own state too: the key stays true to the database even if Redis
+            # outlived it (a restored database, a test run after another).
+            (folder.pk, folder.uidvalidity, folder.highestmodseq, folder.messages, folder.unseen),
             folder.name,
             context["listing_options"],
             older,
