@@ -143,6 +143,7 @@ def test_the_open_list_shows_new_mail_without_reloading(
     assert page.locator("#listing input[name=uid]:checked").count() == 1
     # The tab says so too (a redraw during the sync may show the rows before the count).
     page.wait_for_function(f"document.title.startsWith('({unread + 1}) ')", timeout=10_000)
+    assert page.locator("#mailboxes .current .count").inner_text() == str(unread + 1)
     focused = page.evaluate("document.activeElement ? document.activeElement.id : ''")
     assert focused.startswith("uid-")  # the keyboard focus came back after the redraw
     assert page.locator("#folders .current .count").inner_text().strip() != ""

@@ -93,6 +93,7 @@ def test_the_poll_answers_204_until_the_mailbox_changes(
     assert f"v={version + 1}" in html  # the next poll asks from the new version
     assert "<title>(1) Marie DURAND" in html  # the tab's title shows the unread count
     assert html.count("<title") == 1  # htmx takes the first <title> it finds as the tab's
+    assert '<nav class="mailboxes" id="mailboxes"' in html and "{#" not in html
     now = timezone.now()
     SyncState.objects.create(mailbox=marie_mailbox, started_at=now, finished_at=now)
     assert client.get(url, {"folder": "Nulle part", "v": 0}).status_code == 404
