@@ -16,11 +16,8 @@ What a row holds, and how it is read from the fetched data, is mailboxes.indexin
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import queue
-import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,46 +89,10 @@ def download(client: IMAPClient, uids: list[int]) -> Download:
     return Download(uids, fetched, structures, texts)
 
 
-def downloads(client: IMAPClient, uids: list[int]) -> Iterator[Download]:
-    """The chunks of `uids`, the next one downloading (in a thread that alone uses the
-    connection) while the caller indexes this one: the operator's time and ours overlap."""
-    if len(uids) <= CHUNK:
-        if uids:
-            yield download(client, uids)
-        return
-    ready: queue.Queue[Download | BaseException | None] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for part in chunks(uids):
-                if stop.is_set():
-                    break
-                ready.put(download(client, part))
-        except BaseException as exc:  # handed to the consumer, raised there
-            ready.put(exc)
-        finally:
-            ready.put(None)
-
-    producer = threading.Thread(target=produce, name="sync-download", daemon=True)
-    producer.start()
-    try:
-        while (item := ready.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while producer.is_alive():  # let it finish its chunk; the connection is then ours
-            with contextlib.suppress(queue.Empty):
-                ready.get(timeout=0.1)
-        producer.join()
-
-
 def fetch_new(client: IMAPClient, folder: Folder, uids: list[int]) -> list[MessageIndex]:
     """Index `uids` (ascending), a chunk per transaction, with their text for search."""
     added: list[MessageIndex] = []
-    for chunk in downloads(client, uids):
+    for chunk in (download(client, part) for part in chunks(uids)):
         built = [
             indexing.row(folder, uid, chunk.fetched[uid], chunk.structures[uid])
             for uid in chunk.uids
@@ -140,20 +101,11 @@ def fetch_new(client: IMAPClient, folder: Folder, uids: list[int]) -> list[Messa
         texts = indexing.index_texts(built, chunk.texts)
         join_threads(folder.mailbox, [message for message, _ in built])
         with transaction.atomic():
-            relaxed_commit()
             stored = store(folder, [message for message, _ in built])
             search.store({stored[uid]: text for uid, text in texts.items() if uid in stored})
             SyncState.objects.filter(mailbox=folder.mailbox).update(done=F("done") + len(built))
         added.extend(message for message, _ in built)
     return added
-
-
-def relaxed_commit() -> None:
-    """This transaction's commit need not wait for the disk (PostgreSQL): the cache can be
-    rebuilt from the operator, so losing the last instant of it in a crash costs a resync."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def copy_rows(messages: list[MessageIndex]) -> None:
