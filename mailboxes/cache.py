@@ -23,14 +23,14 @@ from kombu.exceptions import OperationalError
 from mailboxes import live, search, sync, tasks
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import OperatorUnavailable, strategies
-from mailboxes.operator.imap import Listing  # how a list is ordered and filtered
+from mailboxes.operator.imap import SPECIAL_USES, Listing
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
 
-SPECIAL_ORDER = ("\\Drafts", "\\Sent", "\\Archive", "\\Junk", "\\Trash")
+SPECIAL_ORDER = tuple(use.decode() for use in SPECIAL_USES)  # the folder list's order
 SORT_FIELDS = {"date": "date", "from": "sender_address", "subject": "subject", "size": "size"}
 CURSOR_SALT = "webmail.cache.cursor"
 LIST_FIELDS = (

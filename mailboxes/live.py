@@ -31,6 +31,11 @@ def client() -> redis.Redis:
     return _client(settings.REDIS_URL)
 
 
+def broker() -> redis.Redis:
+    """The broker's Redis: where the per-mailbox sync locks live, next to the tasks."""
+    return _client(settings.CELERY_BROKER_URL)
+
+
 def version(mailbox_id: int) -> int:
     return int(client().get(f"webmail:version:{mailbox_id}") or 0)
 

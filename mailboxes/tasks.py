@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import redis
 from celery import shared_task
 from celery.app.task import Task
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from mailboxes import receipts, sync
+from mailboxes import live, receipts, sync
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
 from mailboxes.outbox import record_outcome
@@ -150,7 +149,7 @@ def sync_mailbox(self: Task, mailbox_id: int) -> str:
     mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
     if mailbox is None:
         return "gone"
-    connection = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    connection = live.broker()  # one client per process, not one per task
     again = f"webmail:sync:again:{mailbox_id}"
     lock = connection.lock(
         f"webmail:lock:sync:{mailbox_id}", timeout=SYNC_LOCK_SECONDS, blocking=False
