@@ -17,30 +17,36 @@ log "ruff check / ruff format --check"
 "$VENV/bin/ruff" format --check .
 
 # The test instances use their own ports (base 32000) and folders: a running demo is safe.
-PORT_BASE=32000
+# TEST_INSTANCE=name TEST_PORT_BASE=N TEST_REDIS_DB=N run a second suite beside the first
+# (another work tree, say): its own operator, provider, ports, Redis databases and database.
+INSTANCE="${TEST_INSTANCE:-test}"
+PORT_BASE="${TEST_PORT_BASE:-32000}"
+REDIS_DB="${TEST_REDIS_DB:-14}"  # this one for the cache, the next for the broker
 export PSC_CLIENT_ID=webmail-test
-PSC_CLIENT_SECRET="$(instance_secret test)"
+PSC_CLIENT_SECRET="$(instance_secret "$INSTANCE")"
 export PSC_CLIENT_SECRET
-export PSC_LOCAL_BASE_URL="http://127.0.0.1:32080"
+PSC_PORT=$((PORT_BASE + 80))
+export PSC_LOCAL_BASE_URL="http://127.0.0.1:$PSC_PORT"
 # Dovecot checks XOAUTH2 tokens at the look-alike, as an operator does at PSC.
-export OPERATOR_INTROSPECTION_URL="http://$PSC_CLIENT_ID:$PSC_CLIENT_SECRET@127.0.0.1:32080/auth/realms/esante-wallet/protocol/openid-connect/token/introspect"
+export OPERATOR_INTROSPECTION_URL="http://$PSC_CLIENT_ID:$PSC_CLIENT_SECRET@127.0.0.1:$PSC_PORT/auth/realms/esante-wallet/protocol/openid-connect/token/introspect"
 
 log "starting the test operator backend (Dovecot + Postfix, ports ${PORT_BASE}+)"
-python3 scripts/operator_backend.py start --name test --port-base "$PORT_BASE" --fresh >/dev/null
-eval "$(python3 scripts/operator_backend.py env --name test --port-base "$PORT_BASE")"
-export OPERATOR_BACKEND_ARGS="--name test --port-base $PORT_BASE"
-export LIVE_SERVER="127.0.0.1:32800"
+python3 scripts/operator_backend.py start --name "$INSTANCE" --port-base "$PORT_BASE" --fresh >/dev/null
+eval "$(python3 scripts/operator_backend.py env --name "$INSTANCE" --port-base "$PORT_BASE")"
+export OPERATOR_BACKEND_ARGS="--name $INSTANCE --port-base $PORT_BASE"
+export LIVE_SERVER="127.0.0.1:$((PORT_BASE + 800))"
 export PSC_TEST_FAULTS=1  # lets tests make the provider misbehave on purpose
-stop_psc test
-start_psc test 32080 "http://$LIVE_SERVER/oidc/callback/" "http://$LIVE_SERVER/login/"
-trap 'stop_psc test; python3 scripts/operator_backend.py stop --name test --port-base '"$PORT_BASE"' >/dev/null' EXIT
+stop_psc "$INSTANCE"
+start_psc "$INSTANCE" "$PSC_PORT" "http://$LIVE_SERVER/oidc/callback/" "http://$LIVE_SERVER/login/"
+trap 'stop_psc "$INSTANCE"; python3 scripts/operator_backend.py stop $OPERATOR_BACKEND_ARGS >/dev/null' EXIT
 
-export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/webmail}"
-export CELERY_BROKER_URL="redis://127.0.0.1:6379/15"
-export REDIS_URL="redis://127.0.0.1:6379/14"
-redis-cli -n 15 flushdb >/dev/null  # no task, lock, version or cached page of an earlier run
-redis-cli -n 14 flushdb >/dev/null
-export WEBMAIL_DATA_DIR="${TMPDIR:-/tmp}/mssante-webmail-test"
+db_suffix="${INSTANCE#test}"
+export DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/webmail${db_suffix}}"
+export CELERY_BROKER_URL="redis://127.0.0.1:6379/$((REDIS_DB + 1))"
+export REDIS_URL="redis://127.0.0.1:6379/$REDIS_DB"
+redis-cli -n $((REDIS_DB + 1)) flushdb >/dev/null  # no task, lock, version or cached page of an earlier run
+redis-cli -n "$REDIS_DB" flushdb >/dev/null
+export WEBMAIL_DATA_DIR="${TMPDIR:-/tmp}/mssante-webmail-$INSTANCE"
 export DJANGO_SECURE_COOKIES=false
 export DATABASE_CONN_MAX_AGE=0  # the live server thread must not keep the test database open
 
