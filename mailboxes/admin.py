@@ -17,7 +17,7 @@ class PersonAdmin(UserAdmin):  # type: ignore[type-arg]
     search_fields = ("username", "first_name", "last_name", "email", "subject_name_id")
     fieldsets = (
         *UserAdmin.fieldsets,  # type: ignore[misc]
-        ("MSSanté", {"fields": ("subject_name_id", "failed_logins", "locked_until")}),
+        ("MSSanté", {"fields": ("subject_name_id",)}),
     )
 
 

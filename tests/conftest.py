@@ -114,6 +114,17 @@ def karim_mailbox(directory: dict[str, Mailbox]) -> Mailbox:
     return directory["karim.benali@hopital-c.mssante.test"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_login_throttle() -> Iterator[None]:
+    """Failed logins are counted in Redis across requests: each test starts from none."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client()  # type: ignore[attr-defined]
+    for key in client.scan_iter(match="*login-failures*"):
+        client.delete(key)
+    yield
+
+
 # --- Unit-test personas, no services needed -----------------------------------------------
 
 

@@ -136,8 +136,16 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 SESSION_COOKIE_HTTPONLY = True
 # Lax, not Strict: the OIDC callback is a cross-site navigation (mozilla-django-oidc #497).
 SESSION_COOKIE_SAMESITE = "Lax"
+# The session cookie ends with the browser (a shared computer in a practice), on top of the
+# idle lock and the absolute limit below.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if SESSION_COOKIE_SECURE:
+    # __Host-: only over HTTPS, for this exact host and path /: neither a sibling sub-domain
+    # nor a plain-HTTP page can set or shadow them (RFC 6265bis §4.1.3.2).
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 # Absolute session limit, and the idle lock (SC.SSI/IE.58 asks for at most 2 hours).
 WEBMAIL_SESSION_MAX_AGE = env_int("WEBMAIL_SESSION_MAX_AGE", 12 * 3600, minimum=60)
 WEBMAIL_IDLE_TIMEOUT = env_int("WEBMAIL_IDLE_TIMEOUT", 30 * 60, minimum=60)
@@ -147,6 +155,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain HTTP
+    # HSTS: browsers then refuse plain HTTP to this host for a year.
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 3600, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
 
 # --- Authentication: Pro Santé Connect (OIDC) ---------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -164,8 +178,12 @@ PSC_ENDPOINTS = psc.endpoints_for(
 PSC_REQUIRED_ACR = env_str("PSC_REQUIRED_ACR", "eidas1")
 OIDC_RP_CLIENT_ID = env_str("PSC_CLIENT_ID", "webmail-mssante")
 OIDC_RP_CLIENT_SECRET = env_str("PSC_CLIENT_SECRET")
-# PSC signs with keys from its JWKS (RS256, ES256) or with the client secret (HS256).
-PSC_SIGN_ALGS = env_list("PSC_SIGN_ALGS", ["RS256", "ES256", "HS256"])
+# PSC signs with keys from its JWKS (RS256, ES256), or with the client secret (HS256) when the
+# client is registered so: HS256 only if named here (a leaked secret would forge tokens).
+PSC_SIGN_ALGS = env_list("PSC_SIGN_ALGS", ["RS256", "ES256"])
+# PSC answers userinfo as a signed JWT for clients registered so: a plain JSON answer is then
+# a downgrade and refused. False only for a client registered for JSON userinfo.
+PSC_USERINFO_SIGNED = env_bool("PSC_USERINFO_SIGNED", True)
 if unknown := set(PSC_SIGN_ALGS) - {"RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "HS256"}:
     raise ImproperlyConfigured(f"PSC_SIGN_ALGS: unsupported algorithm(s) {sorted(unknown)}")
 OIDC_RP_SIGN_ALGO = PSC_SIGN_ALGS[0]  # the library wants one; our backend accepts the list
@@ -184,6 +202,7 @@ OIDC_CREATE_USER = True
 OIDC_VERIFY_SSL = True
 OIDC_TIMEOUT = env_int("PSC_TIMEOUT", 10, minimum=1)
 OIDC_CALLBACK_CLASS = "webmail.auth.views.PSCCallbackView"
+OIDC_AUTHENTICATE_CLASS = "webmail.auth.views.PSCRequestView"
 
 # --- The MSSanté operator (IMAP + SMTP) -----------------------------------------------------
 OPERATOR_IMAP_HOST = env_str("OPERATOR_IMAP_HOST", "127.0.0.1")
@@ -237,7 +256,12 @@ LOGGING = {
 # --- Local accounts (password + one-time code) ----------------------------------------------
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Messagerie MSSanté")
 WEBMAIL_INVITATION_DAYS = env_int("WEBMAIL_INVITATION_DAYS", 7, minimum=1)
+# Login throttling (webmail/auth/throttle.py): failures per account name and client address
+# lock that name from that address; failures per address, across names, block the address.
 WEBMAIL_LOGIN_MAX_FAILURES = env_int("WEBMAIL_LOGIN_MAX_FAILURES", 5, minimum=1)
+WEBMAIL_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int(
+    "WEBMAIL_LOGIN_MAX_FAILURES_PER_ADDRESS", 50, minimum=1
+)
 WEBMAIL_LOGIN_LOCK_MINUTES = env_int("WEBMAIL_LOGIN_LOCK_MINUTES", 15, minimum=1)
 # Show the invitation link to the person who invites (demo: no real mailbox to read it).
 WEBMAIL_SHOW_INVITATION_LINKS = env_bool("WEBMAIL_SHOW_INVITATION_LINKS", DEBUG)

@@ -137,8 +137,10 @@ class Notification(models.Model):
 class Invitation(models.Model):
     """A link that lets a person set a password and enrol a one-time-code app.
 
-    Only a digest of the token is stored. Accepting an invitation addressed to an existing
-    account's e-mail resets that account's password and codes (that is the reset path).
+    Only a digest of the token is stored. An invitation only ever sets up an account that has
+    never been set up (`account`, made when access was granted to a new address, or a new one
+    made on acceptance): it never takes over an account that already has a way in
+    (webmail/auth/local.py). Using one closes every other open invitation to the address.
     """
 
     email = models.EmailField(_("e-mail address"))
@@ -148,6 +150,9 @@ class Invitation(models.Model):
     )
     structure = models.ForeignKey(
         Structure, on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
+    )
+    account = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="invitations"
     )
     created = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

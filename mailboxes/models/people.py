@@ -22,9 +22,6 @@ class User(AbstractUser):
     subject_name_id = models.CharField(
         _("national identifier (SubjectNameID)"), max_length=32, unique=True, null=True, blank=True
     )
-    # Password logins: consecutive failures (password or code) and the lock they lead to.
-    failed_logins = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager[User]] = UserManager()
 

@@ -22,6 +22,14 @@ class CodeForm(forms.Form):
     )
 
 
+class InvitationTokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Invitation code"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
 class NewPasswordForm(forms.Form):
     password1 = forms.CharField(label=_("New password"), widget=forms.PasswordInput, strip=False)
     password2 = forms.CharField(
@@ -52,3 +60,5 @@ class InviteForm(forms.Form):
         super().__init__(*args, **kwargs)
         structures = Structure.objects.all() if user.is_superuser else user.managed_structures.all()
         self.fields["structure"].queryset = structures.order_by("name")  # type: ignore[attr-defined]
+        # Invitations only for one's own structures (administrators may invite for none).
+        self.fields["structure"].required = not user.is_superuser

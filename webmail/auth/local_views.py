@@ -16,16 +16,22 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mailboxes import access
-from mailboxes.models import Invitation, User
+from mailboxes.models import AppDevice, Invitation, User
 from webmail.auth import local, session
-from webmail.auth.forms import CodeForm, InviteForm, NewPasswordForm, PasswordLoginForm
+from webmail.auth.forms import (
+    CodeForm,
+    InvitationTokenForm,
+    InviteForm,
+    NewPasswordForm,
+    PasswordLoginForm,
+)
 from webmail.auth.views import LOGIN_ERRORS
 
 PENDING = "auth_pending"  # password checked, code not yet
-ENROLLING = "auth_enrolling"  # invitation accepted, app not yet confirmed
+INVITED = "auth_invited"  # invitation token checked, password not yet chosen
+ENROLLING = "auth_enrolling"  # password chosen, app not yet confirmed
 BACKUP_CODES = "auth_backup_codes"  # shown once, right after enrolment
 PENDING_SECONDS = 300
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -73,9 +79,9 @@ def code_login(request: HttpRequest) -> HttpResponse:
         if device is not None:
             finish_login(request, user, device)
             return redirect("mail-home")
-        if reason == "locked":
+        if reason in ("locked", "throttled"):
             request.session.pop(PENDING, None)
-            return failed("locked")
+            return failed(reason)
         error = str(local_error(reason))
     return render(request, "auth/code.html", {"form": form, "error": error})
 
@@ -84,27 +90,92 @@ def local_error(reason: str) -> str:
     return str(LOGIN_ERRORS.get(reason, LOGIN_ERRORS["code"]))
 
 
-def invitation(request: HttpRequest, token: str) -> HttpResponse:
-    found = local.open_invitation(token)
+def invitation(request: HttpRequest) -> HttpResponse:
+    """The invitation link's page. Its token comes in the URL's fragment, which browsers
+    never send: static/js/invitation.js posts it here (or the person pastes it)."""
+    form = InvitationTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        found = local.open_invitation(form.cleaned_data["token"])
+        if found is None:
+            return render(request, "auth/invitation_invalid.html", status=404)
+        request.session[INVITED] = {"invitation": found.pk, "since": time.time()}
+        return redirect("auth-invitation-password")
+    return render(request, "auth/invitation_open.html", {"form": form})
+
+
+def invited(request: HttpRequest) -> Invitation | None:
+    state = request.session.get(INVITED)
+    if not state or time.time() - state["since"] > PENDING_SECONDS * 6:
+        return None
+    return local.open_invitations().filter(pk=state["invitation"]).first()  # type: ignore[attr-defined,no-any-return]
+
+
+def invitation_password(request: HttpRequest) -> HttpResponse:
+    found = invited(request)
     if found is None:
         return render(request, "auth/invitation_invalid.html", status=404)
     form = NewPasswordForm(request.POST or None, email=found.email)
     if request.method == "POST" and form.is_valid():
-        user = local.do_set_password(found, form.cleaned_data["password1"])
-        device = local.start_totp(user)
-        request.session[ENROLLING] = {"invitation": found.pk, "user": user.pk, "device": device.pk}
-        return redirect("auth-enrol")
+        try:
+            user = local.do_set_password(found, form.cleaned_data["password1"], request)
+        except local.InvitationRefused:
+            request.session.pop(INVITED, None)
+            return render(request, "auth/invitation_refused.html", status=409)
+        request.session.pop(INVITED, None)
+        return start_enrolment(request, user, found)
     return render(request, "auth/invitation.html", {"form": form, "invitation": found})
 
 
-def enrol(request: HttpRequest) -> HttpResponse:
+def start_enrolment(request: HttpRequest, user: User, found: Invitation | None) -> HttpResponse:
+    device = local.start_totp(user)
+    request.session[ENROLLING] = {
+        "invitation": found.pk if found else None,
+        "user": user.pk,
+        "device": device.pk,
+    }
+    return redirect("auth-enrol")
+
+
+@login_required
+def add_password(request: HttpRequest) -> HttpResponse:
+    """A professional logged in with Pro Santé Connect adds the password door to their own
+    account (for a day without their e-CPS): started by the person, never by an invitation."""
+    identity = request.session.get(session.IDENTITY) or {}
+    if identity.get("method") != session.PSC:
+        raise PermissionDenied
+    form = NewPasswordForm(request.POST or None, email=request.user.email)
+    if request.method == "POST" and form.is_valid():
+        local.do_add_password(request.user, form.cleaned_data["password1"], request)
+        return start_enrolment(request, request.user, None)
+    return render(request, "auth/add_password.html", {"form": form})
+
+
+def enrolling(request: HttpRequest) -> tuple[Invitation | None, AppDevice] | None:
+    """The enrolment under way in this browser: through an invitation, or by the logged-in
+    person themselves."""
     state = request.session.get(ENROLLING)
     if not state:
+        return None
+    found = None
+    if state["invitation"] is not None:
+        found = Invitation.objects.filter(
+            pk=state["invitation"], accepted_at__isnull=True, account_id=state["user"]
+        ).first()
+        if found is None:
+            return None
+    elif not request.user.is_authenticated or request.user.pk != state["user"]:
+        return None
+    device = AppDevice.objects.filter(
+        pk=state["device"], user_id=state["user"], confirmed=False
+    ).first()
+    return None if device is None else (found, device)
+
+
+def enrol(request: HttpRequest) -> HttpResponse:
+    under_way = enrolling(request)
+    if under_way is None:
         return redirect("auth-login")
-    found = Invitation.objects.filter(pk=state["invitation"], accepted_at__isnull=True).first()
-    device = TOTPDevice.objects.filter(pk=state["device"], user_id=state["user"]).first()
-    if found is None or device is None:
-        return redirect("auth-login")
+    found, device = under_way
     form = CodeForm(request.POST or None)
     error = ""
     if request.method == "POST" and form.is_valid():
@@ -113,7 +184,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
         )
         if enrolment is not None:
             request.session.pop(ENROLLING, None)
-            finish_login(request, device.user, device)
+            if found is not None:
+                finish_login(request, device.user, device)
             request.session[BACKUP_CODES] = enrolment.backup_codes
             return redirect("auth-backup-codes")
         error = local_error("code")
@@ -147,13 +219,12 @@ def invite(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"form": form}
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
-        existing = User.objects.filter(email__iexact=email).exists()
-        _, link = local.do_invite(request.user, email, request, form.cleaned_data["structure"])
-        # Never show a link that would reset someone else's existing account.
-        show = settings.WEBMAIL_SHOW_INVITATION_LINKS and not existing
+        invited = local.do_invite(request.user, email, request, form.cleaned_data["structure"])
         context |= {
             "sent_to": email,
-            "link": link if show else "",
+            "exists": invited.invitation is None,
+            "undelivered": invited.invitation is not None and not invited.delivered,
+            "link": invited.link if settings.WEBMAIL_SHOW_INVITATION_LINKS else "",
             "form": InviteForm(user=request.user),
         }
     return render(request, "auth/invite.html", context)

@@ -58,38 +58,56 @@ class ProSanteConnectBackend(OIDCAuthenticationBackend):
         """Nothing here: login() may flush the session, so the callback view stores them."""
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
-        """Signature with the key its algorithm calls for, then iss, aud, exp and nonce."""
-        try:
-            algorithm = jwt.get_unverified_header(token).get("alg")
-        except jwt.PyJWTError:
-            self.refuse("jwt:malformed")
-        if algorithm not in settings.PSC_SIGN_ALGS:
-            self.refuse("algorithm")
-        payload = self._verify_jws(token, self.key_for(token, algorithm))
+        """The ID token: signature, iss, aud (and azp), exp, then the nonce."""
+        payload = self.decode(token, id_token=True)
         if payload.get("nonce") != kwargs.get("nonce"):
             self.refuse("nonce")
         return payload
 
-    def key_for(self, token: str, algorithm: str) -> Any:
-        if algorithm.startswith("HS"):
-            return self.OIDC_RP_CLIENT_SECRET
-        return self.retrieve_matching_jwk(token)
-
-    def _verify_jws(self, payload: str, key: Any) -> dict[str, Any]:
-        # The library skips `aud` and never checks `iss` (STACK-NOTES §3): both apply to the
-        # ID token and to a signed userinfo answer (OIDC Core 5.3.2).
-        algorithm = jwt.get_unverified_header(payload).get("alg")
+    def decode(self, token: str, *, id_token: bool) -> dict[str, Any]:
+        """Signature with the key its algorithm calls for, then iss and aud, and exp for an
+        ID token (OIDC Core 3.1.3.7; a signed userinfo answer need not carry exp, 5.3.2)."""
         try:
-            return jwt.decode(  # type: ignore[no-any-return]
-                payload,
-                key,
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            self.refuse("jwt:malformed")
+        algorithm = header.get("alg")
+        if algorithm not in settings.PSC_SIGN_ALGS:
+            self.refuse("algorithm")
+        required = ["iss", "aud", "exp"] if id_token else ["iss", "aud"]
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                self.key_for(token, header),
                 algorithms=[algorithm],
                 audience=self.OIDC_RP_CLIENT_ID,
                 issuer=settings.OIDC_OP_ISSUER,
-                options={"require": ["iss", "aud"]},
+                options={"require": required},
             )
         except jwt.PyJWTError as exc:
             self.refuse(f"jwt:{type(exc).__name__}")
+        self.check_azp(payload)
+        return payload
+
+    def check_azp(self, payload: dict[str, Any]) -> None:
+        """Several audiences: the token must name us as the party it was issued to; an azp
+        that names another client is refused either way (OIDC Core 3.1.3.7, points 4-5)."""
+        audiences = payload["aud"] if isinstance(payload["aud"], list) else [payload["aud"]]
+        azp = payload.get("azp")
+        if (len(audiences) > 1 and azp is None) or (
+            azp is not None and azp != self.OIDC_RP_CLIENT_ID
+        ):
+            self.refuse("azp")
+
+    def key_for(self, token: str, header: dict[str, Any]) -> Any:
+        if header["alg"].startswith("HS"):
+            return self.OIDC_RP_CLIENT_SECRET
+        if not header.get("kid"):
+            self.refuse("kid:missing")
+        try:
+            return self.retrieve_matching_jwk(token)
+        except SuspiciousOperation:  # no key of PSC's has that kid (and alg)
+            self.refuse("kid:unknown")
 
     def get_userinfo(
         self, access_token: str, id_token: str, payload: dict[str, Any]
@@ -97,7 +115,20 @@ class ProSanteConnectBackend(OIDCAuthenticationBackend):
         # acr is in the ID token, not in userinfo: check it here where both are at hand.
         if payload.get("acr") != settings.PSC_REQUIRED_ACR:
             self.refuse("acr")
-        userinfo: dict[str, Any] = super().get_userinfo(access_token, id_token, payload)
+        response = requests.get(
+            self.OIDC_OP_USER_ENDPOINT,
+            headers={"Authorization": f"Bearer {access_token}"},
+            verify=settings.OIDC_VERIFY_SSL,
+            timeout=settings.OIDC_TIMEOUT,
+        )
+        response.raise_for_status()
+        signed = response.headers.get("content-type", "").lower().startswith("application/jwt")
+        if signed:
+            userinfo = self.decode(response.text, id_token=False)
+        elif settings.PSC_USERINFO_SIGNED:
+            self.refuse("userinfo:unsigned")  # a downgrade: PSC signs it for this client
+        else:
+            userinfo = response.json()
         if userinfo.get("sub") != payload.get("sub"):
             self.refuse("sub-mismatch")  # OIDC Core 5.3.2: must match the ID token
         if not userinfo.get("SubjectNameID"):
@@ -138,10 +169,7 @@ def refresh(refresh_token: str, sub: str) -> dict[str, Any]:
         raise PSCRefused(f"refresh:{response.status_code}")
     tokens: dict[str, Any] = response.json()
     if id_token := tokens.get("id_token"):
-        algorithm = jwt.get_unverified_header(id_token).get("alg")
-        if algorithm not in settings.PSC_SIGN_ALGS:
-            raise PSCRefused("algorithm")
-        claims = backend._verify_jws(id_token, backend.key_for(id_token, algorithm))
+        claims = backend.decode(id_token, id_token=True)
         if claims.get("sub") != sub:
             raise PSCRefused("sub-mismatch")
     return tokens

@@ -12,11 +12,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
-from mozilla_django_oidc.views import OIDCAuthenticationCallbackView
+from mozilla_django_oidc.views import (
+    OIDCAuthenticationCallbackView,
+    OIDCAuthenticationRequestView,
+)
 
 from mailboxes import audit
 from mailboxes.models import AuditEvent
-from webmail.auth import session
+from webmail.auth import session, throttle
 from webmail.auth.forms import PasswordLoginForm
 
 LOGIN_ERRORS = {
@@ -28,6 +31,10 @@ LOGIN_ERRORS = {
     ),
     "password": _("Wrong e-mail address or password."),
     "code": _("Wrong or already used code."),
+    "throttled": _(
+        "Too many failed login attempts from your network: please wait a few minutes "
+        "before trying again."
+    ),
 }
 LOGIN_ERROR_DEFAULT = _(
     "Pro Santé Connect did not let you in. Please try again; if it keeps failing, "
@@ -56,6 +63,22 @@ def login_page(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/login.html", context)
 
 
+class PSCRequestView(OIDCAuthenticationRequestView):  # type: ignore[misc]
+    """The start of a PSC login, unless this client address is throttled (throttle.py)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if throttle.address_blocked(request):
+            audit.record(
+                None,
+                "login.psc",
+                outcome=AuditEvent.Outcome.DENIED,
+                response="throttled",
+                request=request,
+            )
+            return HttpResponseRedirect(f"{reverse('auth-login')}?error=throttled")
+        return super().get(request)  # type: ignore[no-any-return]
+
+
 class PSCCallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
     """The library's callback; then the session is bound to the identity, and audited."""
 
@@ -74,6 +97,7 @@ class PSCCallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
 
     def login_failure(self) -> HttpResponse:
         reason = getattr(self.request, "psc_refusal", "refused")
+        throttle.count_failure(self.request, None)
         audit.record(
             None,
             "login.psc",

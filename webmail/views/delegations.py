@@ -65,11 +65,17 @@ def delegations(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         do_grant_delegation(
             request.user, mailbox, person, form.cleaned_data["role"], form.expires_at, request
         )
-        if new or (not person.has_usable_password() and not person.subject_name_id):
-            link = local.do_invite(request.user, person.email, request, mailbox.structure)[1]
+        if new or not local.is_set_up(person):
+            invited = local.do_invite(
+                request.user, person.email, request, mailbox.structure, mailbox=mailbox
+            )
+            if invited.invitation is not None and not invited.delivered:
+                messages.error(request, _("The invitation e-mail could not be sent."))
             # Demo only, and only for an account that has never been set up.
-            if settings.WEBMAIL_SHOW_INVITATION_LINKS:
-                messages.info(request, _("Invitation link (demo only): %(link)s") % {"link": link})
+            if invited.link and settings.WEBMAIL_SHOW_INVITATION_LINKS:
+                messages.info(
+                    request, _("Invitation link (demo only): %(link)s") % {"link": invited.link}
+                )
         return redirect("admin-delegations", mailbox_id=mailbox.pk)
     current = (
         Delegation.objects.filter(mailbox=mailbox, revoked_at__isnull=True)
