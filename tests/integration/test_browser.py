@@ -148,3 +148,30 @@ def test_the_open_list_shows_new_mail_without_reloading(
     assert focused.startswith("uid-")  # the keyboard focus came back after the redraw
     assert page.locator("#folders .current .count").inner_text().strip() != ""
     context.close()
+
+
+def test_an_invitation_link_opens_in_chromium_without_its_token_reaching_the_server(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    """The token rides in the fragment; static/js/invitation.js posts it in the body."""
+    from django.urls import reverse
+
+    from mailboxes.models import Invitation, Structure
+    from webmail.auth import local
+
+    jeanne = directory["jeanne.lefevre@operateur-a.mssante.test"].owner
+    structure = Structure.objects.filter(managers=jeanne).first()
+    invited = local.do_invite(jeanne, "nouvelle.secretaire@exemple.fr", None, structure)  # type: ignore[arg-type]
+    token = invited.link.split("#", 1)[1]
+    context = chromium.new_context()
+    requested: list[tuple[str, str | None]] = []
+    context.on("request", lambda request: requested.append((request.url, request.post_data)))
+    page = context.new_page()
+    page.goto(f"{live_url}{reverse('auth-invitation')}#{token}")
+    page.wait_for_url(f"{live_url}{reverse('auth-invitation-password')}")
+    assert page.locator("input[type=password]").count() == 2
+    urls = [url for url, _ in requested]
+    assert urls and not any(token in url for url in urls)  # no URL, no query string
+    assert any(body and token in body for _, body in requested)  # the form's body
+    assert Invitation.objects.get(pk=invited.invitation.pk).accepted_at is None  # type: ignore[union-attr]
+    context.close()

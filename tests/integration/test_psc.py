@@ -51,9 +51,26 @@ def test_it_accepts_each_signature_psc_may_use(
     live_url: str, settings: Settings, variant: str
 ) -> None:
     settings.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID + variant
+    if variant == "-hs256":  # only when the client is registered so
+        settings.PSC_SIGN_ALGS = [*settings.PSC_SIGN_ALGS, "HS256"]
+    if variant == "-json":  # likewise
+        settings.PSC_USERINFO_SIGNED = False
     _, page = psc_login(live_url, "marie")
     assert page.status_code == 200 and "Aucune boîte aux lettres" in page.text
     assert User.objects.get().subject_name_id == MARIE_SNID
+
+
+@pytest.mark.parametrize(
+    ("variant", "reason"), [("-hs256", "algorithm"), ("-json", "userinfo:unsigned")]
+)
+def test_it_refuses_hs256_and_unsigned_userinfo_unless_configured(
+    live_url: str, settings: Settings, variant: str, reason: str
+) -> None:
+    """HS256 would let anyone holding the client secret forge tokens; a JSON userinfo where
+    PSC signs it is a downgrade."""
+    settings.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID + variant
+    _, page = psc_login(live_url, "marie")
+    assert refused(page, live_url) == reason
 
 
 def test_it_refuses_a_tampered_userinfo(live_url: str, psc_fault: Callable[..., None]) -> None:
@@ -190,12 +207,14 @@ def test_it_refreshes_psc_tokens_and_ends_the_session_when_psc_refuses(live_url:
     assert page.url == f"{live_url}/login/?ended=psc-refresh"
 
 
-def test_it_logs_out_of_the_webmail_and_of_psc(live_url: str) -> None:
+@pytest.mark.parametrize("path", ["/logout/", "/oidc/logout/"])
+def test_it_logs_out_of_the_webmail_and_of_psc(live_url: str, path: str) -> None:
+    """Both logout URLs (the library's is routed to ours): audited, PSC's session ended."""
     browser, page = psc_login(live_url, "marie")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert token
     ended = browser.post(
-        f"{live_url}/logout/", data={"csrfmiddlewaretoken": token.group(1)}, timeout=5
+        f"{live_url}{path}", data={"csrfmiddlewaretoken": token.group(1)}, timeout=5
     )
     assert ended.url.startswith(settings.OIDC_OP_LOGOUT_ENDPOINT)
     form = re.search(r'<form[^>]*id="op.logoutForm"[^>]*action="([^"]+)"', ended.text)

@@ -90,3 +90,44 @@ def test_it_fails_loudly_on_a_bad_value(tmp_path: Path) -> None:
     result = run_manage(env, "check")
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be a boolean" in result.stderr
+
+
+def production_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "WEBMAIL_DATA_DIR": str(tmp_path),
+        "DJANGO_SECRET_KEY": "k" * 20 + "-production-only-9f3a1c7e5b2d4a6f8e0c1b3d5f7a9e2c4b6d8f0a",
+        "DJANGO_ALLOWED_HOSTS": "webmail.exemple.fr",
+        "DJANGO_BEHIND_TLS_PROXY": "true",
+    }
+
+
+def test_it_passes_djangos_deployment_checks_with_production_settings(tmp_path: Path) -> None:
+    result = run_manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_it_hardens_cookies_and_transport_in_production(tmp_path: Path) -> None:
+    shown = run_manage(
+        production_env(tmp_path),
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME,"
+        " s.SESSION_COOKIE_SECURE, s.SESSION_EXPIRE_AT_BROWSER_CLOSE, s.SECURE_HSTS_SECONDS,"
+        " s.SECURE_SSL_REDIRECT, s.X_FRAME_OPTIONS)",
+    )
+    assert shown.stdout.split() == [
+        "__Host-sessionid", "__Host-csrftoken", "True", "True", "31536000", "True", "DENY"
+    ], shown.stderr  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_it_ends_the_session_cookie_with_the_browser() -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    page = Client().get(reverse("oidc_authentication_init"))  # the session now holds a state
+    morsel = page.cookies["sessionid"]
+    assert morsel.value and not morsel["expires"] and not morsel["max-age"]

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from mailboxes import access, audit, cache, mime, outbox, receipts
 from mailboxes.access import Action
@@ -200,6 +201,7 @@ def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, st
 
 
 @never_cache
+@xframe_options_sameorigin  # the reader's own frame; every other page DENY (settings.py)
 @login_required
 def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     """The HTML body, sanitised, for the reader's sandboxed iframe, under a strict CSP."""
