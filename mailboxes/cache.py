@@ -79,7 +79,7 @@ def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
     token (XOAUTH2) are synced here, in the request: a worker has no token (CONF.28)."""
     live.touch(mailbox.pk)
     claimed = live.claim_sync(mailbox.pk, force=force)
-    if strategies.strategy_of(mailbox) == Mailbox.Access.XOAUTH2:
+    if not strategies.strategy_for(mailbox).background:
         never = not SyncState.objects.filter(mailbox=mailbox, finished_at__isnull=False).exists()
         if not (claimed or never):
             return

@@ -85,12 +85,8 @@ class Watcher:
         self.stopping = threading.Event()
 
     def wanted(self) -> list[Mailbox]:
-        ids = live.active()
-        return [
-            mailbox
-            for mailbox in Mailbox.objects.filter(pk__in=ids)
-            if strategies.strategy_of(mailbox) != Mailbox.Access.XOAUTH2
-        ]
+        active = Mailbox.objects.filter(pk__in=live.active())
+        return list(strategies.reachable_in_background(active))
 
     def step(self) -> None:
         wanted = {mailbox.pk: mailbox for mailbox in self.wanted()}

@@ -140,12 +140,10 @@ def _pool_key(mailbox: Mailbox, purpose: str) -> tuple[object, ...]:
         purpose,
         mailbox.pk,
         mailbox.address,
-        strategies.strategy_of(mailbox),
+        *strategies.strategy_for(mailbox).pool_identity(),
         settings.OPERATOR_IMAP_HOST,
         settings.OPERATOR_IMAP_PORT,
         settings.OPERATOR_IMAP_SECURITY,
-        settings.OPERATOR_MASTER_USER,
-        settings.OPERATOR_MASTER_PASSWORD,
     )
 
 
@@ -183,9 +181,9 @@ def _give_back(key: tuple[object, ...], client: IMAPClient) -> None:
 
 @contextmanager
 def pooled_session(mailbox: Mailbox, purpose: str = "web") -> Iterator[IMAPClient]:
-    """Like imap_session, with a session kept for the next caller in this process (not for
-    XOAUTH2: the token belongs to one request)."""
-    if strategies.strategy_of(mailbox) == Mailbox.Access.XOAUTH2:
+    """Like imap_session, with a session kept for the next caller in this process when the
+    mailbox's strategy allows it (not XOAUTH2: the token belongs to one request)."""
+    if not strategies.strategy_for(mailbox).poolable:
         with imap_session(mailbox) as client:
             yield client
         return

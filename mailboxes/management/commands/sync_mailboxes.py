@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand
 from mailboxes import sync
 from mailboxes.models import Mailbox
 from mailboxes.operator import OperatorUnavailable
+from mailboxes.operator.strategies import reachable_in_background
 from mailboxes.tasks import sync_mailbox
 
 
@@ -20,7 +21,8 @@ class Command(BaseCommand):
         parser.add_argument("--now", action="store_true", help="sync here instead of queuing")
 
     def handle(self, *args: Any, addresses: list[str], now: bool, **options: Any) -> None:
-        mailboxes = Mailbox.objects.exclude(access=Mailbox.Access.XOAUTH2).order_by("address")
+        # A worker has no person's token: only mailboxes reachable without one (strategies).
+        mailboxes = reachable_in_background(Mailbox.objects.order_by("address"))
         if addresses:
             mailboxes = mailboxes.filter(address__in=addresses)
         for mailbox in mailboxes:
