@@ -30,8 +30,13 @@ SORT_CHOICES = (
 
 
 def folder_of(request: HttpRequest) -> str:
+    """The folder a request is about: links carry it in the query string, forms post it in
+    their body (a form whose action URL carries it is also understood). Every view reads it
+    here: reading only the query string sent a form's action to the INBOX message that had
+    the same UID."""
+    posted = request.POST.get("folder", "") if request.method == "POST" else ""
     try:
-        return imap.check_folder(request.GET.get("folder", "INBOX"))
+        return imap.check_folder(posted or request.GET.get("folder", "INBOX"))
     except ValueError:
         raise Http404 from None
 
