@@ -19,6 +19,7 @@ from mailboxes import access, audit, cache, live
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Folder, Mailbox
 from mailboxes.operator import OperatorUnavailable, imap
+from webmail.auth import session
 
 PER_PAGE = 50
 SORT_CHOICES = (
@@ -103,6 +104,7 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     return render(request, "mail/folder.html", context, status=503 if failed else 200)
 
 
+@session.background  # polled every 2 s: not the person's activity
 @login_required
 def changes(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     """Polled by the open list (htmx): 204 while nothing changed, else the list redrawn."""
