@@ -20,6 +20,7 @@ from mailboxes import access, audit, mime, outbox
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
+from webmail.converters import MAX_UID, uid_from
 from webmail.views.mail import folder_of
 
 
@@ -35,7 +36,9 @@ class ComposeForm(forms.Form):
     request_mdn = forms.BooleanField(label=gettext_lazy("Ask for a read receipt"), required=False)
     in_reply_to = forms.CharField(widget=forms.HiddenInput, required=False)
     references = forms.CharField(widget=forms.HiddenInput, required=False)
-    forward_uid = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    forward_uid = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_UID
+    )
     forward_folder = forms.CharField(widget=forms.HiddenInput, required=False)
     forward_as = forms.ChoiceField(
         widget=forms.HiddenInput,
@@ -191,20 +194,21 @@ def queue_from(
 
 def initial_for(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any]:
     """A new message, a reply (to all) or a forward, with the mailbox's signature."""
-    reply = request.GET.get("reply") or request.GET.get("reply_all") or ""
-    forward = request.GET.get("forward", "")
+    reply = uid_from(request.GET.get("reply") or request.GET.get("reply_all") or "")
+    forward = uid_from(request.GET.get("forward", ""))
+    draft = uid_from(request.GET.get("draft", ""))
     # The operator down: the person still gets an empty form to write in.
     with contextlib.suppress(OperatorUnavailable):
-        if reply.isdigit():
+        if reply:
             initial = reply_initial(
-                mailbox, folder_of(request), int(reply), everyone="reply_all" in request.GET
+                mailbox, folder_of(request), reply, everyone="reply_all" in request.GET
             )
             return {**initial, "text": signature_block(mailbox) + initial["text"]}
-        if forward.isdigit():
+        if forward:
             as_attachment = request.GET.get("as") == "attachment"
-            return forward_initial(mailbox, folder_of(request), int(forward), as_attachment)
-        if request.GET.get("draft", "").isdigit():
-            return draft_initial(mailbox, int(request.GET["draft"]))
+            return forward_initial(mailbox, folder_of(request), forward, as_attachment)
+        if draft:
+            return draft_initial(mailbox, draft)
     return {"request_dsn": True, "text": signature_block(mailbox)}
 
 
@@ -252,7 +256,7 @@ def save_draft(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         in_reply_to=post.get("in_reply_to", ""),
         references=post.get("references", ""),
     )
-    previous = int(post["draft_uid"]) if post.get("draft_uid", "").isdigit() else None
+    previous = uid_from(post.get("draft_uid", ""))
     raw = outbox.build(request.user, mailbox, draft).as_bytes(policy=SMTP)
     try:
         uid = imap.replace_draft(mailbox, raw, previous)
@@ -283,10 +287,10 @@ def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     if request.method == "POST":
         form, queued = queue_from(request, mailbox, senders)
         if queued is not None:
-            draft_uid = request.POST.get("draft_uid", "")
-            if draft_uid.isdigit():  # sent: the draft has done its job
+            draft_uid = uid_from(request.POST.get("draft_uid", ""))
+            if draft_uid:  # sent: the draft has done its job
                 with contextlib.suppress(OperatorUnavailable):
-                    imap.delete_draft(mailbox, int(draft_uid))
+                    imap.delete_draft(mailbox, draft_uid)
             return redirect("mail-outbox", mailbox_id=queued.mailbox_id)
     else:
         initial = initial_for(request, mailbox)

@@ -20,6 +20,7 @@ from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Folder, Mailbox
 from mailboxes.operator import OperatorUnavailable, imap
 from webmail.auth import session
+from webmail.converters import uid_from
 
 PER_PAGE = 50
 SORT_CHOICES = (
@@ -142,7 +143,7 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "sort_choices": SORT_CHOICES,
         "state": state,
         "version": version,
-        "selected": {int(u) for u in request.GET.getlist("uid") if u.isdigit()},
+        "selected": {u for u in map(uid_from, request.GET.getlist("uid")) if u},
         "live_query": live_query(request),
         "message_prefix": reverse("mail-folder", args=[mailbox.pk]) + "message/",
         "compose_url": reverse("mail-compose", args=[mailbox.pk]),
