@@ -107,13 +107,25 @@ def build(author: User, mailbox: Mailbox, draft: Draft) -> EmailMessage:
     return message
 
 
+class TooLarge(Exception):
+    """The message as built is larger than the operator accepts (SMTP SIZE)."""
+
+
 @transaction.atomic
 def do_queue_message(
-    author: User, mailbox: Mailbox, draft: Draft, request: HttpRequest | None = None
+    author: User,
+    mailbox: Mailbox,
+    draft: Draft,
+    request: HttpRequest | None = None,
+    *,
+    max_size: int | None = None,
 ) -> Outgoing:
     """Build the message, keep it in the outbox, and have a worker send it after commit.
-    The caller has checked Action.SEND on `mailbox`."""
+    The caller has checked Action.SEND on `mailbox`. TooLarge, and nothing kept, when the
+    message would be larger than `max_size` (the operator's SIZE) as sent."""
     message = build(author, mailbox, draft)
+    if max_size and len(message.as_bytes(policy=SMTP)) > max_size:
+        raise TooLarge
     recipients = [*draft.to, *draft.cc, *draft.bcc]
     return do_queue_raw(author, mailbox, message, recipients, draft.request_dsn, request)
 

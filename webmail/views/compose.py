@@ -8,7 +8,6 @@ from email.utils import getaddresses
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -20,6 +19,7 @@ from mailboxes import access, audit, mime, outbox
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
+from webmail import uploads
 from webmail.converters import MAX_UID, uid_from
 from webmail.views.mail import folder_of
 
@@ -67,6 +67,9 @@ class ComposeForm(forms.Form):
 
 
 def attachments_of(request: HttpRequest) -> list[tuple[str, str, bytes]]:
+    """The files sent, read from their temporary files; their total is capped already."""
+    if uploads.refused(request):
+        return []
     files = request.FILES.getlist("attachments")
     return [
         (f.name or "piece-jointe", f.content_type or "application/octet-stream", f.read())
@@ -161,12 +164,15 @@ def queue_from(
     chosen = request.POST.get("from_mailbox", str(mailbox.pk))
     sender = next((m for m in senders if str(m.pk) == chosen), None)
     files = attachments_of(request)
-    if sum(len(data) for _, _, data in files) > settings.WEBMAIL_MAX_UPLOAD_BYTES:
-        limit = settings.WEBMAIL_MAX_UPLOAD_BYTES // (1024 * 1024)
+    limit = uploads.upload_limit()
+    if uploads.refused(request) or sum(len(data) for _, _, data in files) > limit:
         form.add_error(
             None,
-            _("The attachments are too large for the operator (%(limit)s MB at most).")
-            % {"limit": limit},
+            _(
+                "The attachments are too large for the operator (%(limit)s MB at most). "
+                "Choose them again, smaller or fewer."
+            )
+            % {"limit": limit // (1024 * 1024)},
         )
     if sender is None or not form.is_valid():
         return form, None
@@ -189,7 +195,18 @@ def queue_from(
         request_mdn=data["request_mdn"],
         forwarded=forwarded,
     )
-    return form, outbox.do_queue_message(request.user, sender, draft, request)
+    try:
+        queued = outbox.do_queue_message(
+            request.user, sender, draft, request, max_size=smtp.size_limit()
+        )
+    except outbox.TooLarge:
+        message = _(
+            "The message is too large for the operator (%(limit)s MB at most, attachments "
+            "included): shorten the text or send fewer attachments."
+        )
+        form.add_error(None, message % {"limit": (smtp.size_limit() or 0) // (1024 * 1024)})
+        return form, None
+    return form, queued
 
 
 def initial_for(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any]:
@@ -210,12 +227,6 @@ def initial_for(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any]:
         if draft:
             return draft_initial(mailbox, draft)
     return {"request_dsn": True, "text": signature_block(mailbox)}
-
-
-def upload_limit() -> int:
-    server = smtp.size_limit()
-    # Base64 makes attachments a third larger on the wire.
-    return min(settings.WEBMAIL_MAX_UPLOAD_BYTES, int(server * 0.73) if server else 10**12)
 
 
 def lenient(value: str) -> list[str]:
@@ -299,8 +310,8 @@ def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         "mailbox": mailbox,
         "form": form,
         "senders": senders,
-        "limit_bytes": upload_limit(),
-        "limit_mb": upload_limit() // (1024 * 1024),
+        "limit_bytes": (limit := uploads.upload_limit()),
+        "limit_mb": limit // (1024 * 1024),
         # The draft being written: from ?draft=, or kept across a refused submission.
         "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
     }
