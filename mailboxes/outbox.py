@@ -4,6 +4,7 @@ Nothing the person wrote is lost: a failure keeps the message, with the server's
 from __future__ import annotations
 
 import email
+import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.policy import SMTP, default
@@ -47,6 +48,26 @@ def addresses(value: str) -> list[str]:
     return found
 
 
+# Every character str.splitlines() breaks on (CR, LF, VT, FF, FS, GS, RS, NEL, U+2028,
+# U+2029), and the other control characters: the email package refuses them in a header.
+BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]+")
+# RFC 5322 3.6.4 msg-id, "<" id-left "@" id-right ">", each side printable ASCII without
+# "<", ">", "@" or spaces (the obsolete forms with comments or spaces are not kept).
+MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f\x41-\x7e]+@[\x21-\x3b\x3d\x3f\x41-\x7e]+>")
+
+
+def one_line(value: str) -> str:
+    """A header's text on one line: line breaks become spaces (a received subject may
+    carry any of them, encoded, and a reply quotes it)."""
+    return BREAKS.sub(" ", value).strip()
+
+
+def message_ids(value: str) -> list[str]:
+    """The well-formed <msg-id> tokens of an In-Reply-To or References value; the rest
+    (text, line breaks, a header smuggled after one) is dropped."""
+    return MSG_ID.findall(value)
+
+
 def sender_of(author: User) -> str:
     """The person's own address, for `Sender:` when they write for another mailbox."""
     own = author.owned_mailboxes.filter(kind=Mailbox.Kind.PERSONAL).first()
@@ -61,12 +82,13 @@ def build(author: User, mailbox: Mailbox, draft: Draft) -> EmailMessage:
     message["To"] = ", ".join(draft.to)
     if draft.cc:
         message["Cc"] = ", ".join(draft.cc)
-    message["Subject"] = draft.subject
+    message["Subject"] = one_line(draft.subject)
     message["Date"] = format_datetime(timezone.now())
     message["Message-ID"] = make_msgid(domain=mailbox.address.rsplit("@", 1)[1])
-    if draft.in_reply_to:
-        message["In-Reply-To"] = draft.in_reply_to
-        message["References"] = f"{draft.references} {draft.in_reply_to}".strip()
+    if replied := message_ids(draft.in_reply_to)[:1]:
+        references = [i for i in message_ids(draft.references) if i != replied[0]]
+        message["In-Reply-To"] = replied[0]
+        message["References"] = " ".join([*references, *replied])
     if draft.request_mdn:
         message["Disposition-Notification-To"] = mailbox.address
     message.set_content(draft.text, charset="utf-8")  # ECO.2.2.3: UTF-8 text
@@ -80,18 +102,30 @@ def build(author: User, mailbox: Mailbox, draft: Draft) -> EmailMessage:
             data,
             maintype=maintype or "application",
             subtype=subtype or "octet-stream",
-            filename=name,
+            filename=one_line(name) or "piece-jointe",
         )
     return message
 
 
+class TooLarge(Exception):
+    """The message as built is larger than the operator accepts (SMTP SIZE)."""
+
+
 @transaction.atomic
 def do_queue_message(
-    author: User, mailbox: Mailbox, draft: Draft, request: HttpRequest | None = None
+    author: User,
+    mailbox: Mailbox,
+    draft: Draft,
+    request: HttpRequest | None = None,
+    *,
+    max_size: int | None = None,
 ) -> Outgoing:
     """Build the message, keep it in the outbox, and have a worker send it after commit.
-    The caller has checked Action.SEND on `mailbox`."""
+    The caller has checked Action.SEND on `mailbox`. TooLarge, and nothing kept, when the
+    message would be larger than `max_size` (the operator's SIZE) as sent."""
     message = build(author, mailbox, draft)
+    if max_size and len(message.as_bytes(policy=SMTP)) > max_size:
+        raise TooLarge
     recipients = [*draft.to, *draft.cc, *draft.bcc]
     return do_queue_raw(author, mailbox, message, recipients, draft.request_dsn, request)
 

@@ -289,7 +289,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmail@localhost")
 WEBMAIL_SEND_RETRY_SECONDS = env_int("WEBMAIL_SEND_RETRY_SECONDS", 30, minimum=1)
 WEBMAIL_SEND_MAX_ATTEMPTS = env_int("WEBMAIL_SEND_MAX_ATTEMPTS", 10, minimum=1)
 WEBMAIL_MAX_UPLOAD_BYTES = env_int("WEBMAIL_MAX_UPLOAD_BYTES", 25 * 1024 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = WEBMAIL_MAX_UPLOAD_BYTES + 1024 * 1024
+# The form's fields (not its files) are read into memory: the text of a long reply fits.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Files: capped first (refused as soon as they cannot be sent), then to a temporary file,
+# never to memory (see webmail/uploads.py).
+FILE_UPLOAD_HANDLERS = [
+    "webmail.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 # A message opened in the reader is kept this long in Redis for its body frame, images and
 # attachments (one fetch from the operator instead of one per part), up to this size.
 WEBMAIL_BODY_CACHE_BYTES = env_int("WEBMAIL_BODY_CACHE_BYTES", 2 * 1024 * 1024, minimum=0)

@@ -1,10 +1,13 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
 from webmail.auth import local_views
 from webmail.auth import views as auth_views
+from webmail.converters import UidConverter
 from webmail.views import actions, compose, delegations, health, mail, reader, search
+
+register_converter(UidConverter, "uid")
 
 urlpatterns = [
     path("", mail.home, name="mail-home"),
@@ -12,15 +15,15 @@ urlpatterns = [
     path("mailbox/<int:mailbox_id>/changes/", mail.changes, name="mail-changes"),
     path("mailbox/<int:mailbox_id>/conversation/", search.conversation, name="mail-conversation"),
     path("search/", search.search, name="mail-search"),
-    path("mailbox/<int:mailbox_id>/message/<int:uid>/", reader.message, name="mail-message"),
-    path("mailbox/<int:mailbox_id>/message/<int:uid>/body/", reader.body, name="mail-body"),
+    path("mailbox/<int:mailbox_id>/message/<uid:uid>/", reader.message, name="mail-message"),
+    path("mailbox/<int:mailbox_id>/message/<uid:uid>/body/", reader.body, name="mail-body"),
     path(
-        "mailbox/<int:mailbox_id>/message/<int:uid>/part/<int:index>/",
+        "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/",
         reader.part,
         name="mail-part",
     ),
-    path("mailbox/<int:mailbox_id>/message/<int:uid>/raw/", reader.raw_source, name="mail-raw"),
-    path("mailbox/<int:mailbox_id>/message/<int:uid>/mdn/", reader.send_mdn, name="mail-mdn"),
+    path("mailbox/<int:mailbox_id>/message/<uid:uid>/raw/", reader.raw_source, name="mail-raw"),
+    path("mailbox/<int:mailbox_id>/message/<uid:uid>/mdn/", reader.send_mdn, name="mail-mdn"),
     path("mailbox/<int:mailbox_id>/actions/", actions.messages_action, name="mail-actions"),
     path("mailbox/<int:mailbox_id>/compose/", compose.compose, name="mail-compose"),
     path("mailbox/<int:mailbox_id>/outbox/", compose.outbox_page, name="mail-outbox"),

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 
 from mailboxes import audit
 from mailboxes.models import AuditEvent
@@ -24,7 +24,10 @@ class SessionPolicyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated and (reason := session.problem(request)):
+        activity = not is_background(request)
+        if request.user.is_authenticated and (
+            reason := session.problem(request, activity=activity)
+        ):
             audit.record(
                 request.user,
                 "session.end",
@@ -33,10 +36,29 @@ class SessionPolicyMiddleware:
                 request=request,
             )
             logout(request)
-            return redirect(f"{reverse('auth-login')}?ended={reason}")
+            return to_login(request, f"{reverse('auth-login')}?ended={reason}")
         tokens = request.session.get(session.TOKENS) if request.user.is_authenticated else None
         bound = strategies.psc_access_token.set(tokens["access"] if tokens else None)
         try:
             return self.get_response(request)
         finally:
             strategies.psc_access_token.reset(bound)
+
+
+def is_background(request: HttpRequest) -> bool:
+    """Whether the view asked for is one the page calls on its own (session.background)."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return bool(getattr(match.func, session.BACKGROUND, False))
+
+
+def to_login(request: HttpRequest, url: str) -> HttpResponse:
+    """A redirect; for htmx, a header it follows with the whole page (a plain redirect would
+    be followed by the XMLHttpRequest and the login page swapped into the list)."""
+    if request.headers.get("HX-Request") == "true":
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)

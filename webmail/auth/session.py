@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,6 +27,17 @@ PSC = "psc"
 PASSWORD = "password"  # noqa: S105 - the name of a login method, not a secret
 REFRESH_MARGIN = 15  # seconds before the access token's expiry
 SEEN_RESOLUTION = 30  # seconds: do not rewrite the session on every request
+BACKGROUND = "webmail_background"
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def background(view: View) -> View:
+    """Mark a view the page calls on its own (the list's change poll): it is checked like any
+    request, an idle session ends there too, but it is not the person's activity, so it never
+    holds the idle lock off (CONF: locked after inactivity). Put it above `login_required`."""
+    setattr(view, BACKGROUND, True)
+    return view
 
 
 def begin(
@@ -54,8 +66,9 @@ def token_record(tokens: dict[str, Any], now: float, previous: dict[str, Any]) -
     }
 
 
-def problem(request: HttpRequest) -> str | None:
-    """Why this authenticated session must end now, or None."""
+def problem(request: HttpRequest, *, activity: bool = True) -> str | None:
+    """Why this authenticated session must end now, or None. Only an `activity` (a request
+    the person made, not a background poll) moves the idle clock."""
     identity = request.session.get(IDENTITY)
     if not identity:
         return "unbound"
@@ -72,7 +85,7 @@ def problem(request: HttpRequest) -> str | None:
         return "expired"
     if identity["method"] == PSC and not refresh_if_due(request, identity["sub"]):
         return "psc-refresh"
-    if now - request.session[SEEN] > SEEN_RESOLUTION:
+    if activity and now - request.session[SEEN] > SEEN_RESOLUTION:
         request.session[SEEN] = now
     return None
 

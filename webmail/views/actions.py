@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -12,6 +17,7 @@ from mailboxes import access, audit, cache
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox
 from mailboxes.operator import OperatorRefused, OperatorUnavailable, imap
+from webmail.converters import uid_from
 from webmail.views.mail import folder_of
 
 FLAGS = {
@@ -25,9 +31,10 @@ MOVES = {"archive": "\\Archive", "delete": "\\Trash"}
 MAX_UIDS = 500
 
 
-def uids_of(request: HttpRequest) -> list[int]:
-    values = request.POST.getlist("uid")[:MAX_UIDS]
-    return [int(value) for value in values if value.isdigit() and int(value) > 0]
+def uids_of(request: HttpRequest) -> list[int] | None:
+    """The UIDs posted; None if one of them is not a UID (refused before the operator)."""
+    uids = [uid_from(value) for value in request.POST.getlist("uid")[:MAX_UIDS]]
+    return None if None in uids else uids  # type: ignore[return-value]
 
 
 def back(request: HttpRequest, mailbox: Mailbox, folder: str) -> HttpResponse:
@@ -59,6 +66,8 @@ def messages_action(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     folder, action, uids = folder_of(request), request.POST.get("action", ""), uids_of(request)
+    if uids is None:
+        return HttpResponseBadRequest()
     if (action not in FLAGS and action not in MOVES and action != "move") or not uids:
         return back(request, mailbox, folder)
     label = f"message.{action}"

@@ -8,7 +8,6 @@ from email.utils import getaddresses
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
@@ -20,6 +19,8 @@ from mailboxes import access, audit, mime, outbox
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
+from webmail import uploads
+from webmail.converters import MAX_UID, uid_from
 from webmail.views.mail import folder_of
 
 
@@ -35,7 +36,9 @@ class ComposeForm(forms.Form):
     request_mdn = forms.BooleanField(label=gettext_lazy("Ask for a read receipt"), required=False)
     in_reply_to = forms.CharField(widget=forms.HiddenInput, required=False)
     references = forms.CharField(widget=forms.HiddenInput, required=False)
-    forward_uid = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    forward_uid = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=1, max_value=MAX_UID
+    )
     forward_folder = forms.CharField(widget=forms.HiddenInput, required=False)
     forward_as = forms.ChoiceField(
         widget=forms.HiddenInput,
@@ -64,6 +67,9 @@ class ComposeForm(forms.Form):
 
 
 def attachments_of(request: HttpRequest) -> list[tuple[str, str, bytes]]:
+    """The files sent, read from their temporary files; their total is capped already."""
+    if uploads.refused(request):
+        return []
     files = request.FILES.getlist("attachments")
     return [
         (f.name or "piece-jointe", f.content_type or "application/octet-stream", f.read())
@@ -158,12 +164,15 @@ def queue_from(
     chosen = request.POST.get("from_mailbox", str(mailbox.pk))
     sender = next((m for m in senders if str(m.pk) == chosen), None)
     files = attachments_of(request)
-    if sum(len(data) for _, _, data in files) > settings.WEBMAIL_MAX_UPLOAD_BYTES:
-        limit = settings.WEBMAIL_MAX_UPLOAD_BYTES // (1024 * 1024)
+    limit = uploads.upload_limit()
+    if uploads.refused(request) or sum(len(data) for _, _, data in files) > limit:
         form.add_error(
             None,
-            _("The attachments are too large for the operator (%(limit)s MB at most).")
-            % {"limit": limit},
+            _(
+                "The attachments are too large for the operator (%(limit)s MB at most). "
+                "Choose them again, smaller or fewer."
+            )
+            % {"limit": limit // (1024 * 1024)},
         )
     if sender is None or not form.is_valid():
         return form, None
@@ -186,32 +195,38 @@ def queue_from(
         request_mdn=data["request_mdn"],
         forwarded=forwarded,
     )
-    return form, outbox.do_queue_message(request.user, sender, draft, request)
+    try:
+        queued = outbox.do_queue_message(
+            request.user, sender, draft, request, max_size=smtp.size_limit()
+        )
+    except outbox.TooLarge:
+        message = _(
+            "The message is too large for the operator (%(limit)s MB at most, attachments "
+            "included): shorten the text or send fewer attachments."
+        )
+        form.add_error(None, message % {"limit": (smtp.size_limit() or 0) // (1024 * 1024)})
+        return form, None
+    return form, queued
 
 
 def initial_for(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any]:
     """A new message, a reply (to all) or a forward, with the mailbox's signature."""
-    reply = request.GET.get("reply") or request.GET.get("reply_all") or ""
-    forward = request.GET.get("forward", "")
+    reply = uid_from(request.GET.get("reply") or request.GET.get("reply_all") or "")
+    forward = uid_from(request.GET.get("forward", ""))
+    draft = uid_from(request.GET.get("draft", ""))
     # The operator down: the person still gets an empty form to write in.
     with contextlib.suppress(OperatorUnavailable):
-        if reply.isdigit():
+        if reply:
             initial = reply_initial(
-                mailbox, folder_of(request), int(reply), everyone="reply_all" in request.GET
+                mailbox, folder_of(request), reply, everyone="reply_all" in request.GET
             )
             return {**initial, "text": signature_block(mailbox) + initial["text"]}
-        if forward.isdigit():
+        if forward:
             as_attachment = request.GET.get("as") == "attachment"
-            return forward_initial(mailbox, folder_of(request), int(forward), as_attachment)
-        if request.GET.get("draft", "").isdigit():
-            return draft_initial(mailbox, int(request.GET["draft"]))
+            return forward_initial(mailbox, folder_of(request), forward, as_attachment)
+        if draft:
+            return draft_initial(mailbox, draft)
     return {"request_dsn": True, "text": signature_block(mailbox)}
-
-
-def upload_limit() -> int:
-    server = smtp.size_limit()
-    # Base64 makes attachments a third larger on the wire.
-    return min(settings.WEBMAIL_MAX_UPLOAD_BYTES, int(server * 0.73) if server else 10**12)
 
 
 def lenient(value: str) -> list[str]:
@@ -252,7 +267,7 @@ def save_draft(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         in_reply_to=post.get("in_reply_to", ""),
         references=post.get("references", ""),
     )
-    previous = int(post["draft_uid"]) if post.get("draft_uid", "").isdigit() else None
+    previous = uid_from(post.get("draft_uid", ""))
     raw = outbox.build(request.user, mailbox, draft).as_bytes(policy=SMTP)
     try:
         uid = imap.replace_draft(mailbox, raw, previous)
@@ -283,10 +298,10 @@ def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     if request.method == "POST":
         form, queued = queue_from(request, mailbox, senders)
         if queued is not None:
-            draft_uid = request.POST.get("draft_uid", "")
-            if draft_uid.isdigit():  # sent: the draft has done its job
+            draft_uid = uid_from(request.POST.get("draft_uid", ""))
+            if draft_uid:  # sent: the draft has done its job
                 with contextlib.suppress(OperatorUnavailable):
-                    imap.delete_draft(mailbox, int(draft_uid))
+                    imap.delete_draft(mailbox, draft_uid)
             return redirect("mail-outbox", mailbox_id=queued.mailbox_id)
     else:
         initial = initial_for(request, mailbox)
@@ -295,8 +310,8 @@ def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
         "mailbox": mailbox,
         "form": form,
         "senders": senders,
-        "limit_bytes": upload_limit(),
-        "limit_mb": upload_limit() // (1024 * 1024),
+        "limit_bytes": (limit := uploads.upload_limit()),
+        "limit_mb": limit // (1024 * 1024),
         # The draft being written: from ?draft=, or kept across a refused submission.
         "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
     }

@@ -19,6 +19,8 @@ from mailboxes import access, audit, cache, live
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Folder, Mailbox
 from mailboxes.operator import OperatorUnavailable, imap
+from webmail.auth import session
+from webmail.converters import uid_from
 
 PER_PAGE = 50
 SORT_CHOICES = (
@@ -30,8 +32,13 @@ SORT_CHOICES = (
 
 
 def folder_of(request: HttpRequest) -> str:
+    """The folder a request is about: links carry it in the query string, forms post it in
+    their body (a form whose action URL carries it is also understood). Every view reads it
+    here: reading only the query string sent a form's action to the INBOX message that had
+    the same UID."""
+    posted = request.POST.get("folder", "") if request.method == "POST" else ""
     try:
-        return imap.check_folder(request.GET.get("folder", "INBOX"))
+        return imap.check_folder(posted or request.GET.get("folder", "INBOX"))
     except ValueError:
         raise Http404 from None
 
@@ -98,6 +105,7 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     return render(request, "mail/folder.html", context, status=503 if failed else 200)
 
 
+@session.background  # polled every 2 s: not the person's activity
 @login_required
 def changes(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     """Polled by the open list (htmx): 204 while nothing changed, else the list redrawn."""
@@ -135,7 +143,7 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "sort_choices": SORT_CHOICES,
         "state": state,
         "version": version,
-        "selected": {int(u) for u in request.GET.getlist("uid") if u.isdigit()},
+        "selected": {u for u in map(uid_from, request.GET.getlist("uid")) if u},
         "live_query": live_query(request),
         "message_prefix": reverse("mail-folder", args=[mailbox.pk]) + "message/",
         "compose_url": reverse("mail-compose", args=[mailbox.pk]),
