@@ -60,7 +60,10 @@ def _address(value: str) -> str:
 
 def parse(raw: bytes) -> Report | None:
     """The report in a message, or None when it is not a DSN or an MDN (or is malformed)."""
-    message = mime.message(raw)
+    try:
+        message = mime.message(raw)
+    except mime.TooDeep:
+        return None
     if message.get_content_type() != "multipart/report":
         return None
     report_id = mime.header(message, "Message-ID")
@@ -138,10 +141,16 @@ def collect(mailbox: Mailbox) -> int:
         uids = client.search(["HEADER", "Content-Type", "report"])
         fetched = client.fetch(uids, [b"BODY.PEEK[]"]) if uids else {}
     added = 0
-    for data in fetched.values():
-        report = parse(data.get(b"BODY[]", b""))
-        if report is not None:
-            added += record(mailbox, report)
+    for uid, data in fetched.items():
+        # One bad message must not stop the others: its reports would never be recorded,
+        # and the same failure would come back on every collection while it sits in INBOX.
+        try:
+            report = parse(data.get(b"BODY[]", b""))
+            added += record(mailbox, report) if report is not None else 0
+        except Exception as exc:  # the type only: an exception's text may quote the mail
+            logger.warning(
+                "receipts: mailbox %s UID %s skipped (%s)", mailbox.pk, uid, type(exc).__name__
+            )
     return added
 
 
