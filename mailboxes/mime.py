@@ -1,6 +1,8 @@
 """Received MIME -> what the reader shows. Standard `email` package, policy.default.
 
-Malformed mail never raises out of here: a part that cannot be decoded is shown as such.
+Malformed mail never raises out of here: a part that cannot be decoded is shown as such, a
+message nested too deeply to walk is shown from its headers alone (`too_deep`).
+`message` is the one place raw bytes are parsed: parse once per request, keep the result.
 """
 
 from __future__ import annotations
@@ -11,9 +13,38 @@ import html
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage, Message
-from email.policy import default as default_policy
+from email.parser import BytesHeaderParser
+from email.policy import EmailPolicy
+from typing import Any
 
 import nh3
+
+# Multipart (and message/rfc822) levels we walk. Real mail stays under ten; the email
+# package's parser, walk(), get_body() and generator all recurse, so a hostile message
+# thousands of levels deep would raise RecursionError wherever it is touched.
+MAX_DEPTH = 50
+
+
+class TooDeep(ValueError):
+    """The message is nested deeper than MAX_DEPTH: only its headers can be read."""
+
+
+class _Policy(EmailPolicy):
+    """policy.default, remembering each header it has parsed. The email package parses a
+    header again on every read (a 10,000-part message spent seconds re-reading the same
+    Content-Type); one policy instance per parsed message, so the memory goes with it."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        object.__setattr__(self, "_parsed", {})  # policies are read-only once built
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name"):
+            return value
+        seen: dict[tuple[str, str], Any] = self.__dict__["_parsed"]
+        if (name, value) not in seen:
+            seen[name, value] = super().header_fetch_parse(name, value)
+        return seen[name, value]
 
 
 @dataclass(frozen=True)
@@ -50,6 +81,8 @@ class ParsedMessage:
     html_index: int | None = None  # the HTML body part, when the message has one
     disposition_notification_to: str = ""
     return_path: str = ""
+    too_deep: bool = False  # nested beyond MAX_DEPTH: headers only, offer the download
+    msg: EmailMessage = field(default_factory=EmailMessage, repr=False, compare=False)
 
 
 def header(msg: Message, name: str) -> str:
@@ -195,15 +228,49 @@ def html_index(msg: EmailMessage) -> int | None:
     return next((i for i, part in enumerate(leaves(msg)) if part is body), None)
 
 
+def depth(msg: Message) -> int:
+    """How many container levels deep the message goes, counted without recursion."""
+    deepest, stack = 0, [(msg, 0)]
+    while stack:
+        part, level = stack.pop()
+        deepest = max(deepest, level)
+        payload = part.get_payload()
+        if isinstance(payload, list) and level <= MAX_DEPTH:
+            stack.extend((child, level + 1) for child in payload if isinstance(child, Message))
+    return deepest
+
+
 def message(raw: bytes) -> EmailMessage:
-    msg = email.message_from_bytes(raw, policy=default_policy)
-    assert isinstance(msg, EmailMessage)  # noqa: S101 - policy.default guarantees it
+    """The parsed message; TooDeep when it nests beyond MAX_DEPTH (whether the parser ran
+    out of stack on the way or the tree was built and is simply too deep to walk)."""
+    try:
+        msg = email.message_from_bytes(raw, policy=_Policy())
+    except RecursionError as exc:
+        raise TooDeep from exc
+    if depth(msg) > MAX_DEPTH:
+        raise TooDeep
+    assert isinstance(msg, EmailMessage)  # noqa: S101 - an EmailPolicy guarantees it
+    return msg
+
+
+def headers_only(raw: bytes) -> EmailMessage:
+    """The header block alone (no recursion at all), for a message too deep to parse."""
+    msg = BytesHeaderParser(policy=_Policy()).parsebytes(raw)
+    assert isinstance(msg, EmailMessage)  # noqa: S101 - an EmailPolicy guarantees it
     return msg
 
 
 def parse(raw: bytes) -> ParsedMessage:
-    msg = message(raw)
-    text, from_html = body_text(msg)
+    """What the reader shows. The parsed message rides along (`msg`): use it, do not parse
+    `raw` again. A message too deep to walk gives its headers and `too_deep`."""
+    try:
+        return _parsed(message(raw), too_deep=False)
+    except TooDeep:
+        return _parsed(headers_only(raw), too_deep=True)
+
+
+def _parsed(msg: EmailMessage, *, too_deep: bool) -> ParsedMessage:
+    text, from_html = ("", False) if too_deep else body_text(msg)
     try:
         date = email.utils.parsedate_to_datetime(header(msg, "Date"))
     except (TypeError, ValueError, IndexError):
@@ -218,8 +285,10 @@ def parse(raw: bytes) -> ParsedMessage:
         message_id=header(msg, "Message-ID"),
         text=text,
         text_from_html=from_html,
-        attachments=attachments(msg),
-        html_index=html_index(msg),
+        attachments=[] if too_deep else attachments(msg),
+        html_index=None if too_deep else html_index(msg),
         disposition_notification_to=header(msg, "Disposition-Notification-To"),
         return_path=header(msg, "Return-Path"),
+        too_deep=too_deep,
+        msg=msg,
     )

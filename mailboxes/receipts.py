@@ -1,7 +1,10 @@
 """Receipts: delivery reports (DSN, RFC 3464) and read reports (MDN, RFC 8098).
 
 In: reports found in a mailbox's INBOX are parsed and matched to the outbox (a DSN by the
-ENVID we gave, an MDN by the Original-Message-ID). Out: a read report, sent only when the
+random ENVID we gave, an MDN by the Original-Message-ID). Anyone may mail the mailbox, so a
+report is believed only as far as it can be: a DSN only from the operator's reporting
+address (OPERATOR_REPORTING_ADDRESSES), an MDN only from the recipient it speaks for, and
+either only about people the message was written to. Out: a read report, sent only when the
 person asks (MSSanté: never automatically when Disposition-Notification-To differs from
 Return-Path; we never send one automatically at all).
 """
@@ -17,6 +20,7 @@ from email.parser import HeaderParser
 from email.policy import default as default_policy
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -34,12 +38,14 @@ class Entry:
     action: str
     status: str = ""
     diagnostic: str = ""
+    original_recipient: str = ""  # DSN: the address as we gave it (RFC 3464 2.3.1)
 
 
 @dataclass
 class Report:
     kind: str
     message_id: str  # the report's own Message-ID
+    sender: str = ""  # the report's From address, lower case
     envelope_id: str = ""  # DSN: the ENVID we gave at submission
     original_message_id: str = ""
     entries: list[Entry] = field(default_factory=list)
@@ -60,19 +66,22 @@ def _address(value: str) -> str:
 
 def parse(raw: bytes) -> Report | None:
     """The report in a message, or None when it is not a DSN or an MDN (or is malformed)."""
-    message = mime.message(raw)
+    try:
+        message = mime.message(raw)
+    except mime.TooDeep:
+        return None
     if message.get_content_type() != "multipart/report":
         return None
     report_id = mime.header(message, "Message-ID")
+    sender = parseaddr(mime.header(message, "From"))[1].lower()
     for part in mime.leaves(message):
         kind = part.get_content_type()
         if kind == "message/delivery-status":
             blocks = _fields(part)
             if not blocks:
                 return None
-            report = Report(
-                "dsn", report_id, envelope_id=str(blocks[0].get("Original-Envelope-Id", "")).strip()
-            )
+            envelope_id = str(blocks[0].get("Original-Envelope-Id", "")).strip()
+            report = Report("dsn", report_id, sender, envelope_id=envelope_id)
             for block in blocks[1:]:
                 if block.get("Final-Recipient"):
                     report.entries.append(
@@ -81,6 +90,7 @@ def parse(raw: bytes) -> Report | None:
                             str(block.get("Action", "")).strip().lower(),
                             str(block.get("Status", "")).strip(),
                             str(block.get("Diagnostic-Code", "")).strip()[:300],
+                            _address(str(block.get("Original-Recipient", ""))),
                         )
                     )
             return report
@@ -92,6 +102,7 @@ def parse(raw: bytes) -> Report | None:
             return Report(
                 "mdn",
                 report_id,
+                sender,
                 original_message_id=str(block.get("Original-Message-ID", "")).strip(),
                 entries=[Entry(_address(str(block.get("Final-Recipient", ""))), disposition)],
             )
@@ -99,27 +110,47 @@ def parse(raw: bytes) -> Report | None:
 
 
 def match(mailbox: Mailbox, report: Report) -> Outgoing | None:
+    """The sent message the report is about, if the report comes from who may write it."""
     sent = Outgoing.objects.filter(mailbox=mailbox)
-    if report.kind == "dsn" and report.envelope_id.isdigit():
-        return sent.filter(pk=int(report.envelope_id)).first()
+    if report.kind == "dsn" and report.envelope_id:
+        if report.sender not in settings.OPERATOR_REPORTING_ADDRESSES:
+            return None
+        return sent.filter(envelope_id=report.envelope_id).first()
     if report.kind == "mdn" and report.original_message_id:
         return sent.filter(message_id=report.original_message_id).first()
     return None
 
 
+def vouched(outgoing: Outgoing, report: Report, entry: Entry) -> str:
+    """The recipient an entry speaks for, when it is one the message was written to; else
+    "". An MDN speaks only for its own sender (RFC 8098 3.2.3: Final-Recipient is the
+    mailbox that displayed it), a DSN for the address we gave or the one it reached."""
+    written_to = {address.lower() for address in outgoing.recipients}
+    if report.kind == "mdn":
+        speaks_for_itself = entry.recipient == report.sender
+        return entry.recipient if speaks_for_itself and entry.recipient in written_to else ""
+    for address in (entry.original_recipient, entry.recipient):
+        if address in written_to:
+            return address
+    return ""
+
+
 def record(mailbox: Mailbox, report: Report) -> int:
-    """Store the report's entries against the sent message; returns how many were new."""
+    """Store the report's entries against the sent message; returns how many were new.
+    Entries about anyone the message was not written to are dropped."""
     outgoing = match(mailbox, report)
     if outgoing is None:
         return 0
     added = 0
     for entry in report.entries:
+        if not (recipient := vouched(outgoing, report, entry)):
+            continue
         try:
             with transaction.atomic():
                 Receipt.objects.create(
                     outgoing=outgoing,
                     kind=report.kind,
-                    recipient=entry.recipient[:254],
+                    recipient=recipient[:254],
                     action=entry.action[:32],
                     status=entry.status[:32],
                     diagnostic=entry.diagnostic,
@@ -138,10 +169,16 @@ def collect(mailbox: Mailbox) -> int:
         uids = client.search(["HEADER", "Content-Type", "report"])
         fetched = client.fetch(uids, [b"BODY.PEEK[]"]) if uids else {}
     added = 0
-    for data in fetched.values():
-        report = parse(data.get(b"BODY[]", b""))
-        if report is not None:
-            added += record(mailbox, report)
+    for uid, data in fetched.items():
+        # One bad message must not stop the others: its reports would never be recorded,
+        # and the same failure would come back on every collection while it sits in INBOX.
+        try:
+            report = parse(data.get(b"BODY[]", b""))
+            added += record(mailbox, report) if report is not None else 0
+        except Exception as exc:  # the type only: an exception's text may quote the mail
+            logger.warning(
+                "receipts: mailbox %s UID %s skipped (%s)", mailbox.pk, uid, type(exc).__name__
+            )
     return added
 
 

@@ -45,7 +45,7 @@ def send_outgoing(self: Task, outgoing_id: int) -> str:
             outgoing.recipients,
             bytes(outgoing.raw),
             dsn=outgoing.request_dsn,
-            envid=str(outgoing.pk),
+            envid=outgoing.envelope_id,
         )
     except smtp.PermanentFailure as exc:
         return fail(outgoing, str(exc))

@@ -510,6 +510,8 @@ def environment(inst: Instance) -> dict[str, str]:
         "OPERATOR_SMTP_PORT": str(inst.submission_port),
         "OPERATOR_SMTP_SECURITY": "none",
         "OPERATOR_MX_PORT": str(inst.mx_port),
+        # Postfix's bounces come from MAILER-DAEMON@$myhostname (postfix_main_cf).
+        "OPERATOR_REPORTING_ADDRESSES": f"MAILER-DAEMON@mx.{load_identities()['domains'][0]}",
         "OPERATOR_MASTER_USER": MASTER_USER,
         "OPERATOR_MASTER_PASSWORD": read_or_create_secret(inst.master_secret),
     }

@@ -214,6 +214,14 @@ OPERATOR_SMTP_SECURITY = env_choice("OPERATOR_SMTP_SECURITY", "none", ("none", "
 OPERATOR_MASTER_USER = env_str("OPERATOR_MASTER_USER", "webmail")
 OPERATOR_MASTER_PASSWORD = env_str("OPERATOR_MASTER_PASSWORD")
 OPERATOR_TIMEOUT = env_int("OPERATOR_TIMEOUT", 10, minimum=1)
+# The From of the operator's own delivery reports (DSN); reports from anyone else are
+# ignored. The default is what the local operator's Postfix sends as (its myhostname).
+OPERATOR_REPORTING_ADDRESSES = [
+    address.lower()
+    for address in env_list(
+        "OPERATOR_REPORTING_ADDRESSES", ["MAILER-DAEMON@mx.operateur-a.mssante.test"]
+    )
+]
 # How to authenticate for a mailbox unless the mailbox says otherwise (strategies.py).
 OPERATOR_ACCESS_STRATEGY = env_choice(
     "OPERATOR_ACCESS_STRATEGY", "master", ("master", "xoauth2", "credential")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
@@ -12,6 +13,11 @@ if TYPE_CHECKING:
 
 from mailboxes.models.mailboxes import Mailbox
 from mailboxes.models.people import User
+
+
+def new_envelope_id() -> str:
+    """An ENVID (RFC 3461) nobody can guess: delivery reports are matched by it."""
+    return secrets.token_hex(16)
 
 
 class Outgoing(models.Model):
@@ -34,6 +40,9 @@ class Outgoing(models.Model):
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     message_id = models.CharField(max_length=250, unique=True)
     envelope_from = models.EmailField()
+    # Given at submission and quoted back by the operator's delivery reports. Random, not the
+    # row's id: whoever can mail the mailbox could otherwise forge "delivered to".
+    envelope_id = models.CharField(max_length=32, unique=True, default=new_envelope_id)
     recipients = models.JSONField(default=list)
     raw = models.BinaryField()
     request_dsn = models.BooleanField(default=True)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import email
+import os
+import re
+import smtplib
+import uuid
 from collections.abc import Iterator
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -12,6 +20,7 @@ from pytest_django import Settings
 
 from mailboxes import receipts
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, Receipt, User
+from mailboxes.operator.imap import imap_session
 from tests.conftest import client_for
 from tests.integration.helpers import in_folder, uid_of, wait_until
 from webmail.celery import app as celery_app
@@ -19,6 +28,7 @@ from webmail.celery import app as celery_app
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 MARIE = "marie.durand@operateur-a.mssante.test"
 KARIM = "karim.benali@hopital-c.mssante.test"
+OUTSIDER = "intrus@hopital-c.mssante.test"  # can mail Karim; Karim never wrote to them
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
@@ -92,3 +102,57 @@ def test_it_parses_a_failure_report() -> None:
 def test_it_ignores_what_is_not_a_report() -> None:
     assert receipts.parse((FIXTURES / "plain_latin1.eml").read_bytes()) is None
     assert receipts.parse(b"Content-Type: multipart/report; report-type=x\r\n\r\n") is None
+
+
+def report_about(mailbox: Mailbox, message_id: str) -> bytes | None:
+    """The delivery report about a sent message (RET=HDRS: it quotes the Message-ID)."""
+    with imap_session(mailbox) as client:
+        client.select_folder("INBOX", readonly=True)
+        uids = client.search(["HEADER", "Content-Type", "report", "TEXT", message_id])
+        if not uids:
+            return None
+        return bytes(client.fetch(uids, [b"BODY.PEEK[]"])[uids[0]][b"BODY[]"])
+
+
+def through_the_mx(raw: bytes, to: str, envelope_from: str = "") -> None:
+    """Mail from outside, as anyone may send it to the mailbox."""
+    message = email.message_from_bytes(raw, policy=default)
+    for name in ("Return-Path", "Delivered-To", "Message-ID"):
+        del message[name]
+    message["Message-ID"] = message_id = f"<{uuid.uuid4()}@hopital-c.mssante.test>"
+    with smtplib.SMTP("127.0.0.1", int(os.environ["OPERATOR_MX_PORT"]), timeout=10) as smtp:
+        smtp.sendmail(envelope_from, [to], message.as_bytes(policy=SMTP_POLICY))
+    wait_until(lambda: in_folder(Mailbox(address=to, access=Mailbox.Access.MASTER), message_id))
+
+
+def test_it_records_no_forged_delivery_or_read_report(
+    worker: None, directory: dict[str, Mailbox], karim: User
+) -> None:
+    page = client_for(karim).post(
+        reverse("mail-compose", args=[directory[KARIM].pk]),
+        {"to": MARIE, "subject": "Avis", "text": "Bonjour", "request_dsn": "on"},
+    )
+    assert page.status_code == 302
+    outgoing = sent(Outgoing.objects.get().pk)
+    genuine = wait_until(lambda: report_about(directory[KARIM], outgoing.message_id), seconds=30)
+    assert isinstance(genuine, bytes)
+    text = genuine.decode()
+    envid = re.search(r"Original-Envelope-Id: (\S+)", text).group(1)  # type: ignore[union-attr]
+    daemon = re.search(r"^From: (\S+)", text, re.M).group(1)  # type: ignore[union-attr]
+    # Anyone may mail the mailbox; each forgery changes one thing of the genuine report.
+    through_the_mx(text.replace(f"From: {daemon}", f"From: {OUTSIDER}").encode(), KARIM)
+    guessed = re.sub(r"Original-Envelope-Id: \S+", f"Original-Envelope-Id: {outgoing.pk}", text)
+    through_the_mx(guessed.replace(MARIE, OUTSIDER).encode(), KARIM)
+    through_the_mx(text.replace(MARIE, OUTSIDER).encode(), KARIM)
+    assert envid in text
+    original = EmailMessage()
+    original["Message-ID"], original["Subject"] = outgoing.message_id, "Avis"
+    forged_mdn = receipts.build_mdn(Mailbox(address=OUTSIDER, label="Intrus"), original, KARIM)
+    through_the_mx(forged_mdn.as_bytes(policy=SMTP_POLICY), KARIM, OUTSIDER)
+    for_marie = receipts.build_mdn(Mailbox(address=MARIE, label="Marie"), original, KARIM)
+    for_marie.replace_header("From", OUTSIDER)  # speaks for someone else than its sender
+    through_the_mx(for_marie.as_bytes(policy=SMTP_POLICY), KARIM, OUTSIDER)
+    receipts.collect(directory[KARIM])
+    assert list(Receipt.objects.values_list("kind", "recipient")) == [("dsn", MARIE)]
+    outbox = client_for(karim).get(reverse("mail-outbox", args=[directory[KARIM].pk]))
+    assert OUTSIDER not in outbox.content.decode()

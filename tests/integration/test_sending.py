@@ -82,9 +82,9 @@ def test_it_sends_with_attachments_and_a_delivery_report(
     def report() -> bool:
         with imap.imap_session(directory[MARIE]) as client:
             client.select_folder("INBOX", readonly=True)
-            return bool(client.search(["BODY", f"Original-Envelope-Id: {outgoing.pk}"]))
+            return bool(client.search(["BODY", f"Original-Envelope-Id: {outgoing.envelope_id}"]))
 
-    assert wait_until(report, seconds=30)  # Postfix's DSN success report, tagged with our id
+    assert wait_until(report, seconds=30)  # Postfix's DSN success report, tagged with our random id
     assert AuditEvent.objects.get(action="message.send").outcome == "ok"
 
 

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mailboxes import mime
+from tests.hostile import nested
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -55,3 +58,18 @@ def test_it_reads_a_truncated_multipart_without_raising() -> None:
 def test_it_keeps_an_empty_message_readable() -> None:
     message = mime.parse(b"")
     assert message.subject == "" and message.text == "" and message.attachments == []
+
+
+def test_it_reads_only_the_headers_of_a_message_nested_too_deeply() -> None:
+    for levels in (mime.MAX_DEPTH + 1, 3000):  # walkable but too deep; beyond the stack
+        raw, message_id = nested(levels)
+        with pytest.raises(mime.TooDeep):
+            mime.message(raw)
+        parsed = mime.parse(raw)
+        assert parsed.too_deep and parsed.message_id == message_id
+        assert (parsed.subject, parsed.text, parsed.attachments) == ("Imbrication", "", [])
+
+
+def test_it_walks_a_message_nested_within_the_bound() -> None:
+    parsed = mime.parse(nested(mime.MAX_DEPTH - 1)[0])
+    assert not parsed.too_deep and parsed.text.strip() == "Tout au fond."

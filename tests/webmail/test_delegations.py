@@ -24,6 +24,7 @@ from mailboxes.models import (
     User,
 )
 from tests.conftest import client_for
+from webmail.views.delegations import cell
 
 
 @pytest.fixture
@@ -171,3 +172,12 @@ def test_it_filters_and_exports_the_audit_trail(jeanne: User, bob: User, officin
     ]
     assert [r[4] for r in rows[1:]] == ["delegation.grant"]
     assert AuditEvent.objects.filter(action="audit.export", actor=jeanne).exists()
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_it_exports_a_formula_as_text(start: str) -> None:
+    assert cell(f"{start}1+1") == f"'{start}1+1"
+
+
+def test_it_exports_ordinary_values_unchanged() -> None:
+    assert [cell("INBOX/3 <a@b>"), cell(None), cell(12)] == ["INBOX/3 <a@b>", "", "12"]

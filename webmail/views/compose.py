@@ -82,7 +82,7 @@ def reply_initial(mailbox: Mailbox, folder: str, uid: int, everyone: bool) -> di
     if raw is None:
         raise Http404
     parsed = mime.parse(raw)
-    msg = mime.message(raw)
+    msg = parsed.msg
     reply_to = mime.header(msg, "Reply-To") or parsed.from_
     to = [reply_to]
     cc = (
@@ -150,9 +150,12 @@ def forwarded_parts(
     folder = imap.check_folder(data.get("forward_folder") or "INBOX")
     raw = imap.fetch_message(mailbox, folder, data["forward_uid"], peek=True) or b""
     if data["forward_as"] == "attachment":
+        mime.message(raw)  # TooDeep (the caller says so) rather than a failure when built
         return raw, []
-    msg = mime.message(raw)
-    found = [mime.part_at(msg, a.index) for a in mime.parse(raw).attachments]
+    parsed = mime.parse(raw)
+    if parsed.too_deep:
+        raise mime.TooDeep
+    found = [mime.part_at(parsed.msg, a.index) for a in parsed.attachments]
     return b"", [(p.filename or "piece-jointe", p.content_type, p.payload) for p in found if p]
 
 
@@ -179,6 +182,9 @@ def queue_from(
     data = form.cleaned_data
     try:
         forwarded, carried = forwarded_parts(mailbox, data)
+    except mime.TooDeep:
+        form.add_error(None, _("This message is nested too deeply to be forwarded."))
+        return form, None
     except (OperatorUnavailable, ValueError):
         form.add_error(None, _("The message to forward cannot be read right now."))
         return form, None
@@ -240,13 +246,14 @@ def draft_initial(mailbox: Mailbox, uid: int) -> dict[str, Any]:
     if raw is None:
         raise Http404
     parsed = mime.parse(raw)
+    msg = parsed.msg
     return {
         "to": ", ".join(parsed.to),
         "cc": ", ".join(parsed.cc),
         "subject": parsed.subject,
         "text": parsed.text,
-        "in_reply_to": mime.header(mime.message(raw), "In-Reply-To"),
-        "references": mime.header(mime.message(raw), "References"),
+        "in_reply_to": mime.header(msg, "In-Reply-To"),
+        "references": mime.header(msg, "References"),
         "request_dsn": True,
         "draft_uid": uid,
     }

@@ -136,10 +136,21 @@ class Echo:
         return value
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: object) -> str:
+    """A value as a spreadsheet will show it, never run it: folder names and outside
+    senders' Message-IDs reach the trail, and whoever can read the mailbox chooses them."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def csv_response(events: object, mailbox: Mailbox) -> StreamingHttpResponse:
     writer = csv.writer(Echo())
     rows = (
-        writer.writerow([getattr(e, c) for c in AUDIT_COLUMNS])
+        writer.writerow([cell(getattr(e, c)) for c in AUDIT_COLUMNS])
         for e in events.iterator()  # type: ignore[attr-defined]
     )
     response = StreamingHttpResponse(

@@ -86,7 +86,7 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     body_url = reverse("mail-body", args=[mailbox.pk, uid]) + "?" + urlencode(query)
     blocked = 0
     if parsed.html_index is not None and not images:
-        blocked = html_of(mime.message(raw), mailbox, folder, uid, parsed, False).blocked_remote
+        blocked = html_of(mailbox, folder, uid, parsed, False).blocked_remote
     context = {
         "mailbox": mailbox,
         "folder": folder,
@@ -143,7 +143,7 @@ def send_mdn(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     parsed = mime.parse(raw)
     asked, _ = receipts.mdn_request(parsed)
     if asked and not already_answered(mailbox, folder, uid):
-        report = receipts.build_mdn(mailbox, mime.message(raw), asked)
+        report = receipts.build_mdn(mailbox, parsed.msg, asked)
         outbox.do_queue_raw(
             request.user,
             mailbox,
@@ -174,21 +174,15 @@ def part_url(mailbox: Mailbox, folder: str, uid: int, index: int) -> str:
 
 
 def html_of(
-    msg: object,
-    mailbox: Mailbox,
-    folder: str,
-    uid: int,
-    parsed: mime.ParsedMessage,
-    images: bool,
+    mailbox: Mailbox, folder: str, uid: int, parsed: mime.ParsedMessage, images: bool
 ) -> rendering.Rendered:
-    part = mime.part_at(msg, parsed.html_index or 0)  # type: ignore[arg-type]
-    markup = mime.part_text_of(msg, parsed.html_index or 0)  # type: ignore[arg-type]
-    if part is None:
+    msg = parsed.msg
+    if parsed.html_index is None or mime.part_at(msg, parsed.html_index) is None:
         return rendering.Rendered(html="", blocked_remote=0)
     return rendering.render(
-        markup,
+        mime.part_text_of(msg, parsed.html_index),
         lambda index: part_url(mailbox, folder, uid, index),
-        mime.content_ids(msg),  # type: ignore[arg-type]
+        mime.content_ids(msg),
         allow_remote=images,
     )
 
@@ -213,7 +207,7 @@ def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     if parsed.html_index is None:
         raise Http404
     images = request.GET.get("images") == "1"
-    rendered = html_of(mime.message(raw), mailbox, folder, uid, parsed, images)
+    rendered = html_of(mailbox, folder, uid, parsed, images)
     response = render(request, "mail/body.html", {"html": rendered.html})
     response["Content-Security-Policy"] = BODY_CSP.format(remote=" https: http:" if images else "")
     response["Referrer-Policy"] = "no-referrer"
@@ -228,7 +222,10 @@ def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpRes
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
         return HttpResponse(status=503)
-    found = mime.part_at(mime.message(raw), index)
+    try:
+        found = mime.part_at(mime.message(raw), index)
+    except mime.TooDeep:
+        raise Http404 from None  # the reader offers the whole message's download instead
     if found is None:
         raise Http404
     inline = request.GET.get("inline") == "1" and found.content_type in INLINE_TYPES

@@ -1,0 +1,85 @@
+"""Hostile structure: one bad message never stops anything else (collection, sync, reader)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.urls import reverse
+from pytest_django import Settings
+
+from mailboxes import receipts
+from mailboxes.models import Mailbox, MessageIndex, Outgoing, Receipt, User
+from mailboxes.operator.imap import imap_session
+from tests.conftest import client_for
+from tests.hostile import nested
+from tests.integration.helpers import lmtp_deliver, synced, wait_until
+from webmail.celery import app as celery_app
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+MARIE = "marie.durand@operateur-a.mssante.test"
+KARIM = "karim.benali@hopital-c.mssante.test"
+NOTICE = "Ce message est trop imbriqué pour être affiché"
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[None]:
+    settings.WEBMAIL_SEND_RETRY_SECONDS = 1
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+def report_about(mailbox: Mailbox, message_id: str) -> bool:
+    with imap_session(mailbox) as client:
+        client.select_folder("INBOX", readonly=True)
+        return bool(client.search(["HEADER", "Content-Type", "report", "TEXT", message_id]))
+
+
+def test_it_records_genuine_reports_past_a_deeply_nested_message(
+    worker: None, directory: dict[str, Mailbox], karim: User
+) -> None:
+    raw, message_id = nested(3000)
+    lmtp_deliver(directory[KARIM], raw, message_id)
+    page = client_for(karim).post(
+        reverse("mail-compose", args=[directory[KARIM].pk]),
+        {"to": MARIE, "subject": "Avis", "text": "Bonjour", "request_dsn": "on"},
+    )
+    assert page.status_code == 302
+    wait_until(lambda: Outgoing.objects.get().status == "sent", seconds=60)
+    message_id = Outgoing.objects.get().message_id
+    wait_until(lambda: report_about(directory[KARIM], message_id), seconds=30)
+    receipts.collect(directory[KARIM])  # raised RecursionError; the worker may collect too
+    assert Receipt.objects.get().recipient == MARIE
+
+
+def test_it_opens_a_deeply_nested_message_with_a_notice_and_its_download(
+    directory: dict[str, Mailbox], karim: User
+) -> None:
+    raw, message_id = nested(3000)
+    mailbox = directory[KARIM]
+    uid = lmtp_deliver(mailbox, raw, message_id)
+    client = client_for(karim)
+    page = client.get(reverse("mail-message", args=[mailbox.pk, uid]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert NOTICE in html
+    assert reverse("mail-raw", args=[mailbox.pk, uid]) in html
+    assert client.get(reverse("mail-body", args=[mailbox.pk, uid])).status_code == 404
+    assert client.get(reverse("mail-part", args=[mailbox.pk, uid, 1])).status_code == 404
+    compose = reverse("mail-compose", args=[mailbox.pk])
+    for query in (f"reply={uid}", f"reply_all={uid}", f"forward={uid}"):
+        answer = client.get(f"{compose}?{query}")
+        assert answer.status_code == 200, query
+        assert "Re: Imbrication" in answer.content.decode() or "forward" in query
+    raw_page = client.get(reverse("mail-raw", args=[mailbox.pk, uid]))
+    assert raw_page.status_code == 200 and raw_page.content.endswith(raw)  # + Return-Path...
+
+
+def test_it_syncs_a_deeply_nested_message(directory: dict[str, Mailbox]) -> None:
+    raw, message_id = nested(3000)
+    mailbox = directory[KARIM]
+    uid = lmtp_deliver(mailbox, raw, message_id)
+    synced(mailbox)
+    indexed = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
+    assert indexed.message_id == message_id and indexed.subject == "Imbrication"
