@@ -45,6 +45,7 @@ def assert_site_headers(response: HttpResponse, what: str) -> None:
     assert response.status_code == 200, what
     assert policy_of(response) == SITE_POLICY, what
     assert "no-store" in response["Cache-Control"], what
+    assert response["X-Frame-Options"] == "DENY", what  # as frame-ancestors 'none'
 
 
 @pytest.fixture
@@ -102,6 +103,7 @@ def test_the_body_frame_and_parts_keep_exactly_their_own_policy(
     assert body["Content-Security-Policy"] == reader.BODY_CSP.format(remote="")
     assert "Content-Security-Policy-Report-Only" not in body
     assert "no-store" in body["Cache-Control"]
+    assert body["X-Frame-Options"] == "SAMEORIGIN"  # framed by the reader
     shown = client.get(frame.group(1).replace("&amp;", "&") + "&images=1")
     assert shown["Content-Security-Policy"] == reader.BODY_CSP.format(remote=" https: http:")
     part = re.search(r'href="(/mailbox/\d+/message/\d+/part/\d+/\?folder=INBOX)"', page)

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from mailboxes import access, audit, cache, mime, outbox, receipts
 from mailboxes.access import Action
@@ -199,6 +200,7 @@ def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, st
     return mailbox, folder, load(request, mailbox, folder, uid, peek=True)
 
 
+@xframe_options_sameorigin  # the reader frames it
 @never_cache
 @login_required
 def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
@@ -218,6 +220,7 @@ def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     return response
 
 
+@xframe_options_sameorigin  # an image or a PDF, in the body frame or a preview
 @never_cache
 @login_required
 def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpResponse:
