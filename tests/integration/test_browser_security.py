@@ -54,3 +54,46 @@ def test_an_open_list_locks_when_idle_and_shows_the_login_page(
     page.wait_for_url(f"{live_url}/login/?ended=idle", timeout=20000)  # the next poll
     assert "inactivité" in page.content()
     context.close()
+
+
+VIOLATIONS_JS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__violations = window.__violations || [];
+  window.__violations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+
+def test_the_main_pages_run_under_the_csp_without_a_violation_and_htmx_works(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    from tests.integration.helpers import deliver_to
+    from tests.integration.test_security_headers import html_message
+
+    mailbox = directory[JEANNE]
+    uid = deliver_to(mailbox, html_message())
+    synced(mailbox)
+    context, _ = logged_in(chromium, live_url, mailbox)
+    context.add_init_script(VIOLATIONS_JS)
+    console: list[str] = []
+    page = context.new_page()
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+
+    def violations() -> list[str]:
+        found = page.evaluate("window.__violations || []")
+        return [*found, *(m for m in console if "Content Security Policy" in m)]
+
+    with page.expect_response(lambda r: "/changes/" in r.url, timeout=20000) as polled:
+        page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    assert polled.value.status in (200, 204)  # htmx runs: the live list asks for changes
+    assert page.evaluate("typeof htmx") == "object"
+    assert violations() == []
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/message/{uid}/?folder=INBOX")
+    page.wait_for_load_state("networkidle")
+    assert "joint" in page.frame_locator("iframe.body").locator("body").inner_text()
+    assert violations() == []
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/compose/?folder=INBOX&reply={uid}")
+    page.fill("#id_text", "Bien reçu, merci.")
+    page.wait_for_selector("#draft-status:has-text('Brouillon enregistré')", timeout=20000)
+    assert violations() == []
+    context.close()

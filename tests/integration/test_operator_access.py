@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -26,7 +28,9 @@ KARIM = "karim.benali@hopital-c.mssante.test"
 
 def operator_password(address: str) -> str:
     """The mailbox's password in the test operator's passwd-file."""
-    root = Path(tempfile.gettempdir()) / "mssante-operator-test"
+    args = shlex.split(os.environ["OPERATOR_BACKEND_ARGS"])
+    name = args[args.index("--name") + 1]  # this run's instance (TEST_INSTANCE), not "test"
+    root = Path(tempfile.gettempdir()) / f"mssante-operator-{name}"
     for line in (root / "dovecot" / "users").read_text().splitlines():
         if line.startswith(address + ":"):
             return line.split(":")[1].removeprefix("{PLAIN}")

@@ -6,11 +6,28 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import Resolver404, resolve, reverse
+from django.utils.cache import patch_cache_control
 
 from mailboxes import audit
 from mailboxes.models import AuditEvent
 from mailboxes.operator import strategies
 from webmail.auth import session
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every page we build: lists, messages, the outbox and the
+    audit carry health data, the login and enrolment pages one-time secrets, and Chromium
+    keeps a page on disk after logout unless told not to. Static files are answered before
+    this (WhiteNoise, with their own caching); a response that set Cache-Control keeps it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True, private=True)
+        return response
 
 
 class SessionPolicyMiddleware:

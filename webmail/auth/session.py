@@ -35,7 +35,8 @@ View = TypeVar("View", bound=Callable[..., Any])
 def background(view: View) -> View:
     """Mark a view the page calls on its own (the list's change poll): it is checked like any
     request, an idle session ends there too, but it is not the person's activity, so it never
-    holds the idle lock off (CONF: locked after inactivity). Put it above `login_required`."""
+    holds the idle lock off (SC.SSI/IE.58: locked after inactivity). Put it above
+    `login_required`."""
     setattr(view, BACKGROUND, True)
     return view
 

@@ -194,8 +194,8 @@ def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, st
     return mailbox, folder, load(request, mailbox, folder, uid, peek=True)
 
 
+@xframe_options_sameorigin  # the reader frames it
 @never_cache
-@xframe_options_sameorigin  # the reader's own frame; every other page DENY (settings.py)
 @login_required
 def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     """The HTML body, sanitised, for the reader's sandboxed iframe, under a strict CSP."""
@@ -214,6 +214,7 @@ def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
     return response
 
 
+@xframe_options_sameorigin  # an image or a PDF, in the body frame or a preview
 @never_cache
 @login_required
 def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpResponse:
