@@ -12,9 +12,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from mailboxes.models import Mailbox, Structure, User
+from mailboxes.models import AppDevice, Mailbox, Structure, User
 from tests.conftest import client_for
 from tests.integration.helpers import deliver_to
 from tests.webmail.test_local_accounts import PASSWORD, SOPHIE, invite
@@ -119,11 +118,13 @@ def test_login_and_enrolment_pages_are_not_stored(pharmacy: Structure) -> None:
     token = invite(manager)
     browser = Client()
     assert_site_headers(browser.get(reverse("auth-login")), "login")
-    invitation = reverse("auth-invitation", args=[token])
-    assert_site_headers(browser.get(invitation), "invitation")
-    browser.post(invitation, {"password1": PASSWORD, "password2": PASSWORD})
+    assert_site_headers(browser.get(reverse("auth-invitation")), "invitation")
+    browser.post(reverse("auth-invitation"), {"token": token})
+    password_page = reverse("auth-invitation-password")
+    assert_site_headers(browser.get(password_page), "invitation")
+    browser.post(password_page, {"password1": PASSWORD, "password2": PASSWORD})
     assert_site_headers(browser.get(reverse("auth-enrol")), "enrolment")  # the TOTP secret
-    device = TOTPDevice.objects.get(confirmed=False, user__email=SOPHIE.lower())
+    device = AppDevice.objects.get(confirmed=False, user__email=SOPHIE.lower())
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     browser.post(reverse("auth-enrol"), {"code": f"{totp.token():06d}"})
     assert_site_headers(browser.get(reverse("auth-backup-codes")), "backup codes")
