@@ -2,6 +2,7 @@
 # Benchmarks of the metadata cache against a fresh local operator (ports 33000+), on
 # PostgreSQL (database webmail_bench, made anew) and Redis; prints one JSON object.
 # Environment: BENCH_MESSAGES (default 100000), BENCH_RUNS (default 100). Takes minutes.
+# BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"

@@ -29,6 +29,11 @@ from mailboxes.models import Mailbox
 from mailboxes.operator import OperatorRefused, OperatorUnavailable, strategies
 
 logger = logging.getLogger(__name__)
+# imaplib refuses any response line over 1 MB (a guard against a hostile server). Our
+# operator is trusted, but a sender is not: the BODYSTRUCTURE of a message of 10,000 parts
+# is one line of about 1.4 MB, and it failed the whole mailbox's sync. The operator's
+# message size limit (25 MB) bounds what a line can be.
+imaplib._MAXLINE = max(imaplib._MAXLINE, 32 * 1024 * 1024)  # type: ignore[attr-defined]
 
 # Folder names come from the URL: only what an IMAP mailbox name can be, no wildcards.
 FORBIDDEN_IN_FOLDER = frozenset("*%\r\n\0")

@@ -9,11 +9,11 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from pytest_django import Settings
 
-from mailboxes import receipts
+from mailboxes import mime, receipts
 from mailboxes.models import Mailbox, MessageIndex, Outgoing, Receipt, User
 from mailboxes.operator.imap import imap_session
 from tests.conftest import client_for
-from tests.hostile import nested
+from tests.hostile import nested, wide
 from tests.integration.helpers import lmtp_deliver, synced, wait_until
 from webmail.celery import app as celery_app
 
@@ -83,3 +83,31 @@ def test_it_syncs_a_deeply_nested_message(directory: dict[str, Mailbox]) -> None
     synced(mailbox)
     indexed = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
     assert indexed.message_id == message_id and indexed.subject == "Imbrication"
+
+
+def test_it_opens_a_10000_part_message_parsing_it_once_per_request(
+    directory: dict[str, Mailbox], karim: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw, message_id = wide(10_000, body="html")
+    mailbox = directory[KARIM]
+    uid = lmtp_deliver(mailbox, raw, message_id)
+    calls = []
+    parse = mime.message
+    monkeypatch.setattr(mime, "message", lambda raw: calls.append(1) or parse(raw))
+    client = client_for(karim)
+    page = client.get(reverse("mail-message", args=[mailbox.pk, uid]))
+    assert page.status_code == 200 and "piece-9999.pdf" in page.content.decode()
+    assert len(calls) == 1
+    calls.clear()
+    frame = client.get(reverse("mail-body", args=[mailbox.pk, uid]))
+    assert frame.status_code == 200 and "Voir les pieces jointes." in frame.content.decode()
+    assert len(calls) == 1
+
+
+def test_it_syncs_a_10000_part_message(directory: dict[str, Mailbox]) -> None:
+    raw, message_id = wide(10_000)
+    mailbox = directory[KARIM]
+    uid = lmtp_deliver(mailbox, raw, message_id)
+    synced(mailbox)  # its BODYSTRUCTURE is one 1.4 MB line
+    indexed = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
+    assert indexed.has_attachments and indexed.preview == "Voir les pieces jointes."
