@@ -24,6 +24,9 @@ BODY_CSP = (
     "default-src 'none'; img-src 'self' data:{remote}; style-src 'unsafe-inline'; "
     "font-src data:; form-action 'none'; frame-ancestors 'self'; base-uri 'none'"
 )
+# Attachments listed on the page; the rest are counted (a hostile message may have 10,000,
+# and the page would take seconds to render and weigh megabytes).
+LISTED_ATTACHMENTS = 500
 PART_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
@@ -90,6 +93,8 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "mailbox": mailbox,
         "folder": folder,
         "message": parsed,
+        "attachments": parsed.attachments[:LISTED_ATTACHMENTS],
+        "more_attachments": max(len(parsed.attachments) - LISTED_ATTACHMENTS, 0),
         "uid": uid,
         "body_url": body_url if parsed.html_index is not None else "",
         "blocked_images": blocked,
