@@ -26,7 +26,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from mailboxes.models import Mailbox
-from mailboxes.operator import OperatorRefused, OperatorUnavailable, strategies
+from mailboxes.operator import FolderMissing, OperatorRefused, OperatorUnavailable, strategies
 
 logger = logging.getLogger(__name__)
 # imaplib refuses any response line over 1 MB (a guard against a hostile server). Our
@@ -309,6 +309,17 @@ def fetch_message(mailbox: Mailbox, folder: str, uid: int, peek: bool = False) -
     return found[0] if found else None
 
 
+def _select(client: IMAPClient, folder: str, *, readonly: bool) -> None:
+    """SELECT, telling a folder that does not exist (FolderMissing) from a refusal. imaplib
+    keeps RFC 5530's [NONEXISTENT] out of the error, so ask LIST, on failure only."""
+    try:
+        client.select_folder(folder, readonly=readonly)
+    except (IMAPClientError, imaplib.IMAP4.error):
+        if not client.folder_exists(folder):
+            raise FolderMissing(f"no folder {folder!r}") from None
+        raise
+
+
 def fetch_with_flags(
     mailbox: Mailbox, folder: str, uid: int, peek: bool = False
 ) -> tuple[bytes, tuple[bytes, ...]] | None:
@@ -316,7 +327,7 @@ def fetch_with_flags(
     folder = check_folder(folder)
     item = b"BODY.PEEK[]" if peek else b"BODY[]"
     with pooled_session(mailbox) as client:
-        client.select_folder(folder, readonly=peek)
+        _select(client, folder, readonly=peek)
         data = client.fetch([uid], [item, b"FLAGS"]).get(uid)
     if not data or data.get(b"BODY[]") is None:
         return None

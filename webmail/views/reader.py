@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from mailboxes import access, audit, cache, mime, outbox, receipts
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex
-from mailboxes.operator import OperatorUnavailable, imap
+from mailboxes.operator import FolderMissing, OperatorUnavailable, imap
 from webmail import rendering
 from webmail.views.mail import audit_operator_login, folder_of
 
@@ -42,6 +42,9 @@ def load_with_flags(
 ) -> tuple[bytes, tuple[bytes, ...]]:
     try:
         found = imap.fetch_with_flags(mailbox, folder, uid, peek=peek)
+    except FolderMissing:
+        audit_operator_login(request, mailbox)
+        raise Http404 from None  # as a message that is not there
     except OperatorUnavailable as exc:
         audit_operator_login(request, mailbox, exc)
         raise
