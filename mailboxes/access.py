@@ -163,6 +163,29 @@ def mailbox_or_404(
     return mailbox
 
 
+def may_delegate(
+    user: User | AnonymousUser,
+    mailbox: Mailbox,
+    person: User,
+    request: HttpRequest | None = None,
+) -> bool:
+    """Whether someone who manages `mailbox` may grant, change or extend `person`'s
+    delegation on it: anyone's but their own (a manager-role delegate would otherwise renew
+    their own delegation for ever, or raise their role). A refusal is audited."""
+    if person.pk != user.pk:
+        return True
+    own = Delegation.objects.active().filter(person=person, mailbox=mailbox).first()
+    audit.record(
+        user,
+        "delegation.change",
+        mailbox=mailbox,
+        target=f"{person.get_username()} {own.role}" if own else person.get_username(),
+        outcome=AuditEvent.Outcome.DENIED,
+        request=request,
+    )
+    return False
+
+
 NAVIGATION_SECONDS = 60
 
 
