@@ -105,7 +105,9 @@ def sweep_interrupted_sends() -> int:
         left = outgoing.receipts.filter(kind="dsn", action__in=["delivered", "relayed"])
         if left.exists():
             Outgoing.objects.filter(pk=outgoing.pk).update(
-                status=Outgoing.Status.SENT, sent_at=timezone.now()
+                status=Outgoing.Status.SENT,
+                sent_at=timezone.now(),
+                recipients=[audit.without_patient_identity(r) for r in outgoing.recipients],
             )
             record_outcome(outgoing, AuditEvent.Outcome.OK, "delivery report received")
             continue

@@ -72,6 +72,11 @@ def test_it_opens_a_deeply_nested_message_with_a_notice_and_its_download(
         answer = client.get(f"{compose}?{query}")
         assert answer.status_code == 200, query
         assert "Re: Imbrication" in answer.content.decode() or "forward" in query
+    for forward_as in ("inline", "attachment"):  # sending it on is refused, with a reason
+        form = {"to": MARIE, "subject": "Tr", "forward_uid": uid, "forward_as": forward_as}
+        refused = client.post(compose, {**form, "forward_folder": "INBOX"})
+        assert "Ce message est trop imbriqué pour être transféré." in refused.content.decode()
+    assert not Outgoing.objects.exists()
     raw_page = client.get(reverse("mail-raw", args=[mailbox.pk, uid]))
     assert raw_page.status_code == 200 and raw_page.content.endswith(raw)  # + Return-Path...
 
