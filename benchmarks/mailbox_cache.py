@@ -13,8 +13,10 @@ plus a 1,000-message mailbox. Then measures:
 - resync_nochange_ms_1k and resync_nochange_ms_100k;
 - new_mail_visible_p95_ms: Postfix accepts a message -> the IDLE watcher -> a real Celery
   worker syncs -> the row is in the cache and the page's poll sees a new version;
-- search_p95_ms: the search page over the 100k mailbox, for common and rare words.
-Prints one JSON object. Run through scripts/bench.sh; BENCH_MESSAGES sets the size.
+- search_p95_ms: the search page over the 100k mailbox, for common and rare words;
+- open_10k_parts_ms: the reader opening one message of 10,000 attachments (median of 5).
+Prints one JSON object. Run through scripts/bench.sh; BENCH_MESSAGES sets the size;
+BENCH_ONLY=open_10k_parts_ms measures that alone (seconds, no 100k seeding).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from mailboxes import cache, indexing, live, sync  # noqa: E402
 from mailboxes.models import Folder, Mailbox, MessageIndex, User  # noqa: E402
 from mailboxes.operator import imap  # noqa: E402
 from mailboxes.watcher import Watcher, enqueue_sync  # noqa: E402
+from tests.hostile import wide  # noqa: E402
 from webmail.auth import session  # noqa: E402
 from webmail.celery import app as celery_app  # noqa: E402
 from webmail.demo import messages  # noqa: E402
@@ -64,6 +67,7 @@ WORDS = (
     "échographie", "scanner", "biologie", "ordonnance", "hospitalisation", "consultation",
     "radiographie", "kinésithérapie", "anticoagulant", "glycémie", "dermatologie", "vaccination",
 )  # fmt: skip
+ONLY = os.environ.get("BENCH_ONLY", "")
 TEMPLATES = 240  # distinct bodies; each also has its own rare word "dossierNNN"
 
 
@@ -187,8 +191,40 @@ def new_mail_latencies(mailbox: Mailbox, runs: int) -> list[float]:
     return samples
 
 
+def logged_in(user: User) -> Client:
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(user)
+    store = client.session  # bound as a Pro Santé Connect login binds it
+    store[session.IDENTITY] = {"method": session.PSC, "sub": "bench", "snid": user.subject_name_id}
+    store[session.STARTED] = store[session.SEEN] = time.time()
+    store.save()
+    return client
+
+
+def open_10k_parts_ms(client: Client, mailbox: Mailbox) -> float:
+    """The reader's page for a message of 10,000 small attachments, median of 5 openings."""
+    raw, message_id = wide(10_000)
+    with imap.imap_session(mailbox) as imap_client:
+        imap_client.append("INBOX", raw)
+        imap_client.select_folder("INBOX", readonly=True)
+        [uid] = imap_client.search(["HEADER", "Message-ID", message_id])
+    url = reverse("mail-message", args=[mailbox.pk, uid])
+    page = client.get(url)
+    assert page.status_code == 200 and "piece-499.pdf" in page.content.decode()
+    return round(statistics.median(timed(lambda: client.get(url), 5)), 1)
+
+
 def main() -> None:
     call_command("migrate", verbosity=0)
+    if ONLY == "open_10k_parts_ms":
+        user, _ = User.objects.get_or_create(
+            username="bench", defaults={"subject_name_id": "899700000001"}
+        )
+        little, _ = Mailbox.objects.get_or_create(
+            address=LITTLE, defaults={"kind": "PER", "owner": user}
+        )
+        print(json.dumps({ONLY: open_10k_parts_ms(logged_in(user), little)}))
+        return
     bodies = templates()
     seeded = seed(BIG, COUNT, bodies) + seed(LITTLE, SMALL, bodies)
     user, _ = User.objects.get_or_create(
@@ -212,12 +248,7 @@ def main() -> None:
     resync_big = statistics.median(timed(lambda: sync.sync_mailbox(big), 5))
     resync_little = statistics.median(timed(lambda: sync.sync_mailbox(little), 5))
 
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
-    store = client.session  # bound as a Pro Santé Connect login binds it
-    store[session.IDENTITY] = {"method": session.PSC, "sub": "bench", "snid": user.subject_name_id}
-    store[session.STARTED] = store[session.SEEN] = time.time()
-    store.save()
+    client = logged_in(user)
     page_url = reverse("mail-folder", args=[big.pk])
     first = client.get(page_url)
     assert "dossier" in first.content.decode(), (first.status_code, first.content[-3000:])
@@ -236,6 +267,7 @@ def main() -> None:
         for ms in timed(lambda q=query: client.post(search_url, {"q": q}), RUNS // 4)
     ]
     visible = new_mail_latencies(big, 20)
+    opening = open_10k_parts_ms(client, little)
 
     print(
         json.dumps(
@@ -255,6 +287,7 @@ def main() -> None:
                 f"resync_nochange_ms_{COUNT // 1000}k": round(resync_big, 1),
                 "new_mail_visible_p95_ms": round(p95(visible), 1),
                 "search_p95_ms": round(p95(searching), 1),
+                "open_10k_parts_ms": opening,
             }
         )
     )

@@ -129,6 +129,9 @@ def managed_mailboxes(user: User | AnonymousUser) -> QuerySet[Mailbox]:
     )
 
 
+DENIAL_AUDIT_SECONDS = 60
+
+
 def mailbox_or_404(
     user: User | AnonymousUser,
     action: Action,
@@ -137,22 +140,50 @@ def mailbox_or_404(
 ) -> Mailbox:
     """The mailbox if the person may do `action` on it; 404 otherwise, existing or not.
 
-    A refusal on an existing mailbox is audited (a revoked delegate's next click shows up in
-    the mailbox's trail); the answer is the same 404 either way.
+    A refusal on an existing mailbox is audited, once a minute per person and action (a
+    revoked delegate's next click shows up in the mailbox's trail); the answer is the same
+    404 every time.
     """
     mailbox = Mailbox.objects.filter(pk=mailbox_id).select_related("structure").first()
     if mailbox is None:
         raise Http404
     if not can(user, action, mailbox):
-        audit.record(
-            user,
-            f"access.{action}",
-            mailbox=mailbox,
-            outcome=AuditEvent.Outcome.DENIED,
-            request=request,
-        )
+        # One event a minute per person, mailbox and action: a loop on foreign ids must
+        # not flood the trail (cache.add is atomic: one of concurrent refusals records).
+        key = f"webmail:denied:{user.pk}:{mailbox.pk}:{action}"
+        if cache.add(key, 1, DENIAL_AUDIT_SECONDS):
+            audit.record(
+                user,
+                f"access.{action}",
+                mailbox=mailbox,
+                outcome=AuditEvent.Outcome.DENIED,
+                request=request,
+            )
         raise Http404
     return mailbox
+
+
+def may_delegate(
+    user: User | AnonymousUser,
+    mailbox: Mailbox,
+    person: User,
+    request: HttpRequest | None = None,
+) -> bool:
+    """Whether someone who manages `mailbox` may grant, change or extend `person`'s
+    delegation on it: anyone's but their own (a manager-role delegate would otherwise renew
+    their own delegation for ever, or raise their role). A refusal is audited."""
+    if person.pk != user.pk:
+        return True
+    own = Delegation.objects.active().filter(person=person, mailbox=mailbox).first()
+    audit.record(
+        user,
+        "delegation.change",
+        mailbox=mailbox,
+        target=f"{person.get_username()} {own.role}" if own else person.get_username(),
+        outcome=AuditEvent.Outcome.DENIED,
+        request=request,
+    )
+    return False
 
 
 NAVIGATION_SECONDS = 60

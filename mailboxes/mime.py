@@ -10,8 +10,11 @@ from __future__ import annotations
 import email
 import email.utils
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
@@ -29,22 +32,35 @@ class TooDeep(ValueError):
     """The message is nested deeper than MAX_DEPTH: only its headers can be read."""
 
 
-class _Policy(EmailPolicy):
-    """policy.default, remembering each header it has parsed. The email package parses a
-    header again on every read (a 10,000-part message spent seconds re-reading the same
-    Content-Type); one policy instance per parsed message, so the memory goes with it."""
+# Headers that carry the MIME structure. The email package reads them on every part, many
+# times (parsing, walk, get_body, filenames), and policy.default parses each read anew
+# through its header registry (~100 µs): seconds for a 10,000-part message. Its own
+# str-based methods (get_content_type, get_param, get_filename...) need only the text.
+STRUCTURE_HEADERS = frozenset(
+    {"content-type", "content-disposition", "content-transfer-encoding", "content-id"}
+)
+LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        object.__setattr__(self, "_parsed", {})  # policies are read-only once built
+
+class ReceivedMessage(EmailMessage):
+    """A received part whose structure headers are plain text (see _Policy)."""
+
+    def is_attachment(self) -> bool:  # the one EmailMessage method that wanted the object
+        return self.get_content_disposition() == "attachment"
+
+
+class _Policy(EmailPolicy):
+    """policy.default, except that structure headers are read as plain text."""
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
-        if hasattr(value, "name"):
-            return value
-        seen: dict[tuple[str, str], Any] = self.__dict__["_parsed"]
-        if (name, value) not in seen:
-            seen[name, value] = super().header_fetch_parse(name, value)
-        return seen[name, value]
+        if hasattr(value, "name") or name.lower() not in STRUCTURE_HEADERS:
+            return super().header_fetch_parse(name, value)
+        value = LINE_BREAKS.sub("", value)
+        # Raw 8-bit bytes (surrogate escapes) read as UTF-8, as the header registry does.
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+POLICY = _Policy(message_factory=ReceivedMessage)
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,7 @@ class ParsedMessage:
     disposition_notification_to: str = ""
     return_path: str = ""
     too_deep: bool = False  # nested beyond MAX_DEPTH: headers only, offer the download
-    msg: EmailMessage = field(default_factory=EmailMessage, repr=False, compare=False)
+    msg: EmailMessage = field(default_factory=ReceivedMessage, repr=False, compare=False)
 
 
 def header(msg: Message, name: str) -> str:
@@ -142,9 +158,11 @@ def leaves(msg: EmailMessage) -> list[Message]:
 
 
 def _filename(part: Message) -> str:
+    """The part's name: RFC 2231 (get_filename) or RFC 2047 words, as mail clients send."""
     try:
-        return part.get_filename() or ""
-    except (ValueError, LookupError, TypeError):
+        name = part.get_filename() or ""
+        return str(make_header(decode_header(name))) if "=?" in name else name
+    except (ValueError, LookupError, TypeError, HeaderParseError):
         return ""
 
 
@@ -244,7 +262,7 @@ def message(raw: bytes) -> EmailMessage:
     """The parsed message; TooDeep when it nests beyond MAX_DEPTH (whether the parser ran
     out of stack on the way or the tree was built and is simply too deep to walk)."""
     try:
-        msg = email.message_from_bytes(raw, policy=_Policy())
+        msg = email.message_from_bytes(raw, policy=POLICY)
     except RecursionError as exc:
         raise TooDeep from exc
     if depth(msg) > MAX_DEPTH:
@@ -255,7 +273,7 @@ def message(raw: bytes) -> EmailMessage:
 
 def headers_only(raw: bytes) -> EmailMessage:
     """The header block alone (no recursion at all), for a message too deep to parse."""
-    msg = BytesHeaderParser(policy=_Policy()).parsebytes(raw)
+    msg = BytesHeaderParser(policy=POLICY).parsebytes(raw)
     assert isinstance(msg, EmailMessage)  # noqa: S101 - an EmailPolicy guarantees it
     return msg
 

@@ -174,6 +174,22 @@ def do_retry(author: User, outgoing: Outgoing, request: HttpRequest | None = Non
     send_outgoing.delay_on_commit(outgoing.pk)
 
 
+@transaction.atomic
+def do_discard(author: User, outgoing: Outgoing, request: HttpRequest | None = None) -> bool:
+    """Delete a message that was not sent (its content with it). Only a failed one: a queued
+    or sending message may be on its way. The caller has checked Action.SEND."""
+    deleted, _ = Outgoing.objects.filter(pk=outgoing.pk, status=Outgoing.Status.FAILED).delete()
+    if deleted:
+        audit.record(
+            author,
+            "message.discard",
+            mailbox=outgoing.mailbox,
+            target=outgoing.message_id,
+            request=request,
+        )
+    return bool(deleted)
+
+
 def record_outcome(outgoing: Outgoing, outcome: str, response: str = "") -> None:
     audit.record(
         outgoing.author,

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mailboxes import mime
+from mailboxes import audit, mime
 from mailboxes.models import Mailbox, Outgoing, Receipt
 from mailboxes.operator import imap
 
@@ -125,12 +125,16 @@ def vouched(outgoing: Outgoing, report: Report, entry: Entry) -> str:
     """The recipient an entry speaks for, when it is one the message was written to; else
     "". An MDN speaks only for its own sender (RFC 8098 3.2.3: Final-Recipient is the
     mailbox that displayed it), a DSN for the address we gave or the one it reached."""
-    written_to = {address.lower() for address in outgoing.recipients}
-    if report.kind == "mdn":
-        speaks_for_itself = entry.recipient == report.sender
-        return entry.recipient if speaks_for_itself and entry.recipient in written_to else ""
-    for address in (entry.original_recipient, entry.recipient):
-        if address in written_to:
+    # Once sent, a patient's address is kept masked (as in the audit): compare masked forms,
+    # and keep the receipt's recipient masked too.
+    written_to = {audit.without_patient_identity(a.lower()) for a in outgoing.recipients}
+    if report.kind == "mdn" and entry.recipient != report.sender:
+        return ""
+    addresses = (
+        [entry.recipient] if report.kind == "mdn" else [entry.original_recipient, entry.recipient]
+    )
+    for address in map(audit.without_patient_identity, addresses):
+        if address and address in written_to:
             return address
     return ""
 

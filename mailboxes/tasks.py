@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from mailboxes import live, receipts, sync
+from mailboxes import audit, live, receipts, sync
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
 from mailboxes.outbox import record_outcome
@@ -58,8 +58,13 @@ def send_outgoing(self: Task, outgoing_id: int) -> str:
         delay = min(settings.WEBMAIL_SEND_RETRY_SECONDS * 2 ** (outgoing.attempts - 1), 3600)
         raise self.retry(countdown=delay) from exc
     note = "; ".join(f"{rcpt}: {reason}" for rcpt, reason in refused.items())
+    # Sent: nothing to send again, so a patient's address goes as in the audit trail (the
+    # content goes once copied to Sent).
     Outgoing.objects.filter(pk=outgoing.pk).update(
-        status=Outgoing.Status.SENT, sent_at=timezone.now(), error=note[:500]
+        status=Outgoing.Status.SENT,
+        sent_at=timezone.now(),
+        error=audit.without_patient_identity(note)[:500],
+        recipients=[audit.without_patient_identity(r) for r in outgoing.recipients],
     )
     record_outcome(outgoing, AuditEvent.Outcome.OK, note)
     copy_to_sent(outgoing)
@@ -100,7 +105,9 @@ def sweep_interrupted_sends() -> int:
         left = outgoing.receipts.filter(kind="dsn", action__in=["delivered", "relayed"])
         if left.exists():
             Outgoing.objects.filter(pk=outgoing.pk).update(
-                status=Outgoing.Status.SENT, sent_at=timezone.now()
+                status=Outgoing.Status.SENT,
+                sent_at=timezone.now(),
+                recipients=[audit.without_patient_identity(r) for r in outgoing.recipients],
             )
             record_outcome(outgoing, AuditEvent.Outcome.OK, "delivery report received")
             continue

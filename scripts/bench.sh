@@ -2,6 +2,8 @@
 # Benchmarks of the metadata cache against a fresh local operator (ports 33000+), on
 # PostgreSQL (database webmail_bench, made anew) and Redis; prints one JSON object.
 # Environment: BENCH_MESSAGES (default 100000), BENCH_RUNS (default 100). Takes minutes.
+# BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds). Beside a running test suite:
+# BENCH_NAME, BENCH_PORT_BASE and BENCH_REDIS_DB (cache; the next one is the broker).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO"
@@ -10,19 +12,21 @@ python_env
 postgres_up
 redis_up
 
-PORT_BASE=33000
-export BENCH_OPERATOR_NAME=bench
+PORT_BASE="${BENCH_PORT_BASE:-33000}"
+NAME="${BENCH_NAME:-bench}"
+REDIS_DB="${BENCH_REDIS_DB:-12}"
+export BENCH_OPERATOR_NAME="$NAME"
 export OPERATOR_MAIL_STORAGE="${OPERATOR_MAIL_STORAGE:-sdbox}"  # as large operators run
-python3 scripts/operator_backend.py start --name bench --port-base "$PORT_BASE" --fresh >/dev/null
-trap 'python3 scripts/operator_backend.py stop --name bench --port-base '"$PORT_BASE"' >/dev/null' EXIT
-eval "$(python3 scripts/operator_backend.py env --name bench --port-base "$PORT_BASE")"
-export WEBMAIL_DATA_DIR="${TMPDIR:-/tmp}/mssante-webmail-bench"
+python3 scripts/operator_backend.py start --name "$NAME" --port-base "$PORT_BASE" --fresh >/dev/null
+trap 'python3 scripts/operator_backend.py stop --name "$NAME" --port-base "$PORT_BASE" >/dev/null' EXIT
+eval "$(python3 scripts/operator_backend.py env --name "$NAME" --port-base "$PORT_BASE")"
+export WEBMAIL_DATA_DIR="${TMPDIR:-/tmp}/mssante-webmail-$NAME"
 export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/webmail_bench}"
-export CELERY_BROKER_URL="redis://127.0.0.1:6379/13"
-export REDIS_URL="redis://127.0.0.1:6379/12"
+export CELERY_BROKER_URL="redis://127.0.0.1:6379/$((REDIS_DB + 1))"
+export REDIS_URL="redis://127.0.0.1:6379/$REDIS_DB"
 export DJANGO_SECURE_COOKIES=false
-redis-cli -n 13 flushdb >/dev/null
-redis-cli -n 12 flushdb >/dev/null
+redis-cli -n $((REDIS_DB + 1)) flushdb >/dev/null
+redis-cli -n "$REDIS_DB" flushdb >/dev/null
 if [[ "$DATABASE_URL" == postgres* ]]; then
   db_name="${DATABASE_URL##*/}"
   psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"$db_name\""

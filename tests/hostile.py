@@ -24,8 +24,9 @@ def nested(levels: int, *, top: str = "multipart/report") -> tuple[bytes, str]:
     return "\r\n".join([*head, *lines, ""]).encode(), message_id
 
 
-def wide(parts: int) -> tuple[bytes, str]:
-    """A message with a short text and `parts` small attachments; raw bytes, Message-ID."""
+def wide(parts: int, *, body: str = "plain") -> tuple[bytes, str]:
+    """A message with a short text (`body`: plain or html) and `parts` small attachments;
+    its raw bytes and its Message-ID."""
     message_id = f"<{uuid.uuid4()}@hopital-c.mssante.test>"
     lines = [
         "From: Someone <someone@hopital-c.mssante.test>",
@@ -36,9 +37,9 @@ def wide(parts: int) -> tuple[bytes, str]:
         'Content-Type: multipart/mixed; boundary="wide"',
         "",
         "--wide",
-        "Content-Type: text/plain; charset=utf-8",
+        f"Content-Type: text/{body}; charset=utf-8",
         "",
-        "Voir les pieces jointes.",
+        "<p>Voir les pieces jointes.</p>" if body == "html" else "Voir les pieces jointes.",
     ]
     for number in range(parts):
         lines += [

@@ -125,6 +125,17 @@ DATABASES = {
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the worker write at once. WAL lets readers run beside the writer;
+    # IMMEDIATE takes the write lock at BEGIN, so a transaction that reads then writes waits
+    # its turn (busy timeout, seconds) instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+        }
+    )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # --- Cache and sessions: Redis -------------------------------------------------------------

@@ -33,6 +33,11 @@ urlpatterns = [
         compose.retry,
         name="mail-outbox-retry",
     ),
+    path(
+        "mailbox/<int:mailbox_id>/outbox/<int:outgoing_id>/discard/",
+        compose.discard,
+        name="mail-outbox-discard",
+    ),
     path("mailbox/<int:mailbox_id>/trash/empty/", actions.empty_trash, name="mail-empty-trash"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(

@@ -8,4 +8,10 @@ class OperatorUnavailable(Exception):
 
 
 class OperatorRefused(OperatorUnavailable):
-    """The operator answered NO/BAD to a command; the message carries its answer."""
+    """The operator answered NO/BAD to a command; the message carries its answer. Raised
+    only once logged in (a refused login is an OperatorUnavailable)."""
+
+
+class FolderMissing(OperatorRefused):
+    """The folder does not exist at the operator (RFC 5530 NONEXISTENT): a stale link, or a
+    folder deleted from another mail client. Not an operator failure."""

@@ -26,9 +26,14 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from mailboxes.models import Mailbox
-from mailboxes.operator import OperatorRefused, OperatorUnavailable, strategies
+from mailboxes.operator import FolderMissing, OperatorRefused, OperatorUnavailable, strategies
 
 logger = logging.getLogger(__name__)
+# imaplib refuses any response line over 1 MB (a guard against a hostile server). Our
+# operator is trusted, but a sender is not: the BODYSTRUCTURE of a message of 10,000 parts
+# is one line of about 1.4 MB, and it failed the whole mailbox's sync. The operator's
+# message size limit (25 MB) bounds what a line can be.
+imaplib._MAXLINE = max(imaplib._MAXLINE, 32 * 1024 * 1024)  # type: ignore[attr-defined]
 
 # Folder names come from the URL: only what an IMAP mailbox name can be, no wildcards.
 FORBIDDEN_IN_FOLDER = frozenset("*%\r\n\0")
@@ -302,6 +307,17 @@ def fetch_message(mailbox: Mailbox, folder: str, uid: int, peek: bool = False) -
     return found[0] if found else None
 
 
+def _select(client: IMAPClient, folder: str, *, readonly: bool) -> None:
+    """SELECT, telling a folder that does not exist (FolderMissing) from a refusal. imaplib
+    keeps RFC 5530's [NONEXISTENT] out of the error, so ask LIST, on failure only."""
+    try:
+        client.select_folder(folder, readonly=readonly)
+    except (IMAPClientError, imaplib.IMAP4.error):
+        if not client.folder_exists(folder):
+            raise FolderMissing(f"no folder {folder!r}") from None
+        raise
+
+
 def fetch_with_flags(
     mailbox: Mailbox, folder: str, uid: int, peek: bool = False
 ) -> tuple[bytes, tuple[bytes, ...]] | None:
@@ -309,7 +325,7 @@ def fetch_with_flags(
     folder = check_folder(folder)
     item = b"BODY.PEEK[]" if peek else b"BODY[]"
     with pooled_session(mailbox) as client:
-        client.select_folder(folder, readonly=peek)
+        _select(client, folder, readonly=peek)
         data = client.fetch([uid], [item, b"FLAGS"]).get(uid)
     if not data or data.get(b"BODY[]") is None:
         return None

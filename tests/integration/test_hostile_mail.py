@@ -9,11 +9,11 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from pytest_django import Settings
 
-from mailboxes import receipts
+from mailboxes import mime, receipts
 from mailboxes.models import Mailbox, MessageIndex, Outgoing, Receipt, User
 from mailboxes.operator.imap import imap_session
 from tests.conftest import client_for
-from tests.hostile import nested
+from tests.hostile import nested, wide
 from tests.integration.helpers import lmtp_deliver, synced, wait_until
 from webmail.celery import app as celery_app
 
@@ -72,6 +72,11 @@ def test_it_opens_a_deeply_nested_message_with_a_notice_and_its_download(
         answer = client.get(f"{compose}?{query}")
         assert answer.status_code == 200, query
         assert "Re: Imbrication" in answer.content.decode() or "forward" in query
+    for forward_as in ("inline", "attachment"):  # sending it on is refused, with a reason
+        form = {"to": MARIE, "subject": "Tr", "forward_uid": uid, "forward_as": forward_as}
+        refused = client.post(compose, {**form, "forward_folder": "INBOX"})
+        assert "Ce message est trop imbriqué pour être transféré." in refused.content.decode()
+    assert not Outgoing.objects.exists()
     raw_page = client.get(reverse("mail-raw", args=[mailbox.pk, uid]))
     assert raw_page.status_code == 200 and raw_page.content.endswith(raw)  # + Return-Path...
 
@@ -83,3 +88,33 @@ def test_it_syncs_a_deeply_nested_message(directory: dict[str, Mailbox]) -> None
     synced(mailbox)
     indexed = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
     assert indexed.message_id == message_id and indexed.subject == "Imbrication"
+
+
+def test_it_opens_a_10000_part_message_parsing_it_once_per_request(
+    directory: dict[str, Mailbox], karim: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw, message_id = wide(10_000, body="html")
+    mailbox = directory[KARIM]
+    uid = lmtp_deliver(mailbox, raw, message_id)
+    calls = []
+    parse = mime.message
+    monkeypatch.setattr(mime, "message", lambda raw: calls.append(1) or parse(raw))
+    client = client_for(karim)
+    page = client.get(reverse("mail-message", args=[mailbox.pk, uid]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "piece-0.pdf" in html and "piece-499.pdf" in html
+    assert "Et 9500 autres pièces jointes : téléchargez le message (.eml)" in html
+    assert len(calls) == 1
+    calls.clear()
+    frame = client.get(reverse("mail-body", args=[mailbox.pk, uid]))
+    assert frame.status_code == 200 and "Voir les pieces jointes." in frame.content.decode()
+    assert len(calls) == 1
+
+
+def test_it_syncs_a_10000_part_message(directory: dict[str, Mailbox]) -> None:
+    raw, message_id = wide(10_000)
+    mailbox = directory[KARIM]
+    uid = lmtp_deliver(mailbox, raw, message_id)
+    synced(mailbox)  # its BODYSTRUCTURE is one 1.4 MB line
+    indexed = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
+    assert indexed.has_attachments and indexed.preview == "Voir les pieces jointes."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 import tempfile
 from pathlib import Path
 
@@ -28,9 +27,8 @@ KARIM = "karim.benali@hopital-c.mssante.test"
 
 def operator_password(address: str) -> str:
     """The mailbox's password in the test operator's passwd-file."""
-    args = shlex.split(os.environ["OPERATOR_BACKEND_ARGS"])
-    name = args[args.index("--name") + 1]  # this run's instance (TEST_INSTANCE), not "test"
-    root = Path(tempfile.gettempdir()) / f"mssante-operator-{name}"
+    args = os.environ["OPERATOR_BACKEND_ARGS"].split()  # this suite's instance (TEST_INSTANCE)
+    root = Path(tempfile.gettempdir()) / f"mssante-operator-{args[args.index('--name') + 1]}"
     for line in (root / "dovecot" / "users").read_text().splitlines():
         if line.startswith(address + ":"):
             return line.split(":")[1].removeprefix("{PLAIN}")

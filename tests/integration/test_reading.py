@@ -113,3 +113,14 @@ def test_it_speaks_english_on_request(marie: User, marie_mailbox: Mailbox) -> No
     client = client_for(marie)
     page = client.get(reverse("mail-folder", args=[marie_mailbox.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert "Inbox" in page.content.decode()
+
+
+def test_it_answers_404_for_a_missing_folder_without_blaming_the_operator_login(
+    marie: User, marie_mailbox: Mailbox
+) -> None:
+    client = client_for(marie)
+    for view in ("mail-message", "mail-body", "mail-raw"):
+        url = reverse(view, args=[marie_mailbox.pk, 1])
+        assert client.get(url, {"folder": "Dossier disparu"}).status_code == 404, view
+    logins = AuditEvent.objects.filter(action="operator.login")
+    assert list(logins.values_list("outcome", flat=True)) == ["ok"]  # the first success

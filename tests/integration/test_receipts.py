@@ -156,3 +156,19 @@ def test_it_records_no_forged_delivery_or_read_report(
     assert list(Receipt.objects.values_list("kind", "recipient")) == [("dsn", MARIE)]
     outbox = client_for(karim).get(reverse("mail-outbox", args=[directory[KARIM].pk]))
     assert OUTSIDER not in outbox.content.decode()
+
+
+def test_it_vouches_only_for_people_written_to_masked_patients_included() -> None:
+    patient = "1234567890123@patient.mssante.fr"
+    sent_row = Outgoing(recipients=[MARIE, "***@patient.mssante.fr"])  # as masked once sent
+    dsn = receipts.Report("dsn", "<r@x>", "mailer-daemon@mx.operateur-a.mssante.test")
+    assert receipts.vouched(sent_row, dsn, receipts.Entry(patient, "delivered")) == (
+        "***@patient.mssante.fr"
+    )
+    assert receipts.vouched(sent_row, dsn, receipts.Entry(OUTSIDER, "delivered")) == ""
+    by_original = receipts.Entry("alias@x.test", "delivered", original_recipient=MARIE)
+    assert receipts.vouched(sent_row, dsn, by_original) == MARIE
+    mdn = receipts.Report("mdn", "<r@x>", OUTSIDER)
+    assert receipts.vouched(sent_row, mdn, receipts.Entry(MARIE, "displayed")) == ""
+    mdn.sender = MARIE
+    assert receipts.vouched(sent_row, mdn, receipts.Entry(MARIE, "displayed")) == MARIE

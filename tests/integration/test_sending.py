@@ -245,3 +245,40 @@ def test_it_resumes_a_draft_from_the_drafts_folder(
     assert KARIM in page and "Début du compte rendu" in page
     assert f'name="draft_uid" value="{link.group(2)}"' in page
     assert AuditEvent.objects.filter(action="draft.save", actor=marie).exists()
+
+
+def test_it_masks_patients_in_the_outbox_once_sent(
+    worker: None, directory: dict[str, Mailbox], marie: User
+) -> None:
+    patient = "1234567890123@patient.mssante.fr"  # refused here: outside the test trust space
+    outgoing = settled(send(marie, directory[MARIE], to=f"{KARIM}, {patient}"))
+    wait_until(lambda: Outgoing.objects.get(pk=outgoing.pk).copied_to_sent)
+    row = Outgoing.objects.get(pk=outgoing.pk)
+    assert row.recipients == [KARIM, "***@patient.mssante.fr"]  # as the audit trail masks
+    assert "1234567890123" not in row.error and bytes(row.raw) == b""
+    page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
+    assert "1234567890123" not in page.content.decode()
+
+
+def test_it_lets_a_sender_discard_a_failed_message(
+    worker: None, directory: dict[str, Mailbox], marie: User
+) -> None:
+    outgoing = settled(
+        send(marie, directory[MARIE], to="dr.house@gmail.com"), Outgoing.Status.FAILED
+    )
+    client = client_for(marie)
+    outbox_page = client.get(reverse("mail-outbox", args=[directory[MARIE].pk])).content.decode()
+    discard = reverse("mail-outbox-discard", args=[directory[MARIE].pk, outgoing.pk])
+    assert discard in outbox_page
+    confirm = client.get(discard)  # asks first
+    assert (
+        confirm.status_code == 200 and "Supprimer ce message non envoyé" in confirm.content.decode()
+    )
+    assert Outgoing.objects.filter(pk=outgoing.pk).exists()
+    reader = User.objects.create_user("lecteur", subject_name_id="810000000009")
+    do_grant_delegation(marie, directory[MARIE], reader, "reader")
+    assert client_for(reader).post(discard).status_code == 404
+    assert client.post(discard).status_code == 302
+    assert not Outgoing.objects.filter(pk=outgoing.pk).exists()
+    event = AuditEvent.objects.get(action="message.discard")
+    assert (event.actor, event.target) == (marie, outgoing.message_id)

@@ -6,7 +6,7 @@ from django.http import Http404
 
 from mailboxes import access
 from mailboxes.access import Action, Role
-from mailboxes.models import Mailbox, User
+from mailboxes.models import AuditEvent, Mailbox, User
 
 
 def test_it_makes_the_owner_manager_of_a_personal_mailbox(alice: User) -> None:
@@ -49,3 +49,16 @@ def test_it_gives_no_owner_rights_on_an_organisational_mailbox(
     )
     assert access.role_of(alice, org) is None
     assert org not in access.mailboxes_for(alice)
+
+
+def test_it_audits_one_refusal_a_minute_per_person_mailbox_and_action(
+    alice: User, charlie: User
+) -> None:
+    mailbox = Mailbox.objects.get(owner=alice)
+    for _ in range(5):  # someone looping on a foreign mailbox: 404 every time
+        with pytest.raises(Http404):
+            access.mailbox_or_404(charlie, Action.READ, mailbox.pk)
+    with pytest.raises(Http404):
+        access.mailbox_or_404(charlie, Action.SEND, mailbox.pk)
+    denied = AuditEvent.objects.filter(outcome="denied", actor=charlie)
+    assert sorted(denied.values_list("action", flat=True)) == ["access.read", "access.send"]

@@ -73,3 +73,21 @@ def test_it_reads_only_the_headers_of_a_message_nested_too_deeply() -> None:
 def test_it_walks_a_message_nested_within_the_bound() -> None:
     parsed = mime.parse(nested(mime.MAX_DEPTH - 1)[0])
     assert not parsed.too_deep and parsed.text.strip() == "Tout au fond."
+
+
+def attachment_named(disposition: bytes) -> str:
+    raw = (
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n'
+        b"\r\nVoir.\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: "
+        + disposition
+        + b"\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
+    )
+    [attachment] = mime.parse(raw).attachments
+    return attachment.filename
+
+
+def test_it_names_attachments_as_mail_clients_write_names() -> None:
+    quoted = b'attachment; filename="=?utf-8?q?compte_rendu_=C3=A9cho.pdf?="'
+    assert attachment_named(quoted) == "compte rendu écho.pdf"  # RFC 2047 words, as Outlook
+    raw_utf8 = 'attachment;\r\n filename="écho.pdf"'.encode()  # folded, 8-bit (RFC 6532)
+    assert attachment_named(raw_utf8) == "écho.pdf"

@@ -181,3 +181,23 @@ def test_it_exports_a_formula_as_text(start: str) -> None:
 
 def test_it_exports_ordinary_values_unchanged() -> None:
     assert [cell("INBOX/3 <a@b>"), cell(None), cell(12)] == ["INBOX/3 <a@b>", "", "12"]
+
+
+def test_it_lets_no_delegate_change_or_extend_their_own_delegation(
+    jeanne: User, bob: User, officine: Mailbox
+) -> None:
+    ends = timezone.now() + timedelta(days=1)
+    own = Delegation.objects.create(
+        person=bob, mailbox=officine, role="manager", granted_by=jeanne, expires_at=ends
+    )
+    later = (timezone.localdate() + timedelta(days=365)).isoformat()
+    change = reverse("admin-delegation-change", args=[officine.pk, own.pk])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        page = client_for(bob).post(change, {"role": "manager", "expires_on": later}, follow=True)
+    assert "Vous ne pouvez pas modifier votre propre délégation." in page.content.decode()
+    grant(bob, officine, person=bob.pk, role="manager", expires_on=later)  # a grant does it too
+    own.refresh_from_db()
+    assert (own.role, own.expires_at, own.revoked_at) == ("manager", ends, None)
+    refused = AuditEvent.objects.filter(actor=bob, action="delegation.change", outcome="denied")
+    assert refused.count() == 2 and refused.first().target == "bob manager"  # type: ignore[union-attr]
+    assert not AuditEvent.objects.filter(actor=bob, outcome="ok").exists()

@@ -131,3 +131,35 @@ def test_it_ends_the_session_cookie_with_the_browser() -> None:
     page = Client().get(reverse("oidc_authentication_init"))  # the session now holds a state
     morsel = page.cookies["sessionid"]
     assert morsel.value and not morsel["expires"] and not morsel["max-age"]
+
+
+# Each write reads first, as most of ours do (a deferred transaction must then upgrade its
+# lock, and SQLite answers "database is locked" at once, whatever the timeout).
+WRITER = """
+from django.db import transaction
+from mailboxes.models import AuditEvent
+for n in range(200):
+    with transaction.atomic():
+        AuditEvent.objects.filter(action="test.write").count()
+        AuditEvent.objects.create(action="test.write", target=str(n))
+"""
+
+
+def test_it_lets_two_processes_write_to_the_embedded_sqlite_at_once(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "WEBMAIL_DATA_DIR": str(tmp_path)}
+    assert run_manage(env, "migrate", "-v0").returncode == 0
+    command = [sys.executable, "manage.py", "shell", "--no-imports", "-c", WRITER]
+    writers = [
+        subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    errors = [writer.communicate(timeout=120)[1] for writer in writers]
+    assert [w.returncode for w in writers] == [0, 0], "\n".join(errors)[-2000:]
+    count = run_manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from mailboxes.models import AuditEvent; print(AuditEvent.objects.count())",
+    )
+    assert count.stdout.strip() == "400"

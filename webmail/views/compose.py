@@ -337,12 +337,28 @@ def outbox_page(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     return render(request, "mail/outbox.html", {"mailbox": mailbox, "outgoing": messages})
 
 
+def outgoing_or_404(mailbox: Mailbox, outgoing_id: int, **state: str) -> Outgoing:
+    outgoing = Outgoing.objects.filter(pk=outgoing_id, mailbox=mailbox, **state).first()
+    if outgoing is None:
+        raise Http404
+    return outgoing
+
+
+@login_required
+def discard(request: HttpRequest, mailbox_id: int, outgoing_id: int) -> HttpResponse:
+    """Delete a message that could not be sent, after asking."""
+    mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
+    outgoing = outgoing_or_404(mailbox, outgoing_id, status=Outgoing.Status.FAILED)
+    if request.method == "POST":
+        outbox.do_discard(request.user, outgoing, request)
+        return redirect("mail-outbox", mailbox_id=mailbox.pk)
+    return render(request, "mail/discard.html", {"mailbox": mailbox, "item": outgoing})
+
+
 @login_required
 def retry(request: HttpRequest, mailbox_id: int, outgoing_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
-    outgoing = Outgoing.objects.filter(pk=outgoing_id, mailbox=mailbox).first()
-    if outgoing is None:
-        raise Http404
+    outgoing = outgoing_or_404(mailbox, outgoing_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     outbox.do_retry(request.user, outgoing, request)

@@ -62,6 +62,8 @@ def delegations(request: HttpRequest, mailbox_id: int) -> HttpResponse:
             if form.cleaned_data["person"]
             else person_for_email(form.cleaned_data["email"])
         )
+        if not access.may_delegate(request.user, mailbox, person, request):
+            return refused_own(request, mailbox)
         do_grant_delegation(
             request.user, mailbox, person, form.cleaned_data["role"], form.expires_at, request
         )
@@ -92,6 +94,11 @@ def delegations(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     return render(request, "manage/delegations.html", context)
 
 
+def refused_own(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
+    messages.error(request, _("You cannot change your own delegation."))
+    return redirect("admin-delegations", mailbox_id=mailbox.pk)
+
+
 @login_required
 def delegation_change(request: HttpRequest, mailbox_id: int, delegation_id: int) -> HttpResponse:
     # Access first, method second: a refusal must look like absence (404), never 405.
@@ -99,6 +106,8 @@ def delegation_change(request: HttpRequest, mailbox_id: int, delegation_id: int)
     delegation = open_delegation(mailbox, delegation_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    if not access.may_delegate(request.user, mailbox, delegation.person, request):
+        return refused_own(request, mailbox)
     form = DelegationForm(request.POST)
     if form.is_valid():
         do_change_delegation(

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from mailboxes import access, audit, cache, live
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Folder, Mailbox
-from mailboxes.operator import OperatorUnavailable, imap
+from mailboxes.operator import OperatorRefused, OperatorUnavailable, imap
 from webmail.auth import session
 from webmail.converters import uid_from
 
@@ -55,7 +55,10 @@ def listing_of(request: HttpRequest) -> cache.Listing:
 def audit_operator_login(
     request: HttpRequest, mailbox: Mailbox, error: OperatorUnavailable | None = None
 ) -> None:
-    """Logins to the operator (CONF.17): every failure, and the first success per session."""
+    """Logins to the operator (CONF.17): every failure, and the first success per session.
+    A refused command (a folder that does not exist...) comes after a successful login."""
+    if isinstance(error, OperatorRefused):
+        error = None
     key = f"operator_login:{mailbox.pk}"
     if error is None and request.session.get(key):
         return

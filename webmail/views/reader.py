@@ -15,7 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from mailboxes import access, audit, cache, mime, outbox, receipts
 from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex
-from mailboxes.operator import OperatorUnavailable, imap
+from mailboxes.operator import FolderMissing, OperatorUnavailable, imap
 from webmail import rendering
 from webmail.views.mail import audit_operator_login, folder_of
 
@@ -25,6 +25,9 @@ BODY_CSP = (
     "default-src 'none'; img-src 'self' data:{remote}; style-src 'unsafe-inline'; "
     "font-src data:; form-action 'none'; frame-ancestors 'self'; base-uri 'none'"
 )
+# Attachments listed on the page; the rest are counted (a hostile message may have 10,000,
+# and the page would take seconds to render and weigh megabytes).
+LISTED_ATTACHMENTS = 500
 PART_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
@@ -40,6 +43,9 @@ def load_with_flags(
 ) -> tuple[bytes, tuple[bytes, ...]]:
     try:
         found = imap.fetch_with_flags(mailbox, folder, uid, peek=peek)
+    except FolderMissing:
+        audit_operator_login(request, mailbox)
+        raise Http404 from None  # as a message that is not there
     except OperatorUnavailable as exc:
         audit_operator_login(request, mailbox, exc)
         raise
@@ -91,6 +97,8 @@ def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "mailbox": mailbox,
         "folder": folder,
         "message": parsed,
+        "attachments": parsed.attachments[:LISTED_ATTACHMENTS],
+        "more_attachments": max(len(parsed.attachments) - LISTED_ATTACHMENTS, 0),
         "uid": uid,
         "body_url": body_url if parsed.html_index is not None else "",
         "blocked_images": blocked,
