@@ -189,7 +189,7 @@ def may_delegate(
 NAVIGATION_SECONDS = 60
 
 
-def navigation(user: User | AnonymousUser) -> dict[str, bool]:
+def navigation(user: User | AnonymousUser) -> dict[str, int]:
     """What the top bar offers: management pages, invitations, unread notifications. Cached a
     minute per person (three queries on every page otherwise); a new notification (every
     change of delegation makes one) or reading them forgets it at once. The pages themselves
@@ -197,7 +197,7 @@ def navigation(user: User | AnonymousUser) -> dict[str, bool]:
     if not user.is_authenticated:
         return {"manages": False, "invites": False, "notifications": 0}
     key = f"webmail:navigation:{user.pk}"
-    flags = cache.get(key)
+    flags: dict[str, int] | None = cache.get(key)
     if flags is None:
         flags = {
             "manages": managed_mailboxes(user).exists(),
@@ -216,4 +216,4 @@ def can_invite(user: User | AnonymousUser) -> bool:
     """Administrators and structure managers may invite people to a local account."""
     if not user.is_authenticated or not user.is_active:
         return False
-    return bool(user.is_superuser or user.managed_structures.exists())  # type: ignore[union-attr]
+    return bool(user.is_superuser or user.managed_structures.exists())

@@ -54,7 +54,8 @@ def active(within: int = ACTIVE_SECONDS) -> set[int]:
     now = time.time()
     connection = client()
     connection.zremrangebyscore(ACTIVE_KEY, "-inf", now - ACTIVE_SECONDS)
-    return {int(m) for m in connection.zrangebyscore(ACTIVE_KEY, now - within, "+inf")}
+    members = connection.zrangebyscore(ACTIVE_KEY, now - within, "+inf")
+    return {int(m) for m in members}  # type: ignore[arg-type]  # plain members, no scores asked
 
 
 def claim_sync(mailbox_id: int, *, force: bool = False) -> bool:

@@ -153,7 +153,7 @@ def do_queue_raw(
         request_dsn=request_dsn,
     )
     audit.record(author, action, mailbox=mailbox, target=outgoing.message_id, request=request)
-    send_outgoing.delay_on_commit(outgoing.pk)
+    send_outgoing.delay_on_commit(outgoing.pk)  # type: ignore[attr-defined]  # Celery 5.4+, not in celery-types
     return outgoing
 
 
@@ -171,7 +171,7 @@ def do_retry(author: User, outgoing: Outgoing, request: HttpRequest | None = Non
         target=outgoing.message_id,
         request=request,
     )
-    send_outgoing.delay_on_commit(outgoing.pk)
+    send_outgoing.delay_on_commit(outgoing.pk)  # type: ignore[attr-defined]  # Celery 5.4+, not in celery-types
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -53,11 +54,12 @@ def person_ref(value: str) -> User:
         return user
     if "@" not in value:
         raise RowError(f"a person is a SubjectNameID or an e-mail address, not {value!r}")
-    user = User.objects.filter(email__iexact=value).first()
-    if user is None:
-        user = User(username=value.lower(), email=value.lower())
-        user.set_unusable_password()
-        user.save()
+    found = User.objects.filter(email__iexact=value).first()
+    if found is not None:
+        return found
+    user = User(username=value.lower(), email=value.lower())
+    user.set_unusable_password()
+    user.save()
     return user
 
 
@@ -71,7 +73,7 @@ def import_structure(row: dict[str, str]) -> None:
     if not row["name"] or not (row["finess"] or row["siret"]):
         raise RowError("a structure needs a name and a FINESS or SIRET")
     kind = choice(row["kind"] or "other", Structure.Kind.values, "structure kind")
-    lookup = {"finess": row["finess"]} if row["finess"] else {"siret": row["siret"]}
+    lookup: dict[str, Any] = {"finess": row["finess"]} if row["finess"] else {"siret": row["siret"]}
     defaults = {"name": row["name"], "kind": kind, "finess": row["finess"], "siret": row["siret"]}
     Structure.objects.update_or_create(**lookup, defaults=defaults)
 

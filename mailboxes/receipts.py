@@ -95,7 +95,7 @@ def parse(raw: bytes) -> Report | None:
                     )
             return report
         if kind == "message/disposition-notification":
-            block = next(iter(_fields(part)), None)
+            block = next(iter(_fields(part)), None)  # type: ignore[arg-type]  # typeshed: no None default for Message
             if block is None:
                 return None
             disposition = str(block.get("Disposition", "")).split(";")[-1].strip().lower()

@@ -178,7 +178,7 @@ def deleted(rows: QuerySet[MessageIndex]) -> int:
         MessageText.objects.filter(message__in=rows.values("pk")).delete()  # no dependants
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM mailboxes_messageindex WHERE id IN ({sql})", params)  # noqa: S608
-            return cursor.rowcount
+            return int(cursor.rowcount)
 
 
 def uid_set(text: str) -> list[int]:
@@ -193,7 +193,9 @@ def uid_set(text: str) -> list[int]:
     return uids
 
 
-def examine_qresync(client: IMAPClient, folder: Folder) -> tuple[dict, list[int], dict]:
+def examine_qresync(
+    client: IMAPClient, folder: Folder
+) -> tuple[dict[bytes, Any], list[int], dict[int, Any]]:
     """EXAMINE with QRESYNC (RFC 7162 §3.2.5): the folder's state, the UIDs vanished since
     our HIGHESTMODSEQ and the flags of messages changed since. imapclient 4.1 has no API for
     it (STACK-NOTES §2): a raw command, and imaplib's untagged responses read directly."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from celery import shared_task
 from celery.app.task import Task
@@ -28,7 +29,7 @@ def purge_audit_events() -> int:
 
 
 @shared_task(bind=True, name="mailboxes.send_outgoing", max_retries=None)
-def send_outgoing(self: Task, outgoing_id: int) -> str:
+def send_outgoing(self: Task[Any, Any], outgoing_id: int) -> str:
     """Submit one outbox message; temporary failures retry with backoff, permanent ones stay
     visible with the server's reason. Claimed by a conditional update, so a task delivered
     twice sends once."""
@@ -149,7 +150,7 @@ def collect_recent_receipts() -> int:
     retry_jitter=True,
     max_retries=8,
 )
-def sync_mailbox(self: Task, mailbox_id: int) -> str:
+def sync_mailbox(self: Task[Any, Any], mailbox_id: int) -> str:
     """Refresh a mailbox's metadata cache. One sync per mailbox at a time, across workers:
     a second task finds the lock taken, leaves a note and returns at once; the running one
     sees the note when it finishes and goes round again, so no change is left behind."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, migrations check, then pytest against real Dovecot, Postfix,
+# The whole test suite: lint, types, import rules, migrations check, then pytest against real Dovecot, Postfix,
 # PostgreSQL, Redis and the Pro Santé Connect look-alike, all started here.
 # Usage: scripts/test.sh [pytest arguments]
 set -euo pipefail
@@ -15,6 +15,9 @@ redis_up
 log "ruff check / ruff format --check"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
+log "mypy (django-stubs, strict) and import-linter (the import rules of ARCHITECTURE.md)"
+"$VENV/bin/mypy"
+"$VENV/bin/lint-imports" --no-cache >/dev/null || "$VENV/bin/lint-imports" --no-cache
 
 # The test instances use their own ports (base 32000) and folders: a running demo is safe.
 # TEST_INSTANCE=name TEST_PORT_BASE=N TEST_REDIS_DB=N run a second suite beside the first

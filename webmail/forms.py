@@ -117,10 +117,10 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args: Any, mailboxes: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["mailbox"].queryset = mailboxes  # only those the person may read
+        self.fields["mailbox"].queryset = mailboxes  # type: ignore[attr-defined]  # a ModelChoiceField: only those the person may read
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         since, until = data.get("since"), data.get("until")
         if since and until and since > until:
             raise forms.ValidationError(_("The start date is after the end date."))

@@ -65,7 +65,7 @@ class CappedUploadHandler(FileUploadHandler):
         input_data: Any,
         META: dict[str, Any],
         content_length: int,
-        boundary: bytes,
+        boundary: str,
         encoding: str | None = None,
     ) -> None:
         self.request_length = content_length  # (self.content_length is the file's)

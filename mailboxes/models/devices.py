@@ -34,13 +34,15 @@ class AppDevice(TimestampMixin, ThrottlingMixin, Device):
     """An authenticator app (TOTP, RFC 6238): 30-second steps, 6 digits, one step of
     tolerance each way, a code never accepted twice (last_t), throttled after failures."""
 
-    encrypted_key = models.TextField(default=new_key)
-    step = models.PositiveSmallIntegerField(default=30)
-    t0 = models.BigIntegerField(default=0)
-    digits = models.PositiveSmallIntegerField(default=6)
-    tolerance = models.PositiveSmallIntegerField(default=1)
-    drift = models.SmallIntegerField(default=0)
-    last_t = models.BigIntegerField(default=-1)
+    encrypted_key: models.TextField[str, str] = models.TextField(default=new_key)
+    step: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=30)
+    t0: models.BigIntegerField[int, int] = models.BigIntegerField(default=0)
+    digits: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(default=6)
+    tolerance: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
+        default=1
+    )
+    drift: models.SmallIntegerField[int, int] = models.SmallIntegerField(default=0)
+    last_t: models.BigIntegerField[int, int] = models.BigIntegerField(default=-1)
 
     class Meta(Device.Meta):
         verbose_name = "authenticator app"

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     pass
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp devices: untyped
     """A person: a health professional (Pro Santé Connect) or staff with a local account.
 
     Professionals are keyed by `subject_name_id`, PSC's national identifier (8 + RPPS, or
@@ -23,7 +23,7 @@ class User(AbstractUser):
         _("national identifier (SubjectNameID)"), max_length=32, unique=True, null=True, blank=True
     )
 
-    objects: ClassVar[UserManager[User]] = UserManager()
+    objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]  # stubs want Self
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

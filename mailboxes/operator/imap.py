@@ -212,7 +212,7 @@ def pooled_session(mailbox: Mailbox, purpose: str = "web") -> Iterator[IMAPClien
 
 def _envelope(uid: int, data: dict[bytes, object]) -> Envelope:
     raw_headers = data.get(b"BODY[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)]", b"")
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw_headers or b"")
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(bytes(raw_headers or b""))  # type: ignore[call-overload]  # FETCH data
     sender_name, sender_address = email.utils.parseaddr(str(headers.get("From", "")))
     flags = data.get(b"FLAGS", ())
     return Envelope(

@@ -26,6 +26,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -172,7 +173,7 @@ def open_invitation(token: str) -> Invitation | None:
     return open_invitations().filter(token_digest=digest(token)).first()
 
 
-def open_invitations() -> object:
+def open_invitations() -> QuerySet[Invitation]:
     return Invitation.objects.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
 
 
@@ -229,7 +230,10 @@ def do_add_password(user: User, password: str, request: HttpRequest) -> None:
 
 def start_totp(user: User) -> AppDevice:
     AppDevice.objects.filter(user=user, confirmed=False).delete()
-    return AppDevice.objects.create(user=user, name=_("Authenticator app"), confirmed=False)
+    device: AppDevice = AppDevice.objects.create(
+        user=user, name=_("Authenticator app"), confirmed=False
+    )
+    return device
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from webmail.auth.forms import (
     PasswordLoginForm,
 )
 from webmail.auth.views import LOGIN_ERRORS
+from webmail.http import AuthedRequest
 
 PENDING = "auth_pending"  # password checked, code not yet
 INVITED = "auth_invited"  # invitation token checked, password not yet chosen
@@ -107,7 +108,7 @@ def invited(request: HttpRequest) -> Invitation | None:
     state = request.session.get(INVITED)
     if not state or time.time() - state["since"] > PENDING_SECONDS * 6:
         return None
-    return local.open_invitations().filter(pk=state["invitation"]).first()  # type: ignore[attr-defined,no-any-return]
+    return local.open_invitations().filter(pk=state["invitation"]).first()
 
 
 def invitation_password(request: HttpRequest) -> HttpResponse:
@@ -137,7 +138,7 @@ def start_enrolment(request: HttpRequest, user: User, found: Invitation | None) 
 
 
 @login_required
-def add_password(request: HttpRequest) -> HttpResponse:
+def add_password(request: AuthedRequest) -> HttpResponse:
     """A professional logged in with Pro Santé Connect adds the password door to their own
     account (for a day without their e-CPS): started by the person, never by an invitation."""
     identity = request.session.get(session.IDENTITY) or {}
@@ -204,7 +205,7 @@ def qr_svg(data: str) -> str:
 
 
 @login_required
-def backup_codes(request: HttpRequest) -> HttpResponse:
+def backup_codes(request: AuthedRequest) -> HttpResponse:
     codes = request.session.pop(BACKUP_CODES, None)
     if not codes:
         return redirect("mail-home")
@@ -212,7 +213,7 @@ def backup_codes(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def invite(request: HttpRequest) -> HttpResponse:
+def invite(request: AuthedRequest) -> HttpResponse:
     if not access.can_invite(request.user):
         raise PermissionDenied
     form = InviteForm(request.POST or None, user=request.user)

@@ -35,7 +35,7 @@ class ProSanteConnectBackend(OIDCAuthenticationBackend):
     """
 
     def refuse(self, reason: str) -> NoReturn:
-        self.request.psc_refusal = reason  # type: ignore[attr-defined]
+        self.request.psc_refusal = reason
         raise PSCRefused(reason)
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
@@ -51,7 +51,7 @@ class ProSanteConnectBackend(OIDCAuthenticationBackend):
 
     def get_token(self, payload: dict[str, Any]) -> dict[str, Any]:
         tokens: dict[str, Any] = super().get_token(payload)
-        self.request.psc_tokens = tokens  # type: ignore[attr-defined]
+        self.request.psc_tokens = tokens
         return tokens
 
     def store_tokens(self, access_token: str, id_token: str) -> None:
@@ -133,7 +133,7 @@ class ProSanteConnectBackend(OIDCAuthenticationBackend):
             self.refuse("sub-mismatch")  # OIDC Core 5.3.2: must match the ID token
         if not userinfo.get("SubjectNameID"):
             self.refuse("no-subject-name-id")
-        self.request.psc_claims = userinfo  # type: ignore[attr-defined]
+        self.request.psc_claims = userinfo
         return {**userinfo, "acr": payload["acr"]}
 
     def verify_claims(self, claims: dict[str, Any]) -> bool:

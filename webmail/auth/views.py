@@ -63,7 +63,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/login.html", context)
 
 
-class PSCRequestView(OIDCAuthenticationRequestView):  # type: ignore[misc]
+class PSCRequestView(OIDCAuthenticationRequestView):
     """The start of a PSC login, unless this client address is throttled (throttle.py)."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -79,7 +79,7 @@ class PSCRequestView(OIDCAuthenticationRequestView):  # type: ignore[misc]
         return super().get(request)  # type: ignore[no-any-return]
 
 
-class PSCCallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
+class PSCCallbackView(OIDCAuthenticationCallbackView):
     """The library's callback; then the session is bound to the identity, and audited."""
 
     def login_success(self) -> HttpResponse:

@@ -18,6 +18,7 @@ from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox
 from mailboxes.operator import OperatorRefused, OperatorUnavailable, imap
 from webmail.converters import uid_from
+from webmail.http import AuthedRequest
 from webmail.views.mail import folder_of
 
 FLAGS = {
@@ -61,7 +62,7 @@ def apply(mailbox: Mailbox, folder: str, action: str, uids: list[int], target: s
 
 
 @login_required
-def messages_action(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def messages_action(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.TRIAGE, mailbox_id, request)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -98,7 +99,7 @@ def messages_action(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 
 @login_required
-def empty_trash(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def empty_trash(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """Delete the Trash's messages for good, after confirmation; managers only."""
     mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     try:

@@ -21,6 +21,7 @@ from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
 from webmail import uploads
 from webmail.converters import MAX_UID, uid_from
+from webmail.http import AuthedRequest
 from webmail.views.mail import folder_of
 
 
@@ -160,7 +161,7 @@ def forwarded_parts(
 
 
 def queue_from(
-    request: HttpRequest, mailbox: Mailbox, senders: list[Mailbox]
+    request: AuthedRequest, mailbox: Mailbox, senders: list[Mailbox]
 ) -> tuple[ComposeForm, Outgoing | None]:
     """Validate what was written and queue it; the form, with its errors, if not."""
     form = ComposeForm(request.POST)
@@ -260,7 +261,7 @@ def draft_initial(mailbox: Mailbox, uid: int) -> dict[str, Any]:
 
 
 @login_required
-def save_draft(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def save_draft(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """Keep what is being written in the mailbox's Drafts folder (called while typing)."""
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
     if request.method != "POST":
@@ -292,12 +293,12 @@ def save_draft(request: HttpRequest, mailbox_id: int) -> HttpResponse:
     audit.record(
         request.user, "draft.save", mailbox=mailbox, target=f"Drafts/{uid}", request=request
     )
-    context = {"uid": uid, "saved_at": timezone.localtime()}
-    return render(request, "components/draft_status.html", context)
+    saved = {"uid": uid, "saved_at": timezone.localtime()}
+    return render(request, "components/draft_status.html", saved)
 
 
 @login_required
-def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
     senders = [
         m for m in access.mailboxes_for(request.user) if access.can(request.user, Action.SEND, m)
@@ -326,7 +327,7 @@ def compose(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 
 @login_required
-def outbox_page(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def outbox_page(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
     messages = (
         Outgoing.objects.filter(mailbox=mailbox)
@@ -345,7 +346,7 @@ def outgoing_or_404(mailbox: Mailbox, outgoing_id: int, **state: str) -> Outgoin
 
 
 @login_required
-def discard(request: HttpRequest, mailbox_id: int, outgoing_id: int) -> HttpResponse:
+def discard(request: AuthedRequest, mailbox_id: int, outgoing_id: int) -> HttpResponse:
     """Delete a message that could not be sent, after asking."""
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
     outgoing = outgoing_or_404(mailbox, outgoing_id, status=Outgoing.Status.FAILED)
@@ -356,7 +357,7 @@ def discard(request: HttpRequest, mailbox_id: int, outgoing_id: int) -> HttpResp
 
 
 @login_required
-def retry(request: HttpRequest, mailbox_id: int, outgoing_id: int) -> HttpResponse:
+def retry(request: AuthedRequest, mailbox_id: int, outgoing_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
     outgoing = outgoing_or_404(mailbox, outgoing_id)
     if request.method != "POST":

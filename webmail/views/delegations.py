@@ -33,6 +33,7 @@ from mailboxes.delegations import (
 from mailboxes.models import AuditEvent, Delegation, Mailbox, Notification
 from webmail.auth import local
 from webmail.forms import AUDIT_COLUMNS, AuditFilterForm, DelegationForm, GrantForm
+from webmail.http import AuthedRequest
 
 
 def open_delegation(mailbox: Mailbox, delegation_id: int) -> Delegation:
@@ -47,13 +48,13 @@ def open_delegation(mailbox: Mailbox, delegation_id: int) -> Delegation:
 
 
 @login_required
-def manage_home(request: HttpRequest) -> HttpResponse:
+def manage_home(request: AuthedRequest) -> HttpResponse:
     mailboxes = access.managed_mailboxes(request.user)
     return render(request, "manage/home.html", {"managed": mailboxes})
 
 
 @login_required
-def delegations(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def delegations(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     form = GrantForm(request.POST or None, people=known_people(mailbox))
     if request.method == "POST" and form.is_valid():
@@ -100,7 +101,7 @@ def refused_own(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
 
 
 @login_required
-def delegation_change(request: HttpRequest, mailbox_id: int, delegation_id: int) -> HttpResponse:
+def delegation_change(request: AuthedRequest, mailbox_id: int, delegation_id: int) -> HttpResponse:
     # Access first, method second: a refusal must look like absence (404), never 405.
     mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     delegation = open_delegation(mailbox, delegation_id)
@@ -117,7 +118,7 @@ def delegation_change(request: HttpRequest, mailbox_id: int, delegation_id: int)
 
 
 @login_required
-def delegation_revoke(request: HttpRequest, mailbox_id: int, delegation_id: int) -> HttpResponse:
+def delegation_revoke(request: AuthedRequest, mailbox_id: int, delegation_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     delegation = open_delegation(mailbox, delegation_id)
     if request.method == "POST":
@@ -127,7 +128,7 @@ def delegation_revoke(request: HttpRequest, mailbox_id: int, delegation_id: int)
 
 
 @login_required
-def audit_trail(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def audit_trail(request: AuthedRequest, mailbox_id: int) -> HttpResponse | StreamingHttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     events = AuditEvent.objects.for_mailbox(mailbox)
     actions = sorted(set(events.values_list("action", flat=True)))
@@ -171,13 +172,13 @@ def csv_response(events: object, mailbox: Mailbox) -> StreamingHttpResponse:
 
 
 @login_required
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: AuthedRequest) -> HttpResponse:
     mine = Notification.objects.filter(person=request.user)[:50]
     page = render(request, "manage/notifications.html", {"notifications": list(mine)})
     Notification.objects.filter(person=request.user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
-    access.forget_navigation(request.user.pk)  # the badge goes
+    access.forget_navigation(request.user.pk or 0)  # the badge goes
     return page
 
 
@@ -189,7 +190,7 @@ class SignatureForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @login_required
-def mailbox_settings(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def mailbox_settings(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """The mailbox's signature, added to what is written from it; its managers set it."""
     mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
     form = SignatureForm(request.POST or None, instance=mailbox)

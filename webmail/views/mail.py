@@ -21,6 +21,7 @@ from mailboxes.models import AuditEvent, Folder, Mailbox
 from mailboxes.operator import OperatorRefused, OperatorUnavailable, imap
 from webmail.auth import session
 from webmail.converters import uid_from
+from webmail.http import AuthedRequest
 
 PER_PAGE = 50
 SORT_CHOICES = (
@@ -43,9 +44,9 @@ def folder_of(request: HttpRequest) -> str:
         raise Http404 from None
 
 
-def listing_of(request: HttpRequest) -> cache.Listing:
+def listing_of(request: HttpRequest) -> imap.Listing:
     sort = request.GET.get("sort", "date")
-    return cache.Listing(
+    return imap.Listing(
         sort=sort if sort in cache.SORT_FIELDS else "date",
         descending=request.GET.get("order", "desc") != "asc",
         unread_only=request.GET.get("unread") == "1",
@@ -85,7 +86,7 @@ def audit_opening(request: HttpRequest, mailbox: Mailbox) -> None:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     first = access.mailboxes_for(request.user).first()
     if first is None:
         return render(request, "mail/no_mailbox.html")
@@ -93,7 +94,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def folder(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """A folder's list, from the cache. The sync runs in the background; the page polls
     `changes` and is redrawn when the cache has moved on."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
@@ -110,7 +111,7 @@ def folder(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 @session.background  # polled every 2 s: not the person's activity
 @login_required
-def changes(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def changes(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """Polled by the open list (htmx): 204 while nothing changed, else the list redrawn."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     cache.request_sync(mailbox)

@@ -17,6 +17,7 @@ from mailboxes.access import Action
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex
 from mailboxes.operator import FolderMissing, OperatorUnavailable, imap
 from webmail import rendering
+from webmail.http import AuthedRequest
 from webmail.views.mail import audit_operator_login, folder_of
 
 # Types a browser may show from our origin without risk (never SVG, never HTML).
@@ -62,7 +63,7 @@ def unavailable(request: HttpRequest, mailbox: Mailbox, folder: str) -> HttpResp
 
 
 @login_required
-def message(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     folder = folder_of(request)
     try:
@@ -138,7 +139,7 @@ def already_answered(mailbox: Mailbox, folder: str, uid: int) -> bool:
 
 
 @login_required
-def send_mdn(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+def send_mdn(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     """Send a read report, because the person clicked (never automatically)."""
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
     folder = folder_of(request)
@@ -205,7 +206,7 @@ def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, st
 @xframe_options_sameorigin  # the reader frames it
 @never_cache
 @login_required
-def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+def body(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     """The HTML body, sanitised, for the reader's sandboxed iframe, under a strict CSP."""
     try:
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
@@ -225,7 +226,7 @@ def body(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
 @xframe_options_sameorigin  # an image or a PDF, in the body frame or a preview
 @never_cache
 @login_required
-def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpResponse:
+def part(request: AuthedRequest, mailbox_id: int, uid: int, index: int) -> HttpResponse:
     """An attachment: downloaded with a neutral type, or shown inline if the type is safe."""
     try:
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
@@ -242,7 +243,7 @@ def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpRes
         found.payload, content_type=found.content_type if inline else "application/octet-stream"
     )
     name = found.filename or f"piece-jointe-{index}"
-    response["Content-Disposition"] = content_disposition_header(not inline, name)
+    response["Content-Disposition"] = content_disposition_header(not inline, name) or "attachment"
     # Images also get a CSP sandbox; Chromium will not show a PDF under one.
     sandboxed = inline and found.content_type.startswith("image/")
     response["Content-Security-Policy"] = PART_CSP + ("; sandbox" if sandboxed else "")
@@ -259,7 +260,7 @@ def part(request: HttpRequest, mailbox_id: int, uid: int, index: int) -> HttpRes
 
 @never_cache
 @login_required
-def raw_source(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
+def raw_source(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     try:
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
@@ -272,5 +273,7 @@ def raw_source(request: HttpRequest, mailbox_id: int, uid: int) -> HttpResponse:
         request=request,
     )
     response = HttpResponse(raw, content_type="message/rfc822")
-    response["Content-Disposition"] = content_disposition_header(True, f"message-{uid}.eml")
+    response["Content-Disposition"] = (
+        content_disposition_header(True, f"message-{uid}.eml") or "attachment"
+    )
     return response

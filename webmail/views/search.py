@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from mailboxes import access, audit, cache
 from mailboxes.access import Action
 from webmail.forms import SearchForm
+from webmail.http import AuthedRequest
 
 PER_PAGE = 50
 
 
 @login_required
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: AuthedRequest) -> HttpResponse:
     """Full text over subjects, people and body text, across every mailbox the person may
     read (or one of them), with filters. The words are never logged nor audited, and never
     in a URL."""
@@ -44,7 +45,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def conversation(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def conversation(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """Every message of one conversation in this mailbox, whatever its folder."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     key = request.GET.get("thread", "")
