@@ -49,10 +49,10 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from mailboxes import cache, indexing, live, sync  # noqa: E402
+from mailboxes.mailcache import cache, indexing, live, sync  # noqa: E402
+from mailboxes.mailcache.watcher import Watcher, enqueue_sync  # noqa: E402
 from mailboxes.models import Folder, Mailbox, MessageIndex, User  # noqa: E402
 from mailboxes.operator import imap  # noqa: E402
-from mailboxes.watcher import Watcher, enqueue_sync  # noqa: E402
 from tests.hostile import wide  # noqa: E402
 from webmail.auth import session  # noqa: E402
 from webmail.celery import app as celery_app  # noqa: E402

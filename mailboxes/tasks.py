@@ -11,10 +11,12 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from mailboxes import audit, live, receipts, sync
+from mailboxes import audit
+from mailboxes.actions.outbox import record_outcome
+from mailboxes.mail import receipts
+from mailboxes.mailcache import live, sync
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
-from mailboxes.outbox import record_outcome
 
 # Above the longest sync we expect; the lock expires by itself if a worker dies.
 SYNC_LOCK_SECONDS = 15 * 60

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from mailboxes.cache import Criteria
+from mailboxes.mailcache.cache import Criteria
 from mailboxes.models import Delegation, Mailbox, User
 
 

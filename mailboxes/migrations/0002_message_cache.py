@@ -1,5 +1,5 @@
 """The message cache's tables, and a full-text index on MessageText per engine:
-PostgreSQL: a tsvector column (written by mailboxes.search.store, the text already without
+PostgreSQL: a tsvector column (written by mailboxes.mailcache.search.store, the text already without
 accents) with a GIN index. SQLite: an FTS5 table on MessageText kept in step by triggers.
 """
 
@@ -10,7 +10,7 @@ import django.utils.timezone
 from django.db import migrations, models
 
 POSTGRESQL = (
-    # Written by mailboxes.search.store with the words it has split (no to_tsvector).
+    # Written by mailboxes.mailcache.search.store with the words it has split (no to_tsvector).
     "ALTER TABLE mailboxes_messagetext ADD COLUMN vector tsvector NOT NULL",
     "CREATE INDEX mailboxes_messagetext_vector ON mailboxes_messagetext USING gin (vector)",
 )

@@ -270,7 +270,7 @@ def list_folder(
     mailbox: Mailbox, folder: str, page: int, per_page: int, listing: Listing = Listing()
 ) -> FolderPage:
     """One page of a folder straight from IMAP: SORT + FETCH on a new connection. Pages read
-    the cache (mailboxes.cache); this is the benchmark's baseline, and a check in tests."""
+    the cache (mailboxes.mailcache.cache); this is the benchmark's baseline, and a check in tests."""
     folder = check_folder(folder)
     with imap_session(mailbox) as client:
         client.select_folder(folder, readonly=True)

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.cache import SessionStore
 
+from mailboxes.mailcache.watcher import Watcher
 from mailboxes.models import Mailbox
 from mailboxes.operator.imap import imap_session
 from mailboxes.operator.strategies import smtp_login
-from mailboxes.watcher import Watcher
 
 ACCOUNTS = {
     "marie": "f:3c8e8f0a-2b51-4c1e-9d3e-5b1f1c0d7a11:810101234567",
@@ -109,7 +109,7 @@ def deliver_to(mailbox: Mailbox, message: EmailMessage) -> int:
 
 def synced(*mailboxes: Mailbox) -> None:
     """Bring the cache up to date now, as the worker would (lists read the cache)."""
-    from mailboxes import sync
+    from mailboxes.mailcache import sync
 
     for mailbox in mailboxes:
         sync.sync_mailbox(mailbox)
@@ -121,8 +121,8 @@ def pushing(mailbox: Mailbox) -> Iterator[Watcher]:
     and the IDLE watcher, holding IDLE on `mailbox` (someone has it open) when this yields."""
     from celery.contrib.testing.worker import start_worker
 
-    from mailboxes import live
-    from mailboxes.watcher import Watcher, enqueue_sync
+    from mailboxes.mailcache import live
+    from mailboxes.mailcache.watcher import Watcher, enqueue_sync
     from webmail.celery import app as celery_app
 
     live.touch(mailbox.pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from mailboxes.delegations import do_grant_delegation, do_revoke_delegation
+from mailboxes.actions.delegations import do_grant_delegation, do_revoke_delegation
 from mailboxes.models import AuditEvent, Mailbox, User
 from mailboxes.operator import OperatorUnavailable
 from tests.conftest import client_for

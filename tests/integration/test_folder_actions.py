@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from mailboxes import receipts
+from mailboxes.mail import receipts
 from mailboxes.models import AuditEvent, Mailbox, User
 from mailboxes.operator.imap import appended_uid, imap_session
 from tests.conftest import client_for

@@ -14,7 +14,7 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
-from mailboxes import outbox
+from mailboxes.actions import outbox
 from mailboxes.models import Mailbox, Outgoing, User
 from tests.conftest import client_for
 from tests.integration.helpers import in_folder, uid_of, wait_until

@@ -9,7 +9,7 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from pytest_django import Settings
 
-from mailboxes import mime, receipts
+from mailboxes.mail import mime, receipts
 from mailboxes.models import Mailbox, MessageIndex, Outgoing, Receipt, User
 from mailboxes.operator.imap import imap_session
 from tests.conftest import client_for

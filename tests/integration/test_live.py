@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 from django.urls import reverse
 
-from mailboxes import live
+from mailboxes.mailcache import live
 from mailboxes.models import Mailbox, User
 from tests.conftest import client_for
 from tests.integration.helpers import deliver_to, pushing, synced, wait_until

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from mailboxes import cache
+from mailboxes.mailcache import cache
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
 from mailboxes.operator import imap
 from tests.conftest import client_for

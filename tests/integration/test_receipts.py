@@ -18,7 +18,7 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from pytest_django import Settings
 
-from mailboxes import receipts
+from mailboxes.mail import receipts
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, Receipt, User
 from mailboxes.operator.imap import imap_session
 from tests.conftest import client_for

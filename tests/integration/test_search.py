@@ -10,7 +10,7 @@ from email.utils import format_datetime
 import pytest
 from django.urls import reverse
 
-from mailboxes import cache, search
+from mailboxes.mailcache import cache, search
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
 from mailboxes.operator import imap
 from tests.conftest import client_for

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from pytest_django import Settings
 
-from mailboxes.delegations import do_grant_delegation
+from mailboxes.actions.delegations import do_grant_delegation
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
 from mailboxes.operator import imap
 from tests.conftest import OperatorBackend, client_for

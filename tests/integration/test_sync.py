@@ -11,7 +11,7 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
 
-from mailboxes import live, sync
+from mailboxes.mailcache import live, sync
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import OperatorUnavailable, imap
 from mailboxes.tasks import sync_mailbox

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mailboxes import cache
+from mailboxes.mailcache import cache
 from mailboxes.models import Folder, Mailbox, MessageIndex
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from imapclient.response_parser import parse_fetch_response
 
-from mailboxes import indexing, sync
+from mailboxes.mailcache import indexing, sync
 from mailboxes.models import Folder
 
 HEADERS = (

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mailboxes import mime
+from mailboxes.mail import mime
 from tests.hostile import nested
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

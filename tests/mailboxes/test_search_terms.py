@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from mailboxes import search
+from mailboxes.mailcache import search
 
 
 def test_words_are_stored_without_case_or_accents() -> None:

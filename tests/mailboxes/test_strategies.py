@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pytest_django import Settings
 
+from mailboxes.mailcache.watcher import Watcher
 from mailboxes.models import Mailbox
 from mailboxes.operator import strategies
-from mailboxes.watcher import Watcher
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,8 @@ def test_the_watcher_holds_idle_only_where_it_can_log_in(
     by_access: dict[str, Mailbox], settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings.OPERATOR_ACCESS_STRATEGY = "xoauth2"
-    monkeypatch.setattr("mailboxes.live.active", lambda: [m.pk for m in by_access.values()])
+    monkeypatch.setattr(
+        "mailboxes.mailcache.live.active", lambda: [m.pk for m in by_access.values()]
+    )
     wanted = Watcher(on_change=lambda pk: None).wanted()
     assert {m.access for m in wanted} == {"master", "credential"}

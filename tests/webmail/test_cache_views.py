@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mailboxes import live, search
+from mailboxes.mailcache import live, search
 from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, SyncState, User
 from tests.conftest import client_for
 

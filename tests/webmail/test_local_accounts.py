@@ -270,7 +270,7 @@ def test_it_never_lets_an_invitation_take_over_an_existing_account(
 ) -> None:
     """The review's attack: Karim gives Jeanne reader on his mailbox; Jeanne invites Karim's
     address, reads the invitation in his INBOX and would set her own password and app."""
-    from mailboxes.delegations import do_grant_delegation
+    from mailboxes.actions.delegations import do_grant_delegation
 
     karim.email = karim_mailbox.address
     karim.save()

@@ -13,8 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from mailboxes import access, audit, cache
+from mailboxes import access, audit
 from mailboxes.access import Action
+from mailboxes.mailcache import cache
 from mailboxes.models import AuditEvent, Mailbox
 from mailboxes.operator import OperatorRefused, OperatorUnavailable, imap
 from webmail.converters import uid_from

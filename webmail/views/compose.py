@@ -15,8 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mailboxes import access, audit, mime, outbox
+from mailboxes import access, audit
 from mailboxes.access import Action
+from mailboxes.actions import outbox
+from mailboxes.mail import mime
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable, imap, smtp
 from webmail import uploads

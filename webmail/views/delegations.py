@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from mailboxes import access, audit
 from mailboxes.access import Action
-from mailboxes.delegations import (
+from mailboxes.actions.delegations import (
     do_change_delegation,
     do_grant_delegation,
     do_revoke_delegation,

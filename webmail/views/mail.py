@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from mailboxes import access, audit, cache, live
+from mailboxes import access, audit
 from mailboxes.access import Action
+from mailboxes.mailcache import cache, live
 from mailboxes.models import AuditEvent, Folder, Mailbox
 from mailboxes.operator import OperatorRefused, OperatorUnavailable, imap
 from webmail.auth import session

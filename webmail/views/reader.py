@@ -12,8 +12,11 @@ from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from mailboxes import access, audit, cache, mime, outbox, receipts
+from mailboxes import access, audit
 from mailboxes.access import Action
+from mailboxes.actions import outbox
+from mailboxes.mail import mime, receipts
+from mailboxes.mailcache import cache
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex
 from mailboxes.operator import FolderMissing, OperatorUnavailable, imap
 from webmail import rendering

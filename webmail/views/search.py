@@ -6,8 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
-from mailboxes import access, audit, cache
+from mailboxes import access, audit
 from mailboxes.access import Action
+from mailboxes.mailcache import cache
 from webmail.forms import SearchForm
 from webmail.http import AuthedRequest
 

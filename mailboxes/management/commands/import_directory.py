@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mailboxes.provisioning import ImportFailed, import_csv
+from mailboxes.actions.provisioning import ImportFailed, import_csv
 
 
 class Command(BaseCommand):

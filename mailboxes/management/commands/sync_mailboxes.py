@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from mailboxes import sync
+from mailboxes.mailcache import sync
 from mailboxes.models import Mailbox
 from mailboxes.operator import OperatorUnavailable
 from mailboxes.operator.strategies import reachable_in_background

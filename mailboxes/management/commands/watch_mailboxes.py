@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from mailboxes.watcher import Watcher, enqueue_sync
+from mailboxes.mailcache.watcher import Watcher, enqueue_sync
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """What the cache keeps of one message, built from what IMAP sent: header fields, the
 BODYSTRUCTURE (text part, attachments, IHE XDM), the start of the text (preview, search).
 
-No I/O here: mailboxes.sync fetches FIRST_PASS and the text parts, then calls `row` and
+No I/O here: mailboxes.mailcache.sync fetches FIRST_PASS and the text parts, then calls `row` and
 `index_texts`. Speed matters (it runs 100,000 times for a big first sync): header fields
 are split by a regular expression and plain addresses parsed without the email package,
 which stays the fallback for anything unusual.
@@ -24,7 +24,7 @@ from typing import Any
 import nh3
 from django.utils import timezone
 
-from mailboxes import search
+from mailboxes.mailcache import search
 from mailboxes.models import Folder, MessageIndex
 
 TEXT_BYTES = 16384  # of the first text part: enough for the preview and for search

@@ -20,7 +20,8 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from mailboxes import live, search, sync, tasks
+from mailboxes import tasks
+from mailboxes.mailcache import live, search, sync
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import OperatorUnavailable, strategies
 from mailboxes.operator.imap import SPECIAL_USES, Listing

@@ -11,7 +11,7 @@ its progress and a crash resumes where it stopped (UIDs are indexed in ascending
 folder's new state is saved last, with the flag changes, in one transaction: until then a
 rerun asks the server again from the old state.
 imapclient 4.x refuses `1:*` sequence sets, so UIDs are always passed explicitly.
-What a row holds, and how it is read from the fetched data, is mailboxes.indexing's business.
+What a row holds, and how it is read from the fetched data, is mailboxes.mailcache.indexing's business.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from django.db.models import F, Max
 from django.utils import timezone
 from imapclient.response_parser import parse_fetch_response
 
-from mailboxes import audit, indexing, live, search
+from mailboxes import audit
+from mailboxes.mailcache import indexing, live, search
 from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, MessageText, SyncState
 from mailboxes.operator import imap
 

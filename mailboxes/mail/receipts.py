@@ -24,7 +24,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from mailboxes import audit, mime
+from mailboxes import audit
+from mailboxes.mail import mime
 from mailboxes.models import Mailbox, Outgoing, Receipt
 from mailboxes.operator import imap
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
-from mailboxes import live
+from mailboxes.mailcache import live
 from mailboxes.models import Mailbox
 from mailboxes.operator import OperatorUnavailable, imap, strategies
 

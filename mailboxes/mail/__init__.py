@@ -1,0 +1,1 @@
+"""Mail formats: parsing received MIME, delivery and read reports."""
