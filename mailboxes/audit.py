@@ -56,3 +56,39 @@ def record(
     )
     logger.info("audit %s %s outcome=%s event=%s", action, event.mailbox_address, outcome, event.pk)
     return event
+
+
+class Recorder:
+    """`with Recorder(person, "message.move", ...) as event:` do the work, set
+    `event.response`; one event is written on the way out: ok, or error with the failure's
+    text (the server's answer) when the work raised. The exception goes on."""
+
+    def __init__(
+        self,
+        actor: User | AnonymousUser | None,
+        action: str,
+        *,
+        mailbox: Mailbox | None = None,
+        target: str = "",
+        request: HttpRequest | None = None,
+    ) -> None:
+        self.actor, self.action, self.mailbox = actor, action, mailbox
+        self.target, self.request = target, request
+        self.response = ""
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: object
+    ) -> None:
+        failed = error is not None and isinstance(error, Exception)
+        record(
+            self.actor,
+            self.action,
+            mailbox=self.mailbox,
+            target=self.target,
+            outcome=AuditEvent.Outcome.ERROR if failed else AuditEvent.Outcome.OK,
+            response=str(error) if failed else self.response,
+            request=self.request,
+        )

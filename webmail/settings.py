@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
@@ -225,6 +226,13 @@ OIDC_OP_TOKEN_ENDPOINT = PSC_ENDPOINTS.token
 OIDC_OP_USER_ENDPOINT = PSC_ENDPOINTS.userinfo
 OIDC_OP_JWKS_ENDPOINT = PSC_ENDPOINTS.jwks
 OIDC_OP_LOGOUT_ENDPOINT = PSC_ENDPOINTS.end_session
+# Logging out posts to us, and we redirect to PSC's end_session: Chromium holds a form's
+# redirects to form-action too, so PSC's origin must be there or PSC's session stays open.
+_psc_logout = urlsplit(OIDC_OP_LOGOUT_ENDPOINT)
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [
+    SELF,
+    f"{_psc_logout.scheme}://{_psc_logout.netloc}",
+]
 OIDC_OP_ISSUER = PSC_ENDPOINTS.issuer
 OIDC_USE_PKCE = True
 OIDC_USE_NONCE = True

@@ -2,16 +2,6 @@
 
 from __future__ import annotations
 
+from mailboxes.errors import FolderMissing, OperatorRefused, OperatorUnavailable
 
-class OperatorUnavailable(Exception):
-    """The operator could not be reached or refused us; the message is safe to show."""
-
-
-class OperatorRefused(OperatorUnavailable):
-    """The operator answered NO/BAD to a command; the message carries its answer. Raised
-    only once logged in (a refused login is an OperatorUnavailable)."""
-
-
-class FolderMissing(OperatorRefused):
-    """The folder does not exist at the operator (RFC 5530 NONEXISTENT): a stale link, or a
-    folder deleted from another mail client. Not an operator failure."""
+__all__ = ["FolderMissing", "OperatorRefused", "OperatorUnavailable"]

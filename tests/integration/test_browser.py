@@ -175,3 +175,27 @@ def test_an_invitation_link_opens_in_chromium_without_its_token_reaching_the_ser
     assert any(body and token in body for _, body in requested)  # the form's body
     assert Invitation.objects.get(pk=invited.invitation.pk).accepted_at is None  # type: ignore[union-attr]
     context.close()
+
+
+def test_logging_out_in_chromium_ends_the_psc_session_too(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    """Our logout posts, then redirects to PSC's end_session: Chromium holds that redirect to
+    the page's form-action, which must name PSC (found walking the demo: it did not, and the
+    next person at the computer was logged straight back in as the last one)."""
+    from tests.integration.helpers import ACCOUNTS
+
+    context = chromium.new_context()
+    page = context.new_page()
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "violates" in m.text else None)
+    page.goto(f"{live_url}/oidc/authenticate/")
+    page.check(f"input[value='{ACCOUNTS['marie']}']")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_url}/**")
+    page.click("form[action='/logout/'] button")
+    page.wait_for_url(f"{live_url}/login/**", timeout=15000)
+    assert blocked == []
+    page.goto(f"{live_url}/oidc/authenticate/")  # PSC asks who it is again
+    assert page.locator("text=Se connecter avec e-CPS").count() == 1
+    context.close()

@@ -4,8 +4,10 @@ keeps none of it on disk after logout (issue 10, item 7)."""
 
 from __future__ import annotations
 
+import os
 import re
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 import pytest
 from django.http import HttpResponse
@@ -28,7 +30,8 @@ SITE_POLICY = {
     "img-src": {"'self'", "data:"},
     "frame-src": {"'self'"},
     "frame-ancestors": {"'none'"},
-    "form-action": {"'self'"},
+    # Logout redirects to PSC's end_session after its POST (see test_browser).
+    "form-action": {"'self'", "http://" + urlsplit(os.environ["PSC_LOCAL_BASE_URL"]).netloc},
     "base-uri": {"'none'"},
     "object-src": {"'none'"},
 }

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from mailboxes.models import AuditEvent, User
+from mailboxes.models import AuditEvent, Mailbox, User
 from tests.conftest import client_for
 from webmail.auth import session
 
@@ -83,3 +83,17 @@ def test_an_idle_page_request_is_still_sent_to_the_login_page(alice_client: Clie
     older(alice_client, TIMEOUT + 1)
     page = alice_client.get(reverse("mail-home"))
     assert page.status_code == 302 and page["Location"] == reverse("auth-login") + "?ended=idle"
+
+
+def test_a_poll_after_the_session_ended_elsewhere_sends_the_page_to_login(
+    alice: User,
+) -> None:
+    """Logged out in another tab: the open list's next poll must not draw the login page
+    into the list (found walking the demo), but send the whole page there."""
+    mailbox = Mailbox.objects.get(owner=alice)
+    answer = Client().get(
+        reverse("mail-changes", args=[mailbox.pk]), {"v": "0"}, headers={"HX-Request": "true"}
+    )
+    assert answer.status_code == 204 and answer["HX-Redirect"] == reverse("auth-login")
+    page = Client().get(reverse("mail-folder", args=[mailbox.pk]))  # a plain visit: as before
+    assert page.status_code == 302 and page.url.startswith(reverse("auth-login") + "?next=")

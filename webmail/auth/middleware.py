@@ -57,9 +57,21 @@ class SessionPolicyMiddleware:
         tokens = request.session.get(session.TOKENS) if request.user.is_authenticated else None
         bound = strategies.psc_access_token.set(tokens["access"] if tokens else None)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
         finally:
             strategies.psc_access_token.reset(bound)
+        return to_login_if_sent_there(request, response)
+
+
+def to_login_if_sent_there(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """login_required's redirect, for htmx, as a header it follows with the whole page: a
+    session ended elsewhere (logged out in another tab) must not draw the login page into
+    the list polled every 2 s."""
+    login = reverse("auth-login")
+    location = response.get("Location", "") if response.status_code == 302 else ""
+    if location.split("?")[0] != login or request.headers.get("HX-Request") != "true":
+        return response
+    return to_login(request, login)  # not ?next=: it names the polled fragment
 
 
 def is_background(request: HttpRequest) -> bool:

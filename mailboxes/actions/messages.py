@@ -1,0 +1,83 @@
+"""Actions on messages at the operator: flags, moves (archive, Trash, a folder), emptying the
+Trash. Each does the operator call, corrects the cache at once (the list follows our own
+actions before the next sync) and writes the audit event, success or failure, with the
+request made and the server's answer (CONFORMANCE.md §4.8). Callers have checked access."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mailboxes import audit
+from mailboxes.errors import BadRequest
+from mailboxes.mailcache import cache
+from mailboxes.operator import imap
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from mailboxes.models import Mailbox, User
+
+FLAGS = {
+    "read": (b"\\Seen", True),
+    "unread": (b"\\Seen", False),
+    "flag": (b"\\Flagged", True),
+    "unflag": (b"\\Flagged", False),
+}
+CACHED_FLAGS = {b"\\Seen": "seen", b"\\Flagged": "flagged"}
+SPECIAL_MOVES = {"archive": "\\Archive", "delete": "\\Trash"}
+ACTIONS = frozenset({*FLAGS, *SPECIAL_MOVES, "move"})
+
+
+def _audited(
+    person: User, action: str, mailbox: Mailbox, target: str, request: HttpRequest | None
+) -> audit.Recorder:
+    return audit.Recorder(person, action, mailbox=mailbox, target=target, request=request)
+
+
+def do_message_action(
+    person: User,
+    mailbox: Mailbox,
+    folder: str,
+    action: str,
+    uids: list[int],
+    destination: str = "",
+    request: HttpRequest | None = None,
+) -> str:
+    """Apply one of ACTIONS to the messages; returns what was done. Raises BadRequest (no
+    destination) or OperatorUnavailable/OperatorRefused, audited either way."""
+    with _audited(person, f"message.{action}", mailbox, f"{folder}/{','.join(map(str, uids))}",
+                  request) as event:  # fmt: skip
+        if action in FLAGS:
+            flag, on = FLAGS[action]
+            imap.set_flag(mailbox, folder, uids, flag, on)
+            cache.after_flags(mailbox, folder, uids, **{CACHED_FLAGS[flag]: on})
+            event.response = action
+            return action
+        if action in SPECIAL_MOVES:
+            destination = imap.special_folder(mailbox, SPECIAL_MOVES[action]) or ""
+        if not destination or destination == folder:
+            raise BadRequest("no destination folder")
+        try:
+            destination = imap.check_folder(destination)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+        imap.move(mailbox, folder, uids, destination)
+        cache.after_removal(mailbox, folder, uids)
+        event.response = f"move to {destination}"
+        return event.response
+
+
+def trash_of(mailbox: Mailbox) -> str | None:
+    """The Trash folder's name at the operator (special use), or None."""
+    return imap.special_folder(mailbox, "\\Trash")
+
+
+def do_empty_trash(
+    person: User, mailbox: Mailbox, trash: str, request: HttpRequest | None = None
+) -> int:
+    """Delete the Trash's messages for good; returns how many. Audited either way."""
+    with _audited(person, "trash.empty", mailbox, trash, request) as event:
+        count = imap.expunge_all(mailbox, trash)
+        cache.after_emptied(mailbox, trash)
+        event.response = f"{count} deleted"
+        return count
