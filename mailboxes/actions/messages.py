@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from mailboxes import audit
 from mailboxes.errors import BadRequest
+from mailboxes.mail.folders import check_folder
 from mailboxes.mailcache import cache
 from mailboxes.operator import imap
 
@@ -58,7 +59,7 @@ def do_message_action(
         if not destination or destination == folder:
             raise BadRequest("no destination folder")
         try:
-            destination = imap.check_folder(destination)
+            destination = check_folder(destination)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
         imap.move(mailbox, folder, uids, destination)

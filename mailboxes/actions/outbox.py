@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from mailboxes import audit
 from mailboxes.models import Mailbox, Outgoing, User
+from mailboxes.operator import smtp
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -199,3 +200,8 @@ def record_outcome(outgoing: Outgoing, outcome: str, response: str = "") -> None
         outcome=outcome,
         response=response,
     )
+
+
+def size_limit() -> int | None:
+    """The largest message the operator takes (SMTP SIZE), None if it says none."""
+    return smtp.size_limit()

@@ -21,10 +21,11 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from mailboxes import tasks
+from mailboxes.mail.folders import Listing
 from mailboxes.mailcache import live, search, sync
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import OperatorUnavailable, strategies
-from mailboxes.operator.imap import SPECIAL_USES, Listing
+from mailboxes.operator.imap import SPECIAL_USES
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet

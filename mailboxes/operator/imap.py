@@ -25,6 +25,7 @@ from django.conf import settings
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from mailboxes.mail.folders import Listing, check_folder
 from mailboxes.models import Mailbox
 from mailboxes.operator import FolderMissing, OperatorRefused, OperatorUnavailable, strategies
 
@@ -35,8 +36,6 @@ logger = logging.getLogger(__name__)
 # message size limit (25 MB) bounds what a line can be.
 imaplib._MAXLINE = max(imaplib._MAXLINE, 32 * 1024 * 1024)  # type: ignore[attr-defined]
 
-# Folder names come from the URL: only what an IMAP mailbox name can be, no wildcards.
-FORBIDDEN_IN_FOLDER = frozenset("*%\r\n\0")
 HEADER_FIELDS = b"BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)]"
 
 
@@ -59,12 +58,6 @@ class FolderPage:
     total: int
     unseen: int
     envelopes: list[Envelope]
-
-
-def check_folder(folder: str) -> str:
-    if not folder or len(folder) > 200 or FORBIDDEN_IN_FOLDER.intersection(folder):
-        raise ValueError("invalid folder name")
-    return folder
 
 
 def _connect() -> IMAPClient:
@@ -248,15 +241,6 @@ SORT_KEYS = {"date": b"DATE", "from": b"FROM", "subject": b"SUBJECT", "size": b"
 SPECIAL_USES = (b"\\Drafts", b"\\Sent", b"\\Archive", b"\\Junk", b"\\Trash")
 
 
-@dataclass(frozen=True)
-class Listing:
-    """How a message list is ordered and filtered."""
-
-    sort: str = "date"
-    descending: bool = True
-    unread_only: bool = False
-
-
 def _sorted_uids(client: IMAPClient, listing: Listing) -> list[int]:
     """UIDs in the asked order: SORT (RFC 5256) when offered, else by UID."""
     criteria = [b"UNSEEN"] if listing.unread_only else [b"ALL"]
@@ -267,10 +251,11 @@ def _sorted_uids(client: IMAPClient, listing: Listing) -> list[int]:
 
 
 def list_folder(
-    mailbox: Mailbox, folder: str, page: int, per_page: int, listing: Listing = Listing()
+    mailbox: Mailbox, folder: str, page: int, per_page: int, listing: Listing | None = None
 ) -> FolderPage:
     """One page of a folder straight from IMAP: SORT + FETCH on a new connection. Pages read
     the cache (mailboxes.mailcache.cache); this is the benchmark's baseline, and a check in tests."""
+    listing = listing or Listing()
     folder = check_folder(folder)
     with imap_session(mailbox) as client:
         client.select_folder(folder, readonly=True)

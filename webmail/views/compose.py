@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from email.policy import SMTP
 from email.utils import getaddresses
 from typing import Any
 
@@ -15,12 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mailboxes import access, audit
+from mailboxes import access
 from mailboxes.access import Action
-from mailboxes.actions import outbox
+from mailboxes.actions import drafts, outbox, reading
+from mailboxes.errors import FolderMissing, OperatorUnavailable
 from mailboxes.mail import mime
-from mailboxes.models import AuditEvent, Mailbox, Outgoing
-from mailboxes.operator import OperatorUnavailable, imap, smtp
+from mailboxes.mail.folders import check_folder
+from mailboxes.models import Mailbox, Outgoing
 from webmail import uploads
 from webmail.converters import MAX_UID, uid_from
 from webmail.http import AuthedRequest
@@ -80,11 +80,16 @@ def attachments_of(request: HttpRequest) -> list[tuple[str, str, bytes]]:
     ]
 
 
+def original(mailbox: Mailbox, folder: str, uid: int) -> bytes:
+    """The message replied to or forwarded, not marked read; 404 if it is not there."""
+    try:
+        return reading.peek(mailbox, folder, uid)
+    except (reading.NotThere, FolderMissing):
+        raise Http404 from None
+
+
 def reply_initial(mailbox: Mailbox, folder: str, uid: int, everyone: bool) -> dict[str, Any]:
-    raw = imap.fetch_message(mailbox, folder, uid, peek=True)
-    if raw is None:
-        raise Http404
-    parsed = mime.parse(raw)
+    parsed = mime.parse(original(mailbox, folder, uid))
     msg = parsed.msg
     reply_to = mime.header(msg, "Reply-To") or parsed.from_
     to = [reply_to]
@@ -113,10 +118,7 @@ def signature_block(mailbox: Mailbox) -> str:
 
 
 def forward_initial(mailbox: Mailbox, folder: str, uid: int, as_attachment: bool) -> dict[str, Any]:
-    raw = imap.fetch_message(mailbox, folder, uid, peek=True)
-    if raw is None:
-        raise Http404
-    parsed = mime.parse(raw)
+    parsed = mime.parse(original(mailbox, folder, uid))
     subject = (
         parsed.subject if parsed.subject.lower().startswith("tr:") else f"Tr: {parsed.subject}"
     )
@@ -150,8 +152,11 @@ def forwarded_parts(
     """What a forward carries: the original as message/rfc822, or its attachments."""
     if not data.get("forward_uid") or not data.get("forward_as"):
         return b"", []
-    folder = imap.check_folder(data.get("forward_folder") or "INBOX")
-    raw = imap.fetch_message(mailbox, folder, data["forward_uid"], peek=True) or b""
+    folder = check_folder(data.get("forward_folder") or "INBOX")
+    try:
+        raw = reading.peek(mailbox, folder, data["forward_uid"])
+    except (reading.NotThere, FolderMissing):
+        raw = b""
     if data["forward_as"] == "attachment":
         mime.message(raw)  # TooDeep (the caller says so) rather than a failure when built
         return raw, []
@@ -206,14 +211,14 @@ def queue_from(
     )
     try:
         queued = outbox.do_queue_message(
-            request.user, sender, draft, request, max_size=smtp.size_limit()
+            request.user, sender, draft, request, max_size=outbox.size_limit()
         )
     except outbox.TooLarge:
         message = _(
             "The message is too large for the operator (%(limit)s MB at most, attachments "
             "included): shorten the text or send fewer attachments."
         )
-        form.add_error(None, message % {"limit": (smtp.size_limit() or 0) // (1024 * 1024)})
+        form.add_error(None, message % {"limit": (outbox.size_limit() or 0) // (1024 * 1024)})
         return form, None
     return form, queued
 
@@ -244,8 +249,7 @@ def lenient(value: str) -> list[str]:
 
 
 def draft_initial(mailbox: Mailbox, uid: int) -> dict[str, Any]:
-    folder = imap.special_folder(mailbox, "\\Drafts")
-    raw = imap.fetch_message(mailbox, folder, uid, peek=True) if folder else None
+    raw = drafts.draft_message(mailbox, uid)
     if raw is None:
         raise Http404
     parsed = mime.parse(raw)
@@ -278,23 +282,11 @@ def save_draft(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         references=post.get("references", ""),
     )
     previous = uid_from(post.get("draft_uid", ""))
-    raw = outbox.build(request.user, mailbox, draft).as_bytes(policy=SMTP)
     try:
-        uid = imap.replace_draft(mailbox, raw, previous)
-    except OperatorUnavailable as exc:
-        audit.record(
-            request.user,
-            "draft.save",
-            mailbox=mailbox,
-            outcome=AuditEvent.Outcome.ERROR,
-            response=str(exc),
-            request=request,
-        )
+        uid = drafts.do_save_draft(request.user, mailbox, draft, previous, request)
+    except OperatorUnavailable:
         context = {"uid": previous, "failed": True}
         return render(request, "components/draft_status.html", context)
-    audit.record(
-        request.user, "draft.save", mailbox=mailbox, target=f"Drafts/{uid}", request=request
-    )
     saved = {"uid": uid, "saved_at": timezone.localtime()}
     return render(request, "components/draft_status.html", saved)
 
@@ -310,8 +302,7 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         if queued is not None:
             draft_uid = uid_from(request.POST.get("draft_uid", ""))
             if draft_uid:  # sent: the draft has done its job
-                with contextlib.suppress(OperatorUnavailable):
-                    imap.delete_draft(mailbox, draft_uid)
+                drafts.do_drop_draft(mailbox, draft_uid)
             return redirect("mail-outbox", mailbox_id=queued.mailbox_id)
     else:
         initial = initial_for(request, mailbox)

@@ -17,9 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 from mailboxes import access, audit
 from mailboxes.access import Action
+from mailboxes.errors import OperatorRefused, OperatorUnavailable
+from mailboxes.mail.folders import Listing, check_folder
 from mailboxes.mailcache import cache, live
 from mailboxes.models import AuditEvent, Folder, Mailbox
-from mailboxes.operator import OperatorRefused, OperatorUnavailable, imap
 from webmail.auth import session
 from webmail.converters import uid_from
 from webmail.http import AuthedRequest
@@ -40,14 +41,14 @@ def folder_of(request: HttpRequest) -> str:
     the same UID."""
     posted = request.POST.get("folder", "") if request.method == "POST" else ""
     try:
-        return imap.check_folder(posted or request.GET.get("folder", "INBOX"))
+        return check_folder(posted or request.GET.get("folder", "INBOX"))
     except ValueError:
         raise Http404 from None
 
 
-def listing_of(request: HttpRequest) -> imap.Listing:
+def listing_of(request: HttpRequest) -> Listing:
     sort = request.GET.get("sort", "date")
-    return imap.Listing(
+    return Listing(
         sort=sort if sort in cache.SORT_FIELDS else "date",
         descending=request.GET.get("order", "desc") != "asc",
         unread_only=request.GET.get("unread") == "1",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -14,14 +15,16 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from mailboxes import access, audit
 from mailboxes.access import Action
-from mailboxes.actions import outbox
+from mailboxes.actions import reading
+from mailboxes.errors import FolderMissing, OperatorUnavailable
 from mailboxes.mail import mime, receipts
 from mailboxes.mailcache import cache
-from mailboxes.models import AuditEvent, Mailbox, MessageIndex
-from mailboxes.operator import FolderMissing, OperatorUnavailable, imap
+from mailboxes.models import Mailbox, MessageIndex
 from webmail import rendering
 from webmail.http import AuthedRequest
 from webmail.views.mail import audit_operator_login, folder_of
+
+T = TypeVar("T")
 
 # Types a browser may show from our origin without risk (never SVG, never HTML).
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
@@ -35,29 +38,25 @@ LISTED_ATTACHMENTS = 500
 PART_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
-def load(request: HttpRequest, mailbox: Mailbox, folder: str, uid: int, *, peek: bool) -> bytes:
-    """The raw message: from the short-lived cache the reader filled, else the operator."""
-    if peek and (raw := cache.cached_body(mailbox, folder, uid)) is not None:
-        return raw
-    return load_with_flags(request, mailbox, folder, uid, peek=peek)[0]
-
-
-def load_with_flags(
-    request: HttpRequest, mailbox: Mailbox, folder: str, uid: int, *, peek: bool
-) -> tuple[bytes, tuple[bytes, ...]]:
+def opened(request: HttpRequest, mailbox: Mailbox, fetching: Callable[[], T]) -> T:
+    """Run a fetch from the operator: a message or folder that is not there is a 404; the
+    operator's logins are audited (CONF.17: every failure, the first success per session)."""
     try:
-        found = imap.fetch_with_flags(mailbox, folder, uid, peek=peek)
-    except FolderMissing:
+        found = fetching()
+    except (FolderMissing, reading.NotThere):
         audit_operator_login(request, mailbox)
-        raise Http404 from None  # as a message that is not there
+        raise Http404 from None
     except OperatorUnavailable as exc:
         audit_operator_login(request, mailbox, exc)
         raise
-    audit_operator_login(request, mailbox)  # the first success of this session
-    if found is None:
-        raise Http404
-    cache.remember_body(mailbox, folder, uid, found[0])
+    audit_operator_login(request, mailbox)
     return found
+
+
+def load(request: HttpRequest, mailbox: Mailbox, folder: str, uid: int) -> bytes:
+    """The raw message, not marked read: from the reader's short-lived cache, else the
+    operator."""
+    return opened(request, mailbox, lambda: reading.peek(mailbox, folder, uid))
 
 
 def unavailable(request: HttpRequest, mailbox: Mailbox, folder: str) -> HttpResponse:
@@ -70,27 +69,13 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     folder = folder_of(request)
     try:
-        raw, flags = load_with_flags(request, mailbox, folder, uid, peek=False)
-    except OperatorUnavailable as exc:
-        audit.record(
-            request.user,
-            "message.read",
-            mailbox=mailbox,
-            target=f"{folder}/{uid}",
-            outcome=AuditEvent.Outcome.ERROR,
-            response=str(exc),
-            request=request,
+        parsed, flags = opened(
+            request,
+            mailbox,
+            lambda: reading.do_read_message(request.user, mailbox, folder, uid, request),
         )
+    except OperatorUnavailable:
         return unavailable(request, mailbox, folder)
-    parsed = mime.parse(raw)
-    cache.after_flags(mailbox, folder, [uid], seen=True)  # reading marked it \\Seen
-    audit.record(
-        request.user,
-        "message.read",
-        mailbox=mailbox,
-        target=f"{folder}/{uid} {parsed.message_id}",
-        request=request,
-    )
     images = request.GET.get("images") == "1"
     query = {"folder": folder, **({"images": "1"} if images else {})}
     body_url = reverse("mail-body", args=[mailbox.pk, uid]) + "?" + urlencode(query)
@@ -131,16 +116,6 @@ def mdn_offer(
     return {"to": asked, "differs": differs}
 
 
-def already_answered(mailbox: Mailbox, folder: str, uid: int) -> bool:
-    try:
-        with imap.imap_session(mailbox) as client:
-            client.select_folder(folder, readonly=True)
-            flags = client.get_flags([uid]).get(uid, ())
-    except OperatorUnavailable:
-        return True  # when in doubt, do not offer: the person can try again later
-    return receipts.MDN_SENT in flags
-
-
 @login_required
 def send_mdn(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     """Send a read report, because the person clicked (never automatically)."""
@@ -149,24 +124,13 @@ def send_mdn(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        raw = load(request, mailbox, folder, uid, peek=True)
+        opened(
+            request,
+            mailbox,
+            lambda: reading.do_send_mdn(request.user, mailbox, folder, uid, request),
+        )
     except OperatorUnavailable:
         return unavailable(request, mailbox, folder)
-    parsed = mime.parse(raw)
-    asked, _ = receipts.mdn_request(parsed)
-    if asked and not already_answered(mailbox, folder, uid):
-        report = receipts.build_mdn(mailbox, parsed.msg, asked)
-        outbox.do_queue_raw(
-            request.user,
-            mailbox,
-            report,
-            [asked],
-            request_dsn=False,
-            request=request,
-            action="mdn.send",
-        )
-        with contextlib.suppress(OperatorUnavailable):
-            imap.set_flag(mailbox, folder, [uid], receipts.MDN_SENT, True)
     url = reverse("mail-message", args=[mailbox.pk, uid])
     return redirect(f"{url}?{urlencode({'folder': folder})}")
 
@@ -203,7 +167,7 @@ def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, st
     """Access (READ), folder, and the message without marking it read."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     folder = folder_of(request)
-    return mailbox, folder, load(request, mailbox, folder, uid, peek=True)
+    return mailbox, folder, load(request, mailbox, folder, uid)
 
 
 @xframe_options_sameorigin  # the reader frames it
