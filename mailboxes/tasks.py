@@ -8,15 +8,15 @@ from typing import Any
 from celery import shared_task
 from celery.app.task import Task
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from mailboxes import audit
-from mailboxes.actions.outbox import record_outcome
+from mailboxes.actions import sending
 from mailboxes.mail import receipts
 from mailboxes.mailcache import live, sync
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
-from mailboxes.operator import OperatorUnavailable, imap, smtp
+from mailboxes.operator import OperatorUnavailable
+from mailboxes.operator.strategies import reachable_in_background, strategy_for
 
 # Above the longest sync we expect; the lock expires by itself if a worker dies.
 SYNC_LOCK_SECONDS = 15 * 60
@@ -32,64 +32,15 @@ def purge_audit_events() -> int:
 
 @shared_task(bind=True, name="mailboxes.send_outgoing", max_retries=None)
 def send_outgoing(self: Task[Any, Any], outgoing_id: int) -> str:
-    """Submit one outbox message; temporary failures retry with backoff, permanent ones stay
-    visible with the server's reason. Claimed by a conditional update, so a task delivered
-    twice sends once."""
-    claimed = Outgoing.objects.filter(pk=outgoing_id, status=Outgoing.Status.QUEUED).update(
-        status=Outgoing.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
-    )
-    if not claimed:
-        return "skipped"
-    outgoing = Outgoing.objects.select_related("mailbox", "author").get(pk=outgoing_id)
-    try:
-        refused = smtp.submit(
-            outgoing.mailbox,
-            outgoing.envelope_from,
-            outgoing.recipients,
-            bytes(outgoing.raw),
-            dsn=outgoing.request_dsn,
-            envid=outgoing.envelope_id,
-        )
-    except smtp.PermanentFailure as exc:
-        return fail(outgoing, str(exc))
-    except OperatorUnavailable as exc:
-        if outgoing.attempts >= settings.WEBMAIL_SEND_MAX_ATTEMPTS:
-            return fail(outgoing, str(exc))
-        Outgoing.objects.filter(pk=outgoing.pk).update(
-            status=Outgoing.Status.QUEUED, error=str(exc)[:500]
-        )
-        delay = min(settings.WEBMAIL_SEND_RETRY_SECONDS * 2 ** (outgoing.attempts - 1), 3600)
-        raise self.retry(countdown=delay) from exc
-    note = "; ".join(f"{rcpt}: {reason}" for rcpt, reason in refused.items())
-    # Sent: nothing to send again, so a patient's address goes as in the audit trail (the
-    # content goes once copied to Sent).
-    Outgoing.objects.filter(pk=outgoing.pk).update(
-        status=Outgoing.Status.SENT,
-        sent_at=timezone.now(),
-        error=audit.without_patient_identity(note)[:500],
-        recipients=[audit.without_patient_identity(r) for r in outgoing.recipients],
-    )
-    record_outcome(outgoing, AuditEvent.Outcome.OK, note)
-    copy_to_sent(outgoing)
-    return "sent"
-
-
-def fail(outgoing: Outgoing, reason: str) -> str:
-    Outgoing.objects.filter(pk=outgoing.pk).update(
-        status=Outgoing.Status.FAILED, error=reason[:500]
-    )
-    record_outcome(outgoing, AuditEvent.Outcome.ERROR, reason)
-    return "failed"
-
-
-def copy_to_sent(outgoing: Outgoing) -> None:
-    """Keep a copy in Sent; only then forget the content (health data) on our side."""
-    try:
-        imap.append(outgoing.mailbox, "\\Sent", bytes(outgoing.raw))
-    except OperatorUnavailable:
-        return  # the content stays in the outbox; the person still sees it there
-    Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=True, raw=b"")
-    sync_mailbox.delay(outgoing.mailbox_id)  # the copy shows in Sent and its conversation
+    """Submit one outbox message (sending.do_send); temporary failures retry with backoff,
+    permanent ones stay visible with the server's reason."""
+    attempt = sending.do_send(outgoing_id)
+    if attempt.outcome == "retry":
+        raise self.retry(countdown=attempt.retry_in)
+    if attempt.copied:
+        outgoing = Outgoing.objects.get(pk=outgoing_id)
+        sync_mailbox.delay(outgoing.mailbox_id)  # the copy shows in Sent and its conversation
+    return attempt.outcome
 
 
 STUCK_AFTER = timedelta(minutes=15)
@@ -112,9 +63,9 @@ def sweep_interrupted_sends() -> int:
                 sent_at=timezone.now(),
                 recipients=[audit.without_patient_identity(r) for r in outgoing.recipients],
             )
-            record_outcome(outgoing, AuditEvent.Outcome.OK, "delivery report received")
+            sending.record_outcome(outgoing, AuditEvent.Outcome.OK, "delivery report received")
             continue
-        fail(outgoing, Outgoing.INTERRUPTED)
+        sending.fail(outgoing, Outgoing.INTERRUPTED)
     return len(stuck)
 
 
@@ -137,7 +88,12 @@ def awaits_reports(mailbox: Mailbox) -> bool:
 def collect_recent_receipts() -> int:
     """Every mailbox that sent something in the last week gets its reports collected."""
     since = timezone.now() - timedelta(days=7)  # as awaits_reports
-    busy = Outgoing.objects.filter(sent_at__gte=since).values_list("mailbox_id", flat=True)
+    # Not those only the person can open (XOAUTH2): their sync, in the person's request,
+    # collects them (below).
+    reachable = reachable_in_background(Mailbox.objects.all()).values("pk")
+    busy = Outgoing.objects.filter(sent_at__gte=since, mailbox__in=reachable).values_list(
+        "mailbox_id", flat=True
+    )
     for mailbox_id in set(busy):
         collect_receipts.delay(mailbox_id)
     return len(set(busy))
@@ -175,7 +131,10 @@ def sync_mailbox(self: Task[Any, Any], mailbox_id: int) -> str:
             added += sum(r.added for r in results)
             removed += sum(r.removed for r in results)
             if any(r.added and r.name == "INBOX" for r in results) and awaits_reports(mailbox):
-                collect_receipts.delay(mailbox_id)
+                if strategy_for(mailbox).background:
+                    collect_receipts.delay(mailbox_id)
+                else:  # run in the person's request (XOAUTH2): a worker could not log in
+                    receipts.collect(mailbox)
             if not connection.exists(again):
                 break
     finally:

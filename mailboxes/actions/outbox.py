@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mailboxes import audit
+from mailboxes.actions import sending
 from mailboxes.models import Mailbox, Outgoing, User
 from mailboxes.operator import smtp
 
@@ -141,9 +142,7 @@ def do_queue_raw(
     request: HttpRequest | None = None,
     action: str = "message.queue",
 ) -> Outgoing:
-    """Keep an already built message in the outbox and have a worker send it after commit."""
-    from mailboxes.tasks import send_outgoing
-
+    """Keep an already built message in the outbox; it leaves after commit (sending.py)."""
     outgoing = Outgoing.objects.create(
         mailbox=mailbox,
         author=author,
@@ -154,13 +153,12 @@ def do_queue_raw(
         request_dsn=request_dsn,
     )
     audit.record(author, action, mailbox=mailbox, target=outgoing.message_id, request=request)
-    send_outgoing.delay_on_commit(outgoing.pk)  # type: ignore[attr-defined]  # Celery 5.4+, not in celery-types
+    sending.enqueue(outgoing)
     return outgoing
 
 
 @transaction.atomic
 def do_retry(author: User, outgoing: Outgoing, request: HttpRequest | None = None) -> None:
-    from mailboxes.tasks import send_outgoing
 
     Outgoing.objects.filter(pk=outgoing.pk, status=Outgoing.Status.FAILED).update(
         status=Outgoing.Status.QUEUED, error=""
@@ -172,7 +170,7 @@ def do_retry(author: User, outgoing: Outgoing, request: HttpRequest | None = Non
         target=outgoing.message_id,
         request=request,
     )
-    send_outgoing.delay_on_commit(outgoing.pk)  # type: ignore[attr-defined]  # Celery 5.4+, not in celery-types
+    sending.enqueue(outgoing)
 
 
 @transaction.atomic
@@ -189,17 +187,6 @@ def do_discard(author: User, outgoing: Outgoing, request: HttpRequest | None = N
             request=request,
         )
     return bool(deleted)
-
-
-def record_outcome(outgoing: Outgoing, outcome: str, response: str = "") -> None:
-    audit.record(
-        outgoing.author,
-        "message.send",
-        mailbox=outgoing.mailbox,
-        target=outgoing.message_id,
-        outcome=outcome,
-        response=response,
-    )
 
 
 def size_limit() -> int | None:

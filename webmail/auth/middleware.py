@@ -9,7 +9,8 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
 
 from mailboxes import audit
-from mailboxes.models import AuditEvent
+from mailboxes.actions import sending
+from mailboxes.models import AuditEvent, User
 from mailboxes.operator import strategies
 from webmail.auth import session
 
@@ -57,6 +58,8 @@ class SessionPolicyMiddleware:
         tokens = request.session.get(session.TOKENS) if request.user.is_authenticated else None
         bound = strategies.psc_access_token.set(tokens["access"] if tokens else None)
         try:
+            if tokens and activity and isinstance(request.user, User):  # their token is here
+                sending.send_waiting(request.user)  # what waited for the person goes
             response = self.get_response(request)
         finally:
             strategies.psc_access_token.reset(bound)

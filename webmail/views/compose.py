@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from mailboxes import access
 from mailboxes.access import Action
-from mailboxes.actions import drafts, outbox, reading
+from mailboxes.actions import drafts, outbox, reading, sending
 from mailboxes.errors import FolderMissing, OperatorUnavailable
 from mailboxes.mail import mime
 from mailboxes.mail.folders import check_folder
@@ -328,7 +328,12 @@ def outbox_page(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         .prefetch_related("receipts")
         .order_by("-created")[:100]
     )
-    return render(request, "mail/outbox.html", {"mailbox": mailbox, "outgoing": messages})
+    context = {
+        "mailbox": mailbox,
+        "outgoing": messages,
+        "waits_for_person": sending.needs_the_person(mailbox),
+    }
+    return render(request, "mail/outbox.html", context)
 
 
 def outgoing_or_404(mailbox: Mailbox, outgoing_id: int, **state: str) -> Outgoing:

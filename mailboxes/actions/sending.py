@@ -1,0 +1,148 @@
+"""Sending an outbox message to the operator, and its copy in Sent.
+
+Where it runs depends on the mailbox's access strategy (mailboxes/operator/strategies.py): a
+worker, for a mailbox the site can reach alone; here and now, in the person's own request,
+for one reached with the person's Pro Santé Connect token (XOAUTH2), which no worker ever
+holds (CONF.28). Such a message that could not leave yet waits, shown as waiting for the
+person's connection, and goes on their next request (`send_waiting`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache as django_cache
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from mailboxes import audit
+from mailboxes.errors import OperatorUnavailable
+from mailboxes.mailcache import cache
+from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
+from mailboxes.operator import imap, smtp, strategies
+
+WAITING_RETRY = timedelta(minutes=1)  # a waiting message is tried at most this often
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: str  # "skipped" (not ours to send now), "sent", "failed" or "retry"
+    retry_in: int = 0  # seconds, for "retry"
+    copied: bool = False  # the copy is in Sent
+
+
+def do_send(outgoing_id: int) -> Attempt:
+    """Submit one outbox message. Claimed by a conditional update, so two callers (a task
+    delivered twice, two requests) send it once. A temporary failure puts it back in the
+    queue; a permanent one, or too many attempts, leaves it failed with the server's reason."""
+    claimed = Outgoing.objects.filter(pk=outgoing_id, status=Outgoing.Status.QUEUED).update(
+        status=Outgoing.Status.SENDING, attempts=F("attempts") + 1, claimed_at=timezone.now()
+    )
+    if not claimed:
+        return Attempt("skipped")
+    outgoing = Outgoing.objects.select_related("mailbox", "author").get(pk=outgoing_id)
+    try:
+        refused = smtp.submit(
+            outgoing.mailbox,
+            outgoing.envelope_from,
+            outgoing.recipients,
+            bytes(outgoing.raw),
+            dsn=outgoing.request_dsn,
+            envid=outgoing.envelope_id,
+        )
+    except smtp.PermanentFailure as exc:
+        return fail(outgoing, str(exc))
+    except OperatorUnavailable as exc:
+        if outgoing.attempts >= settings.WEBMAIL_SEND_MAX_ATTEMPTS:
+            return fail(outgoing, str(exc))
+        Outgoing.objects.filter(pk=outgoing.pk).update(
+            status=Outgoing.Status.QUEUED, error=str(exc)[:500]
+        )
+        delay = min(settings.WEBMAIL_SEND_RETRY_SECONDS * 2 ** (outgoing.attempts - 1), 3600)
+        return Attempt("retry", retry_in=delay)
+    note = "; ".join(f"{rcpt}: {reason}" for rcpt, reason in refused.items())
+    # Sent: nothing to send again, so a patient's address goes as in the audit trail (the
+    # content goes once copied to Sent).
+    Outgoing.objects.filter(pk=outgoing.pk).update(
+        status=Outgoing.Status.SENT,
+        sent_at=timezone.now(),
+        error=audit.without_patient_identity(note)[:500],
+        recipients=[audit.without_patient_identity(r) for r in outgoing.recipients],
+    )
+    record_outcome(outgoing, AuditEvent.Outcome.OK, note)
+    return Attempt("sent", copied=copy_to_sent(outgoing))
+
+
+def record_outcome(outgoing: Outgoing, outcome: str, response: str = "") -> None:
+    audit.record(
+        outgoing.author,
+        "message.send",
+        mailbox=outgoing.mailbox,
+        target=outgoing.message_id,
+        outcome=outcome,
+        response=response,
+    )
+
+
+def fail(outgoing: Outgoing, reason: str) -> Attempt:
+    Outgoing.objects.filter(pk=outgoing.pk).update(
+        status=Outgoing.Status.FAILED, error=reason[:500]
+    )
+    record_outcome(outgoing, AuditEvent.Outcome.ERROR, reason)
+    return Attempt("failed")
+
+
+def copy_to_sent(outgoing: Outgoing) -> bool:
+    """Keep a copy in Sent; only then forget the content (health data) on our side."""
+    try:
+        imap.append(outgoing.mailbox, "\\Sent", bytes(outgoing.raw))
+    except OperatorUnavailable:
+        return False  # the content stays in the outbox; the person still sees it there
+    Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=True, raw=b"")
+    return True
+
+
+def needs_the_person(mailbox: Mailbox) -> bool:
+    return not strategies.strategy_for(mailbox).background
+
+
+def send_here(outgoing_id: int) -> Attempt:
+    """In the person's request (their token at hand): send, and show the copy in Sent."""
+    attempt = do_send(outgoing_id)
+    if attempt.copied:
+        mailbox = Mailbox.objects.get(outgoing__pk=outgoing_id)
+        cache.request_sync(mailbox, force=True)
+    return attempt
+
+
+def enqueue(outgoing: Outgoing) -> None:
+    """Once the transaction commits: a worker sends it, or this request does when only the
+    person can reach the mailbox."""
+    if needs_the_person(outgoing.mailbox):
+        transaction.on_commit(lambda: send_here(outgoing.pk))
+        return
+    from mailboxes.tasks import send_outgoing  # the task calls back into do_send
+
+    transaction.on_commit(lambda: send_outgoing.delay(outgoing.pk))
+
+
+def waiting_for(person: User) -> QuerySet[Outgoing]:
+    """The person's messages that wait for them: queued in a mailbox only they can reach."""
+    mailboxes = Mailbox.objects.exclude(
+        pk__in=strategies.reachable_in_background(Mailbox.objects.all()).values("pk")
+    )
+    return Outgoing.objects.filter(
+        author=person, status=Outgoing.Status.QUEUED, mailbox__in=mailboxes
+    )
+
+
+def send_waiting(person: User) -> int:
+    """On the person's request (their token at hand), what waited for them goes; tried at
+    most once a minute, so an operator that is down slows no page down."""
+    if not django_cache.add(f"webmail:send-waiting:{person.pk}", 1, WAITING_RETRY.seconds):
+        return 0
+    ids = list(waiting_for(person).values_list("pk", flat=True)[:20])
+    return sum(send_here(pk).outcome == "sent" for pk in ids)
