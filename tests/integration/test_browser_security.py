@@ -3,33 +3,19 @@ lock under the list's poll, the CSP on the application's pages."""
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.contrib.sessions.backends.cache import SessionStore
-from playwright.sync_api import Browser, BrowserContext, sync_playwright
+from playwright.sync_api import Browser, BrowserContext
 
 from mailboxes.models import Mailbox
 from tests.conftest import client_for
 from tests.integration.helpers import synced
-from tests.integration.test_browser import CHROMIUM_ARGS
 from webmail.auth import session as auth_session
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # playwright runs an event loop
 JEANNE = "jeanne.lefevre@operateur-a.mssante.test"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def logged_in(chromium: Browser, live_url: str, mailbox: Mailbox) -> tuple[BrowserContext, str]:

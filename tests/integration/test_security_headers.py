@@ -50,17 +50,6 @@ def assert_site_headers(response: HttpResponse, what: str) -> None:
     assert response["X-Frame-Options"] == "DENY", what  # as frame-ancestors 'none'
 
 
-@pytest.fixture
-def jeanne_mailbox(directory: dict[str, Mailbox]) -> Mailbox:
-    return directory[JEANNE]
-
-
-@pytest.fixture
-def jeanne(jeanne_mailbox: Mailbox) -> User:
-    assert jeanne_mailbox.owner is not None
-    return jeanne_mailbox.owner
-
-
 def html_message() -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = "Compte rendu"

@@ -20,17 +20,6 @@ PAGES = ("", "body/", "part/1/", "raw/")
 
 
 @pytest.fixture
-def jeanne_mailbox(directory: dict[str, Mailbox]) -> Mailbox:
-    return directory[JEANNE]
-
-
-@pytest.fixture
-def jeanne(jeanne_mailbox: Mailbox) -> User:
-    assert jeanne_mailbox.owner is not None
-    return jeanne_mailbox.owner
-
-
-@pytest.fixture
 def operator_gone(settings: Settings) -> None:
     """Any call to the operator now fails (503): a 404 or 400 proves none was made."""
     settings.OPERATOR_IMAP_PORT = 1
