@@ -139,6 +139,7 @@ def mailbox_or_404(
     request: HttpRequest | None = None,
 ) -> Mailbox:
     """The mailbox if the person may do `action` on it; 404 otherwise, existing or not.
+    Its `allowed` says everything else the person may do on it, from the same look-up.
 
     A refusal on an existing mailbox is audited, once a minute per person and action (a
     revoked delegate's next click shows up in the mailbox's trail); the answer is the same
@@ -147,7 +148,8 @@ def mailbox_or_404(
     mailbox = Mailbox.objects.filter(pk=mailbox_id).select_related("structure").first()
     if mailbox is None:
         raise Http404
-    if not can(user, action, mailbox):
+    mailbox.allowed = frozenset(allowed(user, mailbox))  # one role look-up for the request
+    if action not in mailbox.allowed:
         # One event a minute per person, mailbox and action: a loop on foreign ids must
         # not flood the trail (cache.add is atomic: one of concurrent refusals records).
         key = f"webmail:denied:{user.pk}:{mailbox.pk}:{action}"

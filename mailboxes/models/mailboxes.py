@@ -25,6 +25,10 @@ class Mailbox(models.Model):
         APPLICATIVE = "APP", _("Applicative")
         PRACTICE = "CAB", _("Practice")
 
+    # What the person asking may do here (access.Action values), set by
+    # access.mailbox_or_404 from its one role look-up: pages read it instead of asking again.
+    allowed: frozenset[str] = frozenset()
+
     address = models.EmailField(_("address"), unique=True)
     kind = models.CharField(_("kind"), max_length=3, choices=Kind.choices)
     label = models.CharField(_("label"), max_length=200, blank=True)

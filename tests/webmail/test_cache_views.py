@@ -122,3 +122,20 @@ def test_search_results_come_fifty_at_a_time(marie: User, inbox: Folder) -> None
     assert 'name="q" value="sanguin"' in first.content.decode()  # carried to the next page
     second = client.post(reverse("mail-search"), {"q": "sanguin", "page": "2"})
     assert len(second.context["results"]) == 1 and not second.context["has_next"]
+
+
+def test_a_list_page_looks_up_the_persons_role_once(
+    marie: User, marie_mailbox: Mailbox, inbox: Folder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One request, one access look-up: the page's links (manage, triage, write) come from
+    the mailbox mailbox_or_404 returned, not from asking again."""
+    from mailboxes import access
+
+    asked: list[int] = []
+    role_of = access.role_of
+    monkeypatch.setattr(
+        access, "role_of", lambda user, mb: asked.append(mb.pk) or role_of(user, mb)
+    )
+    page = client_for(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
+    assert page.status_code == 200 and "Premier" in page.content.decode()
+    assert asked == [marie_mailbox.pk]

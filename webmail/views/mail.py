@@ -129,7 +129,7 @@ def changes(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
 
 def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | None:
     """What the list shows; None when the folder is not (or no longer) in the mailbox."""
-    allowed = access.allowed(request.user, mailbox)
+    allowed = mailbox.allowed
     folder_name, listing = folder_of(request), listing_of(request)
     version = live.version(mailbox.pk)  # read first: a change after this redraws again
     folders = cache.folders(mailbox)

@@ -92,8 +92,8 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "body_url": body_url if parsed.html_index is not None else "",
         "blocked_images": blocked,
         "images": images,
-        "can_triage": access.can(request.user, Action.TRIAGE, mailbox),
-        "can_send": access.can(request.user, Action.SEND, mailbox),
+        "can_triage": Action.TRIAGE in mailbox.allowed,
+        "can_send": Action.SEND in mailbox.allowed,
         "folders": cache.folders(mailbox),
         "conversation": conversation_of(mailbox, folder, uid),
         "mdn": mdn_offer(parsed, flags, mailbox, request),
@@ -111,7 +111,7 @@ def mdn_offer(
     asked, differs = receipts.mdn_request(parsed)
     if not asked or receipts.MDN_SENT in flags:
         return None
-    if not access.can(request.user, Action.SEND, mailbox):
+    if Action.SEND not in mailbox.allowed:
         return None
     return {"to": asked, "differs": differs}
 
