@@ -212,6 +212,9 @@ def test_it_answers_an_unknown_address_exactly_like_a_known_one(jeanne: User) ->
         answers[email] = [password_login(email, "wrong", "203.0.113.9")[1] for _ in range(6)]
     assert answers[SOPHIE] == answers["nobody@exemple.fr"]
     assert answers[SOPHIE][-1] == reverse("auth-login") + "?error=locked"
+    page = unescape(Client().get(answers[SOPHIE][-1]).content.decode())
+    # An invitation can no longer reset a set-up account: the page must not suggest one.
+    assert "verrouillé" in page and "invitation" not in page.lower()
 
 
 def test_it_blocks_an_address_spraying_many_names(jeanne: User, settings: object) -> None:

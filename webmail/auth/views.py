@@ -27,7 +27,8 @@ LOGIN_ERRORS = {
     "provider": _("Pro Santé Connect cannot be reached right now. Please try again later."),
     "locked": _(
         "Too many failed attempts: this account is locked for a while. "
-        "Try again later or ask for a new invitation."
+        "Try again in a few minutes; if you have lost your password or your authenticator "
+        "app, ask your administrator to reset your access."
     ),
     "password": _("Wrong e-mail address or password."),
     "code": _("Wrong or already used code."),
