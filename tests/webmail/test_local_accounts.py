@@ -125,6 +125,18 @@ def test_it_keeps_the_invitation_token_out_of_every_url(jeanne: User) -> None:
     assert page.status_code == 200 and "js/invitation.js" in page.content.decode()
 
 
+def test_it_traces_and_throttles_guessed_invitation_codes(jeanne: User, settings: object) -> None:
+    settings.WEBMAIL_LOGIN_MAX_FAILURES_PER_ADDRESS = 3  # type: ignore[attr-defined]
+    token = invite(jeanne)
+    guesser = Client(REMOTE_ADDR="203.0.113.77")
+    for n in range(3):
+        assert guesser.post(reverse("auth-invitation"), {"token": f"guess{n}"}).status_code == 404
+    assert AuditEvent.objects.filter(action="invitation.open", outcome="denied").count() == 3
+    # Blocked now: even the right code is refused from there, not from anywhere else.
+    assert guesser.post(reverse("auth-invitation"), {"token": token}).status_code == 404
+    assert Client().post(reverse("auth-invitation"), {"token": token}).status_code == 302
+
+
 def test_it_refuses_invitations_from_people_who_manage_nothing(charlie: User) -> None:
     assert client_for(charlie).get(reverse("auth-invite")).status_code == 403
 

@@ -17,9 +17,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from mailboxes import access
-from mailboxes.models import AppDevice, Invitation, User
-from webmail.auth import local, session
+from mailboxes import access, audit
+from mailboxes.models import AppDevice, AuditEvent, Invitation, User
+from webmail.auth import local, session, throttle
 from webmail.auth.forms import (
     CodeForm,
     InvitationTokenForm,
@@ -96,8 +96,13 @@ def invitation(request: HttpRequest) -> HttpResponse:
     never send: static/js/invitation.js posts it here (or the person pastes it)."""
     form = InvitationTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        found = local.open_invitation(form.cleaned_data["token"])
-        if found is None:
+        blocked = throttle.address_blocked(request)
+        found = None if blocked else local.open_invitation(form.cleaned_data["token"])
+        if found is None:  # a guess counts like a failed login, and is traced
+            throttle.count_failure(request, None)
+            response = "throttled" if blocked else "unknown or used"
+            audit.record(None, "invitation.open", outcome=AuditEvent.Outcome.DENIED,
+                         response=response, request=request)  # fmt: skip
             return render(request, "auth/invitation_invalid.html", status=404)
         request.session[INVITED] = {"invitation": found.pk, "since": time.time()}
         return redirect("auth-invitation-password")
