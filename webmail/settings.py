@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "csp",
     "mailboxes",
+    "documents",
+    "directory",
+    "triage",
     "webmail",
 ]
 
