@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING
 
+from mailboxes.mail.headers import redacted
 from mailboxes.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -15,13 +15,11 @@ if TYPE_CHECKING:
     from mailboxes.models import Mailbox, User
 
 logger = logging.getLogger(__name__)
-# Mon espace santé addresses are <INS>@patient.mssante.fr: the INS identifies the patient.
-PATIENT_ADDRESS = re.compile(r"[^\s<>;,:\"'()]+@(patient\.mssante\.fr)\b", re.IGNORECASE)
 
 
 def without_patient_identity(text: str) -> str:
     """Server answers and targets quote addresses; a patient's must not reach the trail."""
-    return PATIENT_ADDRESS.sub(r"***@\1", text)
+    return redacted(text)  # Mon espace santé addresses are <INS>@patient.mssante.fr
 
 
 def client_ip(request: HttpRequest | None) -> str | None:

@@ -4,18 +4,16 @@ Nothing the person wrote is lost: a failure keeps the message, with the server's
 from __future__ import annotations
 
 import email
-import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.policy import SMTP, default
-from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.utils import timezone
 
 from mailboxes import audit
 from mailboxes.actions import sending
+from mailboxes.mail.headers import date_now, for_header, message_ids, new_message_id, one_line
 from mailboxes.models import Mailbox, Outgoing, User
 from mailboxes.operator import smtp
 
@@ -40,53 +38,23 @@ class Draft:
     forwarded: bytes = b""  # a message forwarded as an attachment (message/rfc822)
 
 
-def addresses(value: str) -> list[str]:
-    """ "A <a@x>, b@y" -> ["a@x", "b@y"]; raises ValueError on anything that is no address."""
-    found = []
-    for _, address in getaddresses([value]):
-        if address.count("@") != 1 or " " in address or address.startswith("@"):
-            raise ValueError(address or value)
-        found.append(address.lower())
-    return found
-
-
-# Every character str.splitlines() breaks on (CR, LF, VT, FF, FS, GS, RS, NEL, U+2028,
-# U+2029), and the other control characters: the email package refuses them in a header.
-BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]+")
-# RFC 5322 3.6.4 msg-id, "<" id-left "@" id-right ">", each side printable ASCII without
-# "<", ">", "@" or spaces (the obsolete forms with comments or spaces are not kept).
-MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f\x41-\x7e]+@[\x21-\x3b\x3d\x3f\x41-\x7e]+>")
-
-
-def one_line(value: str) -> str:
-    """A header's text on one line: line breaks become spaces (a received subject may
-    carry any of them, encoded, and a reply quotes it)."""
-    return BREAKS.sub(" ", value).strip()
-
-
-def message_ids(value: str) -> list[str]:
-    """The well-formed <msg-id> tokens of an In-Reply-To or References value; the rest
-    (text, line breaks, a header smuggled after one) is dropped."""
-    return MSG_ID.findall(value)
-
-
 def sender_of(author: User) -> str:
     """The person's own address, for `Sender:` when they write for another mailbox."""
     own = author.owned_mailboxes.filter(kind=Mailbox.Kind.PERSONAL).first()
-    return formataddr((author.get_full_name(), own.address if own else author.email))
+    return for_header(author.get_full_name(), own.address if own else author.email)
 
 
 def build(author: User, mailbox: Mailbox, draft: Draft) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = formataddr((mailbox.label, mailbox.address))
+    message["From"] = for_header(mailbox.label, mailbox.address)
     if not (mailbox.kind == Mailbox.Kind.PERSONAL and mailbox.owner_id == author.pk):
         message["Sender"] = sender_of(author)  # on behalf of the mailbox (RFC 5322 3.6.2)
     message["To"] = ", ".join(draft.to)
     if draft.cc:
         message["Cc"] = ", ".join(draft.cc)
     message["Subject"] = one_line(draft.subject)
-    message["Date"] = format_datetime(timezone.now())
-    message["Message-ID"] = make_msgid(domain=mailbox.address.rsplit("@", 1)[1])
+    message["Date"] = date_now()
+    message["Message-ID"] = new_message_id(mailbox.address)
     if replied := message_ids(draft.in_reply_to)[:1]:
         references = [i for i in message_ids(draft.references) if i != replied[0]]
         message["In-Reply-To"] = replied[0]

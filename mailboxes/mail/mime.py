@@ -8,7 +8,6 @@ message nested too deeply to walk is shown from its headers alone (`too_deep`).
 from __future__ import annotations
 
 import email
-import email.utils
 import html
 import re
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from email.policy import EmailPolicy
 from typing import Any
 
 import nh3
+
+from mailboxes.mail.headers import parse_date, people
 
 # Multipart (and message/rfc822) levels we walk. Real mail stays under ten; the email
 # package's parser, walk(), get_body() and generator all recurse, so a hostile message
@@ -111,10 +112,9 @@ def header(msg: Message, name: str) -> str:
 
 
 def addresses(msg: Message, name: str) -> list[str]:
+    """The header's addresses as people read them: names decoded, never re-encoded."""
     value = header(msg, name)
-    if not value:
-        return []
-    return [email.utils.formataddr(pair) for pair in email.utils.getaddresses([value]) if any(pair)]
+    return people([value]) if value else []
 
 
 def part_text(part: Message) -> str:
@@ -289,17 +289,14 @@ def parse(raw: bytes) -> ParsedMessage:
 
 def _parsed(msg: EmailMessage, *, too_deep: bool) -> ParsedMessage:
     text, from_html = ("", False) if too_deep else body_text(msg)
-    try:
-        date = email.utils.parsedate_to_datetime(header(msg, "Date"))
-    except (TypeError, ValueError, IndexError):
-        date = None
+    date = parse_date(header(msg, "Date"))
     return ParsedMessage(
         subject=header(msg, "Subject"),
         from_=header(msg, "From"),
         sender=header(msg, "Sender"),
         to=addresses(msg, "To"),
         cc=addresses(msg, "Cc"),
-        date=date if date is None or date.tzinfo else None,
+        date=date,
         message_id=header(msg, "Message-ID"),
         text=text,
         text_from_html=from_html,

@@ -18,7 +18,6 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.parser import HeaderParser
 from email.policy import default as default_policy
-from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -26,6 +25,14 @@ from django.utils import timezone
 
 from mailboxes import audit
 from mailboxes.mail import mime
+from mailboxes.mail.headers import (
+    date_now,
+    first_address,
+    for_header,
+    message_ids,
+    new_message_id,
+    one_line,
+)
 from mailboxes.models import Mailbox, Outgoing, Receipt
 from mailboxes.operator import imap
 
@@ -74,7 +81,7 @@ def parse(raw: bytes) -> Report | None:
     if message.get_content_type() != "multipart/report":
         return None
     report_id = mime.header(message, "Message-ID")
-    sender = parseaddr(mime.header(message, "From"))[1].lower()
+    sender = first_address(mime.header(message, "From"))
     for part in mime.leaves(message):
         kind = part.get_content_type()
         if kind == "message/delivery-status":
@@ -189,14 +196,15 @@ def collect(mailbox: Mailbox) -> int:
 
 def build_mdn(mailbox: Mailbox, original: EmailMessage, to: str) -> Message:
     """A read report (RFC 8098 multipart/report), sent because the person chose to."""
-    original_id = mime.header(original, "Message-ID")
+    original_id = one_line(mime.header(original, "Message-ID"))  # it goes into a field line
     report = MIMEMultipart("report", report_type="disposition-notification", policy=default_policy)
-    report["From"] = formataddr((mailbox.label, mailbox.address))
+    report["From"] = for_header(mailbox.label, mailbox.address)
     report["To"] = to
-    report["Subject"] = f"Accusé de lecture : {mime.header(original, 'Subject')}"[:250]
-    report["Date"] = format_datetime(timezone.now())
-    report["Message-ID"] = make_msgid(domain=mailbox.address.rsplit("@", 1)[1])
-    report["References"] = original_id
+    report["Subject"] = one_line(f"Accusé de lecture : {mime.header(original, 'Subject')}")[:250]
+    report["Date"] = date_now()
+    report["Message-ID"] = new_message_id(mailbox.address)
+    if original_ids := message_ids(original_id)[:1]:
+        report["References"] = original_ids[0]
     human = (
         f"Le message envoyé à {mailbox.address} a été affiché le "
         f"{timezone.localtime():%d/%m/%Y à %H:%M}. Cela ne garantit pas qu'il ait été lu "
@@ -217,6 +225,6 @@ def build_mdn(mailbox: Mailbox, original: EmailMessage, to: str) -> Message:
 
 def mdn_request(message: mime.ParsedMessage) -> tuple[str, bool]:
     """(address asking for a read report, whether it differs from Return-Path)."""
-    asked = parseaddr(message.disposition_notification_to)[1].lower()
-    returned = parseaddr(message.return_path)[1].lower()
+    asked = first_address(message.disposition_notification_to)
+    returned = first_address(message.return_path)
     return asked, bool(asked) and asked != returned

@@ -16,14 +16,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from email.errors import HeaderParseError
-from email.header import decode_header
-from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 import nh3
 from django.utils import timezone
 
+from mailboxes.mail.headers import addresses, decoded, message_ids, parse_date, people
 from mailboxes.mailcache import search
 from mailboxes.models import Folder, MessageIndex
 
@@ -34,8 +32,6 @@ HEADERS = b"BODY.PEEK[HEADER.FIELDS (" + FIELDS + b")]"
 HEADERS_KEY = b"BODY[HEADER.FIELDS (" + FIELDS + b")]"
 FIRST_PASS = [b"FLAGS", b"RFC822.SIZE", b"INTERNALDATE", b"BODYSTRUCTURE", HEADERS]
 SYSTEM_FLAGS = {b"\\Seen", b"\\Flagged", b"\\Answered", b"\\Deleted", b"\\Draft", b"\\Recent"}
-MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-PLAIN_ADDRESS = re.compile(r"(?:([^<>@]*?)\s*<([^<>\s@]+@[^<>\s@]+)>|([^<>\s@]+@[^<>\s@]+))")
 XDM_NAME = "IHE_XDM"
 
 
@@ -80,47 +76,6 @@ def fields_of(raw: bytes) -> dict[str, list[str]]:
 def first(fields: dict[str, list[str]], name: str) -> str:
     values = fields.get(name)
     return values[0] if values else ""
-
-
-def decoded(value: str | None) -> str:
-    """RFC 2047 encoded words decoded; the raw text when a charset is unknown or broken."""
-    if not value:
-        return ""
-    if "=?" not in value:  # nothing encoded (most names, many subjects)
-        return value
-    try:
-        return "".join(
-            part.decode(charset or "ascii", "replace") if isinstance(part, bytes) else part
-            for part, charset in decode_header(value)
-        )
-    except (LookupError, UnicodeError, ValueError, HeaderParseError):
-        return value
-
-
-def people(values: list[str]) -> str:
-    """Readable "Name <address>" list for the cache (formataddr would re-encode names)."""
-    return ", ".join(
-        f"{decoded(name)} <{address}>" if name else address
-        for name, address in addresses(values)
-        if address
-    )
-
-
-def addresses(values: list[str]) -> list[tuple[str, str]]:
-    """(name, address) pairs: a regular expression for the plain forms ("Name <a@b>", a@b),
-    the email package's parser for anything quoted or commented (5x slower)."""
-    pairs: list[tuple[str, str]] = []
-    for value in values:
-        if any(c in value for c in '"()\\[];:'):
-            pairs.extend(getaddresses([value]))
-            continue
-        for item in value.split(","):
-            if match := PLAIN_ADDRESS.fullmatch(item.strip()):
-                name, bracketed, bare = match.groups()
-                pairs.append((" ".join(name.split()) if name else "", bracketed or bare))
-            elif item.strip():
-                pairs.extend(getaddresses([item]))
-    return pairs
 
 
 def _text(value: Any) -> str:
@@ -194,7 +149,7 @@ def preview_of(text: str, length: int = 160) -> str:
 
 def thread_root(references: str, in_reply_to: str, message_id: str) -> str:
     """The conversation's first Message-ID: References' first, else In-Reply-To, else own."""
-    ids = MESSAGE_ID.findall(references) or MESSAGE_ID.findall(in_reply_to)
+    ids = message_ids(references, strict=False) or message_ids(in_reply_to, strict=False)
     return (ids[0] if ids else message_id)[:250]
 
 
@@ -205,8 +160,8 @@ def row(
     # policy.default its header registry costs ~1 ms a message (sync capped near 600/s).
     headers = fields_of(data.get(HEADERS_KEY) or b"")
     [(name, address), *_] = addresses([first(headers, "from")]) or [("", "")]
-    date = _date(first(headers, "date")) or _aware(data.get(b"INTERNALDATE")) or timezone.now()
-    recipients = people([*headers.get("to", []), *headers.get("cc", [])])
+    date = parse_date(first(headers, "date")) or _aware(data.get(b"INTERNALDATE")) or timezone.now()
+    recipients = ", ".join(people([*headers.get("to", []), *headers.get("cc", [])]))
     structure = structure or structure_of(data.get(b"BODYSTRUCTURE"))
     message_id = first(headers, "message-id")[:250]
     subject = decoded(first(headers, "subject"))[:500]
@@ -219,7 +174,7 @@ def row(
         )
         or f"<{folder.pk}.{uid}@cache>",
         date=date,
-        sender_name=decoded(name)[:200],
+        sender_name=name[:200],
         sender_address=address[:254],
         recipients=recipients[:5000],
         subject=subject,
@@ -229,14 +184,6 @@ def row(
         **flag_fields(data.get(b"FLAGS", ())),
     )
     return message, structure
-
-
-def _date(value: str) -> datetime | None:
-    try:
-        date = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return date if date.tzinfo else None
 
 
 def _aware(value: Any) -> datetime | None:

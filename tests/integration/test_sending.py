@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import html
 import re
 from collections.abc import Iterator
 from email.policy import default as default_policy
@@ -282,3 +283,49 @@ def test_it_lets_a_sender_discard_a_failed_message(
     assert not Outgoing.objects.filter(pk=outgoing.pk).exists()
     event = AuditEvent.objects.get(action="message.discard")
     assert (event.actor, event.target) == (marie, outgoing.message_id)
+
+
+def test_a_reply_all_shows_names_readably_and_quotes_the_local_time(
+    directory: dict[str, Mailbox], marie: User
+) -> None:
+    """Issue 15, defects 2 and 11; issue 11: one module of address and date rules."""
+    from tests.integration.helpers import lmtp_deliver
+
+    mailbox = directory[MARIE]
+    raw = (
+        "From: =?utf-8?q?Dupont=2C_J=C3=A9r=C3=B4me?= <jerome.dupont@hopital-c.mssante.test>\r\n"
+        f"To: =?utf-8?q?Marie_Durand?= <{MARIE.upper()}>, =?utf-8?q?=C3=89lodie_Martin?= "
+        "<elodie.martin@hopital-c.mssante.test>\r\n"
+        f'Cc: "Benali, Karim" <{KARIM}>, jerome.dupont@hopital-c.mssante.test\r\n'
+        "Subject: Avis\r\nDate: Tue, 01 Dec 2026 08:27:00 +0000\r\n"
+        "Message-ID: <reply-all-names@hopital-c.mssante.test>\r\n\r\nBonjour.\r\n"
+    ).encode()
+    uid = lmtp_deliver(mailbox, raw, "<reply-all-names@hopital-c.mssante.test>")
+    client = client_for(marie)
+    url = reverse("mail-compose", args=[mailbox.pk])
+    page = client.get(url, {"folder": "INBOX", "reply_all": uid}).content.decode()
+    to = re.search(r'name="to"[^>]*value="([^"]*)"', page)
+    cc = re.search(r'name="cc"[^>]*value="([^"]*)"', page)
+    assert to and cc, page[:3000]
+    assert to[1] == "&quot;Dupont, Jérôme&quot; &lt;jerome.dupont@hopital-c.mssante.test&gt;"
+    # Once each, never the mailbox itself (whatever its case), never the one replied to.
+    assert cc[1] == (
+        "Élodie Martin &lt;elodie.martin@hopital-c.mssante.test&gt;, "
+        f"&quot;Benali, Karim&quot; &lt;{KARIM}&gt;"
+    )
+    assert "=?utf-8?" not in page
+    assert "01/12/2026 09:27" in page  # Paris time, as the list shows it, not 08:27 UTC
+    form = {
+        "to": html.unescape(to[1]),
+        "cc": html.unescape(cc[1]),
+        "subject": "Re: Avis",
+        "text": "Merci",
+        "from_mailbox": str(mailbox.pk),
+    }
+    assert client.post(url, form).status_code == 302  # what was prefilled is accepted as is
+    sent = email.message_from_bytes(bytes(Outgoing.objects.get().raw), policy=default_policy)
+    assert [a.addr_spec for a in sent["To"].addresses] == ["jerome.dupont@hopital-c.mssante.test"]
+    assert [a.addr_spec for a in sent["Cc"].addresses] == [
+        "elodie.martin@hopital-c.mssante.test",
+        KARIM,
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from email.utils import getaddresses
 from typing import Any
 
 from django import forms
@@ -18,7 +17,7 @@ from mailboxes import access
 from mailboxes.access import Action
 from mailboxes.actions import drafts, outbox, reading, sending
 from mailboxes.errors import FolderMissing, OperatorUnavailable
-from mailboxes.mail import mime
+from mailboxes.mail import headers, mime
 from mailboxes.mail.folders import check_folder
 from mailboxes.models import Mailbox, Outgoing
 from webmail import uploads
@@ -51,7 +50,7 @@ class ComposeForm(forms.Form):
 
     def clean_addresses(self, name: str) -> list[str]:
         try:
-            return outbox.addresses(self.cleaned_data.get(name, ""))
+            return headers.recipients(self.cleaned_data.get(name, ""))
         except ValueError as exc:
             message = _("Not an e-mail address: %(value)s") % {"value": exc}
             raise forms.ValidationError(message) from exc
@@ -91,20 +90,23 @@ def original(mailbox: Mailbox, folder: str, uid: int) -> bytes:
 def reply_initial(mailbox: Mailbox, folder: str, uid: int, everyone: bool) -> dict[str, Any]:
     parsed = mime.parse(original(mailbox, folder, uid))
     msg = parsed.msg
-    reply_to = mime.header(msg, "Reply-To") or parsed.from_
-    to = [reply_to]
-    cc = (
-        [a for a in (parsed.to + parsed.cc) if mailbox.address not in a.lower()] if everyone else []
-    )
+    to = headers.addresses([mime.header(msg, "Reply-To") or parsed.from_])[:1]
+    cc: list[headers.Pair] = []
+    if everyone:  # the others, once each, never the mailbox itself
+        seen = {mailbox.address.lower(), *(address.lower() for _, address in to)}
+        for pair in headers.addresses([mime.header(msg, "To"), mime.header(msg, "Cc")]):
+            if pair[1].lower() not in seen:
+                seen.add(pair[1].lower())
+                cc.append(pair)
     subject = (
         parsed.subject if parsed.subject.lower().startswith("re:") else f"Re: {parsed.subject}"
     )
-    when = parsed.date.strftime("%d/%m/%Y %H:%M") if parsed.date else ""
+    when = headers.quoted_date(parsed.date)
     quoted = "\n".join(f"> {line}" for line in parsed.text.splitlines())
     attribution = _("On %(date)s, %(who)s wrote:") % {"date": when, "who": parsed.from_}
     return {
-        "to": ", ".join(to),
-        "cc": ", ".join(cc),
+        "to": ", ".join(map(headers.display, to)),
+        "cc": ", ".join(map(headers.display, cc)),
         "subject": subject,
         "text": f"\n\n{attribution}\n{quoted}",
         "in_reply_to": parsed.message_id,
@@ -131,7 +133,7 @@ def forward_initial(mailbox: Mailbox, folder: str, uid: int, as_attachment: bool
         "text": signature_block(mailbox),
     }
     if not as_attachment:
-        when = parsed.date.strftime("%d/%m/%Y %H:%M") if parsed.date else ""
+        when = headers.quoted_date(parsed.date)
         header = _("---------- Forwarded message ----------")
         lines = [
             header,
@@ -243,11 +245,6 @@ def initial_for(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any]:
     return {"request_dsn": True, "text": signature_block(mailbox)}
 
 
-def lenient(value: str) -> list[str]:
-    """Addresses in a draft: keep those that parse, a draft may be unfinished."""
-    return [a.lower() for _, a in getaddresses([value]) if a.count("@") == 1]
-
-
 def draft_initial(mailbox: Mailbox, uid: int) -> dict[str, Any]:
     raw = drafts.draft_message(mailbox, uid)
     if raw is None:
@@ -274,8 +271,8 @@ def save_draft(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         return HttpResponseNotAllowed(["POST"])
     post = request.POST
     draft = outbox.Draft(
-        to=lenient(post.get("to", "")),
-        cc=lenient(post.get("cc", "")),
+        to=headers.lenient_recipients(post.get("to", "")),
+        cc=headers.lenient_recipients(post.get("cc", "")),
         subject=post.get("subject", "")[:998],
         text=post.get("text", ""),
         in_reply_to=post.get("in_reply_to", ""),
