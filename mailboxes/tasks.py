@@ -11,15 +11,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from mailboxes import audit
-from mailboxes.actions import sending
+from mailboxes.actions import sending, syncing
 from mailboxes.mail import receipts
-from mailboxes.mailcache import live, sync
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable
-from mailboxes.operator.strategies import reachable_in_background, strategy_for
-
-# Above the longest sync we expect; the lock expires by itself if a worker dies.
-SYNC_LOCK_SECONDS = 15 * 60
+from mailboxes.operator.strategies import reachable_in_background
 
 
 @shared_task(name="mailboxes.purge_audit_events")
@@ -78,12 +74,6 @@ def collect_receipts(mailbox_id: int) -> int:
     return receipts.collect(mailbox)
 
 
-def awaits_reports(mailbox: Mailbox) -> bool:
-    """Sent something in the last week: a new message in INBOX may be its DSN or MDN."""
-    since = timezone.now() - timedelta(days=7)
-    return Outgoing.objects.filter(mailbox=mailbox, sent_at__gte=since).exists()
-
-
 @shared_task(name="mailboxes.collect_recent_receipts")
 def collect_recent_receipts() -> int:
     """Every mailbox that sent something in the last week gets its reports collected."""
@@ -109,34 +99,8 @@ def collect_recent_receipts() -> int:
     max_retries=8,
 )
 def sync_mailbox(self: Task[Any, Any], mailbox_id: int) -> str:
-    """Refresh a mailbox's metadata cache. One sync per mailbox at a time, across workers:
-    a second task finds the lock taken, leaves a note and returns at once; the running one
-    sees the note when it finishes and goes round again, so no change is left behind."""
+    """Refresh a mailbox's metadata cache (one at a time per mailbox: see do_sync)."""
     mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
     if mailbox is None:
         return "gone"
-    connection = live.broker()  # one client per process, not one per task
-    again = f"webmail:sync:again:{mailbox_id}"
-    lock = connection.lock(
-        f"webmail:lock:sync:{mailbox_id}", timeout=SYNC_LOCK_SECONDS, blocking=False
-    )
-    if not lock.acquire():
-        connection.set(again, 1, ex=SYNC_LOCK_SECONDS)
-        return "skipped"
-    added = removed = 0
-    try:
-        while True:
-            connection.delete(again)
-            results = sync.sync_mailbox(mailbox)
-            added += sum(r.added for r in results)
-            removed += sum(r.removed for r in results)
-            if any(r.added and r.name == "INBOX" for r in results) and awaits_reports(mailbox):
-                if strategy_for(mailbox).background:
-                    collect_receipts.delay(mailbox_id)
-                else:  # run in the person's request (XOAUTH2): a worker could not log in
-                    receipts.collect(mailbox)
-            if not connection.exists(again):
-                break
-    finally:
-        lock.release()
-    return f"{added} added, {removed} removed"
+    return syncing.do_sync(mailbox)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mailboxes import audit
+from mailboxes.actions import syncing
 from mailboxes.errors import BadRequest
 from mailboxes.mail.folders import check_folder
 from mailboxes.mailcache import cache
@@ -64,6 +65,7 @@ def do_message_action(
             raise BadRequest(str(exc)) from exc
         imap.move(mailbox, folder, uids, destination)
         cache.after_removal(mailbox, folder, uids)
+        syncing.request_sync(mailbox, force=True)  # the destination shows them then
         event.response = f"move to {destination}"
         return event.response
 

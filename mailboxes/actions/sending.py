@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from mailboxes import audit
+from mailboxes import audit, queue
+from mailboxes.actions import syncing
 from mailboxes.errors import OperatorUnavailable
-from mailboxes.mailcache import cache
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
 from mailboxes.operator import imap, smtp, strategies
 
@@ -114,7 +114,7 @@ def send_here(outgoing_id: int) -> Attempt:
     attempt = do_send(outgoing_id)
     if attempt.copied:
         mailbox = Mailbox.objects.get(outgoing__pk=outgoing_id)
-        cache.request_sync(mailbox, force=True)
+        syncing.request_sync(mailbox, force=True)
     return attempt
 
 
@@ -124,9 +124,7 @@ def enqueue(outgoing: Outgoing) -> None:
     if needs_the_person(outgoing.mailbox):
         transaction.on_commit(lambda: send_here(outgoing.pk))
         return
-    from mailboxes.tasks import send_outgoing  # the task calls back into do_send
-
-    transaction.on_commit(lambda: send_outgoing.delay(outgoing.pk))
+    transaction.on_commit(lambda: queue.later(queue.SEND_OUTGOING, outgoing.pk))
 
 
 def waiting_for(person: User) -> QuerySet[Outgoing]:

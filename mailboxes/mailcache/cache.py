@@ -2,7 +2,7 @@
 search; and keeping it right after our own actions, before the next sync confirms them.
 
 Pages never wait for the operator: they show what the cache holds and ask for a sync
-(`request_sync`), which the open page then learns about through `live.version`.
+(mailboxes.actions.syncing), which the open page then learns about through `live.version`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,10 @@ from django.core import signing
 from django.core.cache import cache as django_cache
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
-from mailboxes import tasks
 from mailboxes.mail.folders import Listing
 from mailboxes.mailcache import live, search, sync
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
-from mailboxes.operator import OperatorUnavailable, strategies
 from mailboxes.operator.imap import SPECIAL_USES
 
 if TYPE_CHECKING:
@@ -74,28 +71,6 @@ def with_unseen(mailboxes: QuerySet[Mailbox]) -> QuerySet[Mailbox]:
 
 def state_of(mailbox: Mailbox) -> SyncState | None:
     return SyncState.objects.filter(mailbox=mailbox).first()
-
-
-def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
-    """Ask for a sync unless one was asked for lately. Mailboxes reached with the person's
-    token (XOAUTH2) are synced here, in the request: a worker has no token (CONF.28)."""
-    live.touch(mailbox.pk)
-    claimed = live.claim_sync(mailbox.pk, force=force)
-    if not strategies.strategy_for(mailbox).background:
-        never = not SyncState.objects.filter(mailbox=mailbox, finished_at__isnull=False).exists()
-        if not (claimed or never):
-            return
-        try:
-            tasks.sync_mailbox(mailbox.pk)
-        except OperatorUnavailable:
-            logger.warning("sync of mailbox %s failed in the request", mailbox.pk)
-        return
-    if not claimed:
-        return
-    try:
-        tasks.sync_mailbox.delay(mailbox.pk)
-    except OperationalError:
-        logger.warning("cannot reach the task broker to sync mailbox %s", mailbox.pk)
 
 
 @dataclass
@@ -242,13 +217,12 @@ def after_flags(mailbox: Mailbox, folder: str, uids: list[int], **fields: bool) 
 
 def after_removal(mailbox: Mailbox, folder: str, uids: list[int]) -> None:
     """Our own move or deletion, done at the operator: gone from this folder's list at once;
-    the destination gets them at the next sync, which we ask for."""
+    the destination gets them at the next sync, which the action asks for."""
     keys = [_body_key(mailbox, folder, uid) for uid in uids[:50]]
     django_cache.delete_many([key for key in keys if key])
     rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid__in=uids)
     if sync.deleted(rows):
         recount(mailbox, folder)
-    request_sync(mailbox, force=True)
 
 
 def after_emptied(mailbox: Mailbox, folder: str) -> None:

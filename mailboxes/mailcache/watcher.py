@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
+from mailboxes import queue
 from mailboxes.mailcache import live
 from mailboxes.models import Mailbox
 from mailboxes.operator import OperatorUnavailable, imap, strategies
@@ -120,6 +121,4 @@ class Watcher:
 
 
 def enqueue_sync(mailbox_id: int) -> None:
-    from mailboxes.tasks import sync_mailbox
-
-    sync_mailbox.delay(mailbox_id)
+    queue.later(queue.SYNC_MAILBOX, mailbox_id)

@@ -62,7 +62,9 @@ def test_it_keeps_broken_headers_as_they_are_and_dates_by_arrival() -> None:
         b"INTERNALDATE": arrival,
     }
     row, structure = indexing.row(Folder(pk=1), 1, data)
-    assert row.subject == "=?x-unknown?q?abc?="
+    # An unknown charset: its ASCII read as the reader (policy.default) reads it, so the list
+    # and the open message agree (they did not before mailboxes.mail.headers).
+    assert row.subject == "abc"
     assert row.date == arrival and row.sender_address == ""
     assert row.thread_key == "<1.1@cache>" and structure.text is None
 

@@ -55,3 +55,29 @@ def test_interrupted_sends_are_shown_not_resent(marie: User, marie_mailbox: Mail
     assert Outgoing.objects.get(pk=lost.pk).error == Outgoing.INTERRUPTED
     page = client_for(marie).get(reverse("mail-outbox", args=[marie_mailbox.pk]))
     assert "a peut-être été envoyé" in page.content.decode()
+
+
+def test_the_work_the_domain_asks_for_by_name_is_registered() -> None:
+    """mailboxes.queue names tasks instead of importing them (no cycle): a typo or a renamed
+    task would silently go to no worker, so every name must be a registered task."""
+    from mailboxes import queue
+
+    celery_app.loader.import_default_modules()
+    assert set(queue.NAMES) <= set(celery_app.tasks)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_asked_for_by_name_runs_in_a_real_worker(
+    marie_mailbox: Mailbox, operator_backend: object
+) -> None:
+    from mailboxes import queue
+    from mailboxes.models import SyncState
+
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        queue.later(queue.SYNC_MAILBOX, marie_mailbox.pk)
+        wait_until(
+            lambda: SyncState.objects.filter(
+                mailbox=marie_mailbox, finished_at__isnull=False
+            ).exists(),
+            seconds=30,
+        )

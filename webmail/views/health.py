@@ -10,7 +10,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from mailboxes.operator import imap, smtp
+from mailboxes import probes
 from webmail.celery import app as celery_app
 
 
@@ -27,8 +27,7 @@ def _broker() -> None:
 CHECKS: dict[str, Callable[[], None]] = {
     "database": _database,
     "broker": _broker,
-    "imap": imap.probe,
-    "smtp": smtp.probe,
+    **probes.OPERATOR,
 }
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mailboxes import access, audit
 from mailboxes.access import Action
+from mailboxes.actions import syncing
 from mailboxes.errors import OperatorRefused, OperatorUnavailable
 from mailboxes.mail.folders import Listing, check_folder
 from mailboxes.mailcache import cache, live
@@ -100,7 +101,7 @@ def folder(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """A folder's list, from the cache. The sync runs in the background; the page polls
     `changes` and is redrawn when the cache has moved on."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-    cache.request_sync(mailbox)
+    syncing.request_sync(mailbox)
     context = listing_context(request, mailbox)
     if context is None:
         raise Http404
@@ -116,7 +117,7 @@ def folder(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
 def changes(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """Polled by the open list (htmx): 204 while nothing changed, else the list redrawn."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-    cache.request_sync(mailbox)
+    syncing.request_sync(mailbox)
     seen = request.GET.get("v", "")
     state = cache.state_of(mailbox)
     if seen == str(live.version(mailbox.pk)) and not (state and state.running):
