@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
 
-from mailboxes.operator import smtp
+from mailboxes.actions import outbox
 
 LINE = 76  # base64 characters per line (RFC 2045 6.8), then CRLF
 HEADROOM = 64 * 1024  # the message's headers, its text part and each attachment's headers
@@ -41,7 +41,7 @@ def attachment_limit(size: int) -> int:
 
 def upload_limit() -> int:
     """The cap on a message's attachments: the operator's SIZE headroom, and ours."""
-    server = smtp.size_limit()
+    server = outbox.size_limit()
     ours = settings.WEBMAIL_MAX_UPLOAD_BYTES
     return min(ours, attachment_limit(server)) if server else ours
 
