@@ -18,6 +18,7 @@ import re
 from datetime import datetime
 from email.errors import HeaderParseError
 from email.header import decode_header
+from email.message import Message
 from email.policy import default as default_policy
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid, parsedate_to_datetime
 
@@ -52,20 +53,39 @@ PATIENT_ADDRESS = re.compile(r"[^\s<>;,:\"'()]+@(patient\.mssante\.fr)\b", re.IG
 
 
 def decoded(value: str | None) -> str:
-    """RFC 2047 encoded words decoded; the raw text when a charset is unknown or broken."""
+    """RFC 2047 encoded words decoded; the raw text when a charset is unknown or broken.
+    Never a NUL (PostgreSQL refuses it in text, and it means nothing to a reader)."""
     if not value:
         return ""
     if "=?" not in value:  # nothing encoded (most names, many subjects)
-        return value
+        return value.replace("\x00", "")
     try:
-        return "".join(_text(part, charset) for part, charset in decode_header(value))
+        text = "".join(_text(part, charset) for part, charset in decode_header(value))
     except (UnicodeError, ValueError, HeaderParseError):
-        return value
+        text = value
+    return text.replace("\x00", "")
+
+
+def field(msg: Message, name: str) -> str:
+    """A header of a parsed message as text, never an exception: the email package's reading
+    (decoded, unfolded), or, where its parser raises (it does on "To: a@", and again on every
+    later read of that header), the raw value decoded here."""
+    try:
+        return str(msg.get(name, "") or "").replace("\x00", "")
+    except (ValueError, TypeError, LookupError, IndexError, AttributeError):
+        pass
+    for key, value in msg.raw_items():
+        if key.lower() == name.lower():
+            text = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return decoded(" ".join(text.split()))
+    return ""
 
 
 def _text(part: str | bytes, charset: str | None) -> str:
     if isinstance(part, str):
         return part
+    if charset is None:  # text around encoded words: decode_header gives it back this way
+        return part.decode("raw-unicode-escape")
     try:
         return part.decode(charset or "ascii", "replace")
     except LookupError:  # an unknown charset: what is ASCII in it is still readable

@@ -21,6 +21,7 @@ from typing import Any
 
 import nh3
 
+from mailboxes.mail import headers as header_rules
 from mailboxes.mail.headers import parse_date, people
 
 # Multipart (and message/rfc822) levels we walk. Real mail stays under ten; the email
@@ -103,12 +104,8 @@ class ParsedMessage:
 
 
 def header(msg: Message, name: str) -> str:
-    """The decoded header, or its raw text when decoding fails (RFC 2047 gone wrong)."""
-    try:
-        return str(msg.get(name, "") or "")
-    except (ValueError, TypeError, LookupError, IndexError):
-        raw = msg.get_all(name, failobj=[""])
-        return str(raw[0]) if raw else ""
+    """The decoded header, or its raw text when the email package cannot read it."""
+    return header_rules.field(msg, name)
 
 
 def addresses(msg: Message, name: str) -> list[str]:

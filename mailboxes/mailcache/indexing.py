@@ -66,7 +66,7 @@ def fields_of(raw: bytes) -> dict[str, list[str]]:
     """The fetched header fields by lower-case name, unfolded. Raw 8-bit text is read as
     UTF-8 (RFC 6532). A few microseconds where the email package's parser takes fifteen."""
     fields: dict[str, list[str]] = {}
-    for line in FOLDED_LINE.split(raw.decode("utf-8", "replace")):
+    for line in FOLDED_LINE.split(raw.decode("utf-8", "replace").replace("\x00", "")):
         name, colon, value = line.partition(":")
         if colon and name and not name[0].isspace():
             fields.setdefault(name.strip().lower(), []).append(" ".join(value.split()))
@@ -138,7 +138,7 @@ def body_text(raw: bytes, part: TextPart) -> str:
         text = raw.decode("utf-8", "replace")
     if part.html:
         text = html.unescape(nh3.clean(text, tags=set()))
-    return text
+    return text.replace("\x00", "")  # PostgreSQL refuses NUL in text
 
 
 def preview_of(text: str, length: int = 160) -> str:

@@ -25,7 +25,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from mailboxes.mail.folders import Listing, check_folder
-from mailboxes.mail.headers import addresses, parse_date
+from mailboxes.mail.headers import addresses, field, parse_date
 from mailboxes.models import Mailbox
 from mailboxes.operator import FolderMissing, OperatorRefused, OperatorUnavailable, strategies
 
@@ -206,27 +206,18 @@ def pooled_session(mailbox: Mailbox, purpose: str = "web") -> Iterator[IMAPClien
 def _envelope(uid: int, data: dict[bytes, object]) -> Envelope:
     raw_headers = data.get(b"BODY[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)]", b"")
     headers = BytesHeaderParser(policy=default_policy).parsebytes(bytes(raw_headers or b""))  # type: ignore[call-overload]  # FETCH data
-    [(sender_name, sender_address), *_] = addresses([_safe_header(headers, "From")]) or [("", "")]
+    [(sender_name, sender_address), *_] = addresses([field(headers, "From")]) or [("", "")]
     flags = data.get(b"FLAGS", ())
     return Envelope(
         uid=uid,
-        subject=_safe_header(headers, "Subject"),
+        subject=field(headers, "Subject"),
         sender_name=sender_name,
         sender_address=sender_address,
-        date=parse_date(_safe_header(headers, "Date")),
+        date=parse_date(field(headers, "Date")),
         size=int(data.get(b"RFC822.SIZE", 0) or 0),  # type: ignore[call-overload]
         seen=b"\\Seen" in flags,  # type: ignore[operator]
         flagged=b"\\Flagged" in flags,  # type: ignore[operator]
     )
-
-
-def _safe_header(headers: object, name: str) -> str:
-    """A decoded header, or its raw text when it is malformed (never an exception)."""
-    try:
-        return str(headers.get(name, "") or "")  # type: ignore[attr-defined]
-    except (ValueError, TypeError, LookupError, IndexError):
-        raw = headers.get_all(name, failobj=[""])  # type: ignore[attr-defined]
-        return str(raw[0]) if raw else ""
 
 
 SORT_KEYS = {"date": b"DATE", "from": b"FROM", "subject": b"SUBJECT", "size": b"SIZE"}

@@ -118,3 +118,31 @@ def test_it_syncs_a_10000_part_message(directory: dict[str, Mailbox]) -> None:
     synced(mailbox)  # its BODYSTRUCTURE is one 1.4 MB line
     indexed = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
     assert indexed.has_attachments and indexed.preview == "Voir les pieces jointes."
+
+
+def test_a_malformed_address_or_a_nul_byte_never_stops_the_sync_or_the_reader(
+    directory: dict[str, Mailbox], karim: User
+) -> None:
+    """Issue 17: "To: a@" made the email package raise on every read (the reader, reply and
+    forward answered 500); a NUL byte made PostgreSQL refuse the folder's rows for good."""
+    mailbox = directory[KARIM]
+    message_id = "<malformed-address@operateur-a.mssante.test>"
+    raw = (
+        b"From: a@\r\nTo: a@, " + KARIM.encode() + b"\r\nCc: <@>\r\nReply-To: a@\r\n"
+        b"Subject: Bilan\x00 =?utf-8?q?sanguin=00?=\r\n"
+        b"Message-ID: " + message_id.encode() + b"\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nR\xc3\xa9sultats\x00 normaux.\r\n"
+    )
+    uid = lmtp_deliver(mailbox, raw, message_id)
+    synced(mailbox)  # on PostgreSQL: a NUL in a text column raised DataError here
+    indexed = MessageIndex.objects.get(folder__mailbox=mailbox, uid=uid)
+    # Dovecot itself turns a raw NUL into 0x80 (shown as U+FFFD); the encoded one is ours.
+    assert indexed.subject in ("Bilan sanguin", "Bilan\ufffd sanguin")
+    assert "normaux" in indexed.preview and "\x00" not in indexed.preview
+    assert indexed.recipients == KARIM
+    client = client_for(karim)
+    page = client.get(reverse("mail-message", args=[mailbox.pk, uid]))
+    assert page.status_code == 200 and "sanguin" in page.content.decode()
+    compose = reverse("mail-compose", args=[mailbox.pk])
+    for query in (f"reply={uid}", f"reply_all={uid}", f"forward={uid}"):
+        assert client.get(f"{compose}?{query}").status_code == 200, query

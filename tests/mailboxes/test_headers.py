@@ -43,6 +43,7 @@ CORPUS = [
     "=?bogus?q?x?= <x@b.fr>",  # unknown charset
     "=?utf-8?q?unterminated <x@b.fr>",
     "=?utf-8?q?Anne?= =?utf-8?q?_Marie?= <am@b.fr>",  # adjacent words join
+    "Jérôme =?utf-8?q?Dupont?= <jd@b.fr>",  # raw UTF-8 beside an encoded word
     # quoting, comments, groups, routes (the email package's parser)
     '"Dupont, Jean" <jean@b.fr>',
     '"Jean \\"JD\\" Dupont" <jean@b.fr>',
@@ -110,6 +111,23 @@ def test_what_it_shows_parses_back_to_the_same_addresses(value: str) -> None:
     plain = [a for _, a in headers.addresses([value]) if " " not in a]
     if len(plain) == len(headers.addresses([value])):
         assert headers.recipients(shown) == [a.lower() for a in plain]
+
+
+SUBJECTS = [
+    "Résultats d'échographie",
+    "=?utf-8?q?R=C3=A9sultats?= d'échographie",  # raw UTF-8 beside an encoded word
+    "Compte rendu =?iso-8859-1?q?d=27=E9chographie?= du 01/12",
+    "=?utf-8?b?W1NFQ1JFVF0gQmlsYW4=?=",
+    "=?utf-8?q?Anne?= =?utf-8?q?_Marie?=",
+    "Re: Tr: =?UTF-8?Q?XDM/1.0/DDM+Compte_rendu?=",
+    "=?utf-8?q?unterminated",
+    "plain ascii",
+]
+
+
+@pytest.mark.parametrize("value", SUBJECTS)
+def test_it_decodes_subjects_as_the_email_package_does(value: str) -> None:
+    assert headers.decoded(value) == str(default_policy.header_factory("Subject", value))
 
 
 def test_it_shows_accented_and_comma_names_readably() -> None:
