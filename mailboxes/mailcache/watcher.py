@@ -22,7 +22,7 @@ from django.db import connection
 from mailboxes import queue
 from mailboxes.mailcache import live
 from mailboxes.models import Mailbox
-from mailboxes.operator import OperatorUnavailable, imap, strategies
+from mailboxes.operator import imap, strategies
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +48,11 @@ class MailboxWatch(threading.Thread):
                 try:
                     self.watch()
                     delay = 1.0
-                except (OperatorUnavailable, OSError) as exc:
+                except Exception as exc:  # any failure: wait (backing off), reconnect
                     self.connected.clear()
-                    logger.warning("IDLE on mailbox %s lost (%s)", self.mailbox.pk, exc)
+                    logger.warning(
+                        "IDLE on mailbox %s lost (%s)", self.mailbox.pk, type(exc).__name__
+                    )
                     self.stopping.wait(delay)
                     delay = min(delay * 2, 60.0)
         finally:
@@ -61,6 +63,7 @@ class MailboxWatch(threading.Thread):
             client.select_folder("INBOX", readonly=True)
             self.on_change(self.mailbox.pk)  # whatever came while we were not listening
             self.connected.set()
+            listener = imap.IdleListener(client)
             while not self.stopping.is_set():
                 client.idle()
                 started = time.monotonic()
@@ -68,7 +71,7 @@ class MailboxWatch(threading.Thread):
                 while not self.stopping.is_set() and not changed:
                     if time.monotonic() - started > REISSUE_SECONDS:
                         break
-                    responses = client.idle_check(timeout=CHECK_SECONDS)
+                    responses = listener.check(timeout=CHECK_SECONDS)
                     changed = any(
                         isinstance(r, tuple) and len(r) > 1 and r[1] in CHANGES for r in responses
                     )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
+from typing import Any
 
 from django.conf import settings
 from imapclient import IMAPClient
@@ -91,6 +92,36 @@ def _login(mailbox: Mailbox) -> IMAPClient:
         _close(client)
         raise OperatorUnavailable(f"IMAP connection failed ({type(exc).__name__})") from exc
     return client
+
+
+# IDLE on a connection the server dropped: imapclient's idle_check finds the socket readable,
+# reads EOF, and answers [] at once, again and again (it never raises). An answer that empty,
+# that early, this many times in a row, means the connection is gone.
+DEAD_AFTER_EMPTY = 3
+
+
+class IdleListener:
+    """What IMAP IDLE (RFC 2177) tells, with a dead connection or the server's BYE raised as
+    OperatorUnavailable instead of being answered as "nothing new" (issue 17)."""
+
+    def __init__(self, client: IMAPClient) -> None:
+        self.client = client
+        self.empty_in_a_row = 0
+
+    def check(self, timeout: float) -> list[Any]:
+        started = time.monotonic()
+        with _errors_translated():
+            responses = list(self.client.idle_check(timeout=timeout))
+        if any(isinstance(r, tuple) and r and r[0] == b"BYE" for r in responses):
+            raise OperatorUnavailable("IMAP server said BYE during IDLE")
+        if responses or time.monotonic() - started >= timeout / 2:
+            self.empty_in_a_row = 0
+        else:
+            self.empty_in_a_row += 1
+            if self.empty_in_a_row >= DEAD_AFTER_EMPTY:
+                raise OperatorUnavailable("IMAP connection closed during IDLE")
+            time.sleep(0.05)  # never a busy loop, even before the third
+        return responses
 
 
 def _close(client: IMAPClient) -> None:

@@ -4,14 +4,16 @@ cache -> the page's poll. All real: the worker runs on the Redis broker."""
 from __future__ import annotations
 
 import re
+import resource
+import time
 from email.message import EmailMessage
 
 import pytest
 from django.urls import reverse
 
 from mailboxes.mailcache import live
-from mailboxes.models import Mailbox, User
-from tests.conftest import client_for
+from mailboxes.models import Mailbox, MessageIndex, User
+from tests.conftest import OperatorBackend, client_for
 from tests.integration.helpers import deliver_to, pushing, synced, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -47,3 +49,38 @@ def test_the_poll_is_refused_without_the_right_to_read(karim: User, marie_mailbo
     live.touch(marie_mailbox.pk)
     url = reverse("mail-changes", args=[marie_mailbox.pk])
     assert client_for(karim).get(url, {"v": "0"}).status_code == 404
+
+
+def test_the_watcher_notices_dovecot_going_away_and_comes_back_without_spinning(
+    marie_mailbox: Mailbox, operator_backend: OperatorBackend
+) -> None:
+    """Issue 17: on a dropped connection imapclient answers IDLE checks with [] at once, for
+    ever; the watch thread spun at 100 % CPU and pushed nothing until its 25-minute re-issue."""
+    synced(marie_mailbox)
+    with pushing(marie_mailbox) as watcher:
+        watch = watcher.watches[marie_mailbox.pk]
+        cpu_before = _process_cpu()
+        operator_backend.stop("dovecot")
+        try:
+            wait_until(lambda: not watch.connected.is_set(), seconds=20)
+            time.sleep(3)  # down a while: the thread must wait, not spin
+            spent = _process_cpu() - cpu_before
+        finally:
+            operator_backend.start("dovecot")
+        assert spent < 2.5, f"{spent:.1f} s of CPU in ~4 s of outage: a busy loop"
+        wait_until(lambda: watcher.watches[marie_mailbox.pk].connected.is_set(), seconds=40)
+        msg = EmailMessage()
+        msg["Subject"] = "Après la coupure"
+        msg.set_content("De retour")
+        deliver_to(marie_mailbox, msg)
+        wait_until(
+            lambda: MessageIndex.objects.filter(
+                folder__mailbox=marie_mailbox, subject="Après la coupure"
+            ).exists(),
+            seconds=20,
+        )
+
+
+def _process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
