@@ -44,7 +44,8 @@ STUCK_AFTER = timedelta(minutes=15)
 
 @shared_task(name="mailboxes.sweep_interrupted_sends")
 def sweep_interrupted_sends() -> int:
-    """A worker that died between the operator's acceptance and our "sent" leaves a row in
+    """Queued messages whose task was lost are queued again (sending.do_requeue_lost).
+    A worker that died between the operator's acceptance and our "sent" leaves a row in
     "sending" for ever. After STUCK_AFTER: a delivery report proves it left (sent); else it
     is shown as not sent, saying it may have left, so the person checks before retrying.
     Never sent again by itself: a message twice to a colleague is worse than a question."""
@@ -62,7 +63,7 @@ def sweep_interrupted_sends() -> int:
             sending.record_outcome(outgoing, AuditEvent.Outcome.OK, "delivery report received")
             continue
         sending.fail(outgoing, Outgoing.INTERRUPTED)
-    return len(stuck)
+    return len(stuck) + sending.do_requeue_lost()
 
 
 @shared_task(name="mailboxes.collect_receipts")

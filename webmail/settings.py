@@ -284,7 +284,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Above the longest retry delay (mailboxes.actions.sending.LONGEST_RETRY): a task waiting for
+# its retry time is not handed to a second worker meanwhile. A task lost anyway is queued
+# again by the sweep (sweep_interrupted_sends).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600 + 600}
 
 # --- Audit trail --------------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 183, minimum=1)  # Ref#2 §5: 6 months

@@ -10,7 +10,7 @@ person's connection, and goes on their next request (`send_waiting`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
@@ -61,8 +61,7 @@ def do_send(outgoing_id: int) -> Attempt:
         Outgoing.objects.filter(pk=outgoing.pk).update(
             status=Outgoing.Status.QUEUED, error=str(exc)[:500]
         )
-        delay = min(settings.WEBMAIL_SEND_RETRY_SECONDS * 2 ** (outgoing.attempts - 1), 3600)
-        return Attempt("retry", retry_in=delay)
+        return Attempt("retry", retry_in=retry_delay(outgoing.attempts))
     note = "; ".join(f"{rcpt}: {reason}" for rcpt, reason in refused.items())
     # Sent: nothing to send again, so a patient's address goes as in the audit trail (the
     # content goes once copied to Sent).
@@ -74,6 +73,36 @@ def do_send(outgoing_id: int) -> Attempt:
     )
     record_outcome(outgoing, AuditEvent.Outcome.OK, note)
     return Attempt("sent", copied=copy_to_sent(outgoing))
+
+
+LONGEST_RETRY = 3600  # seconds; the broker's visibility timeout is set above it (settings)
+LOST_AFTER = timedelta(minutes=2)  # past its due time and still queued: its task was lost
+
+
+def retry_delay(attempts: int) -> int:
+    """Seconds before the next try after `attempts` tries: doubling, at most an hour."""
+    return int(min(settings.WEBMAIL_SEND_RETRY_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_RETRY))
+
+
+def do_requeue_lost() -> int:
+    """Queued messages whose task is gone (the broker restarted without its data, a worker
+    died holding the retry) are queued again once past their due time. Sending stays once:
+    do_send claims the row, so a task that was only late finds nothing left to do."""
+    now = timezone.now()
+    waiting = Outgoing.objects.filter(
+        status=Outgoing.Status.QUEUED,
+        mailbox__in=strategies.reachable_in_background(Mailbox.objects.all()),
+    ).only("pk", "created", "claimed_at", "attempts")
+    lost = [outgoing.pk for outgoing in waiting if _due(outgoing) + LOST_AFTER < now]
+    for pk in lost:
+        queue.later(queue.SEND_OUTGOING, pk)
+    return len(lost)
+
+
+def _due(outgoing: Outgoing) -> datetime:
+    if not outgoing.attempts or outgoing.claimed_at is None:
+        return outgoing.created
+    return outgoing.claimed_at + timedelta(seconds=retry_delay(outgoing.attempts))
 
 
 def record_outcome(outgoing: Outgoing, outcome: str, response: str = "") -> None:

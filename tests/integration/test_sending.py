@@ -329,3 +329,30 @@ def test_a_reply_all_shows_names_readably_and_quotes_the_local_time(
         "elodie.martin@hopital-c.mssante.test",
         KARIM,
     ]
+
+
+def test_a_queued_message_whose_task_was_lost_is_sent_once_by_the_sweep(
+    directory: dict[str, Mailbox], marie: User, settings: Settings
+) -> None:
+    """Issue 17: a Redis restart (no persistence) took the queued tasks with it, and nothing
+    picked their rows up again: "queued" for ever."""
+    from datetime import timedelta
+
+    import redis
+    from django.utils import timezone
+
+    from mailboxes.tasks import sweep_interrupted_sends
+
+    settings.WEBMAIL_SEND_RETRY_SECONDS = 1
+    lost = send(marie, directory[MARIE], subject="Perdu puis retrouvé")  # no worker yet
+    fresh = send(marie, directory[MARIE], subject="Tout juste écrit")
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # what a restart leaves
+    Outgoing.objects.filter(pk=lost.pk).update(created=timezone.now() - timedelta(minutes=3))
+    assert sweep_interrupted_sends() == 1  # the fresh one is not due yet: left alone
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        settled(lost)
+        assert sweep_interrupted_sends() == 0  # sent: nothing more to pick up
+    assert Outgoing.objects.get(pk=fresh.pk).status == Outgoing.Status.QUEUED
+    with imap.imap_session(directory[KARIM]) as client:
+        client.select_folder("INBOX", readonly=True)
+        assert len(client.search(["HEADER", "Message-ID", lost.message_id])) == 1
