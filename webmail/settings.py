@@ -287,6 +287,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Above the longest retry delay (mailboxes.actions.sending.LONGEST_RETRY): a task waiting for
 # its retry time is not handed to a second worker meanwhile. A task lost anyway is queued
 # again by the sweep (sweep_interrupted_sends).
+# A mailbox's sync lock: renewed every third of this while the sync runs, so a worker killed
+# mid-sync holds the mailbox this long at most.
+WEBMAIL_SYNC_LOCK_SECONDS = env_int("WEBMAIL_SYNC_LOCK_SECONDS", 60)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600 + 600}
 
 # --- Audit trail --------------------------------------------------------------------------

@@ -8,11 +8,16 @@ in their request, since no worker ever holds that token (CONF.28).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 
 from mailboxes import queue
 from mailboxes.mail import receipts
@@ -21,9 +26,6 @@ from mailboxes.models import Mailbox, Outgoing, SyncState
 from mailboxes.operator import OperatorUnavailable, strategies
 
 logger = logging.getLogger(__name__)
-
-# Above the longest sync we expect; the lock expires by itself if a worker dies.
-SYNC_LOCK_SECONDS = 15 * 60
 
 
 def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
@@ -55,13 +57,18 @@ def do_sync(mailbox: Mailbox) -> str:
     by a worker, or here when only the person can reach the mailbox."""
     connection = live.broker()  # one client per process, not one per sync
     again = f"webmail:sync:again:{mailbox.pk}"
-    lock = connection.lock(
-        f"webmail:lock:sync:{mailbox.pk}", timeout=SYNC_LOCK_SECONDS, blocking=False
+    seconds = settings.WEBMAIL_SYNC_LOCK_SECONDS
+    lock = connection.lock(  # not thread-local: the renewal thread holds it too
+        f"webmail:lock:sync:{mailbox.pk}", timeout=seconds, blocking=False, thread_local=False
     )
     if not lock.acquire():
-        connection.set(again, 1, ex=SYNC_LOCK_SECONDS)
+        connection.set(again, 1, ex=max(seconds, 60))
         return "skipped"
     added = removed = 0
+    # Short-lived and renewed while the sync runs: a worker killed mid-sync holds the mailbox
+    # for `seconds` at most, not the length of the longest sync (issue 17).
+    renewing = _Renewal(lock, every=seconds / 3)
+    renewing.start()
     try:
         while True:
             connection.delete(again)
@@ -76,8 +83,31 @@ def do_sync(mailbox: Mailbox) -> str:
             if not connection.exists(again):
                 break
     finally:
-        lock.release()
+        renewing.stop()
+        with contextlib.suppress(LockError):  # expired meanwhile (the process was frozen)
+            lock.release()
     return f"{added} added, {removed} removed"
+
+
+class _Renewal(threading.Thread):
+    """Keeps a Redis lock alive (its full timeout again) every `every` seconds until stopped."""
+
+    def __init__(self, lock: Lock, every: float) -> None:
+        super().__init__(name="sync-lock-renewal", daemon=True)
+        self.lock, self.every = lock, every
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.every):
+            try:
+                self.lock.reacquire()
+            except (LockError, RedisError):
+                logger.warning("sync lock could not be renewed")
+                return
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
 
 
 def awaits_reports(mailbox: Mailbox) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from email.message import EmailMessage
 
 import pytest
@@ -10,6 +11,7 @@ import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
+from pytest_django import Settings
 
 from mailboxes.mailcache import live, sync
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
@@ -233,3 +235,43 @@ def test_pooled_sessions_survive_an_operator_restart(
     uid = deliver_to(mailbox, message("Après redémarrage"))
     sync.sync_mailbox(mailbox)  # the dead session is noticed (NOOP) and replaced
     assert MessageIndex.objects.filter(folder=inbox(mailbox), uid=uid).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_workers_sync_lock_lapses_quickly_and_a_live_one_is_renewed(
+    mailbox: Mailbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: a worker killed mid-sync held the mailbox for 15 minutes."""
+    settings.WEBMAIL_SYNC_LOCK_SECONDS = 2
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    key = f"webmail:lock:sync:{mailbox.pk}"
+    # A worker took the lock, then died (nothing renews it).
+    assert broker.lock(key, timeout=settings.WEBMAIL_SYNC_LOCK_SECONDS).acquire(blocking=False)
+    assert sync_mailbox(mailbox.pk) == "skipped"
+    time.sleep(2.5)
+    assert sync_mailbox(mailbox.pk) != "skipped"  # seconds later, not a quarter of an hour
+    # A sync that runs longer than the lock's life keeps it: a second one steps aside.
+    real = sync.sync_mailbox
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(3.5)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sync, "sync_mailbox", slow)
+    answers: list[str] = []
+
+    def run() -> None:
+        try:
+            answers.append(sync_mailbox(mailbox.pk))
+        finally:
+            connection.close()  # the thread's own
+
+    runner = threading.Thread(target=run)
+    runner.start()
+    try:
+        time.sleep(2.8)  # past the lock's own timeout
+        assert sync_mailbox(mailbox.pk) == "skipped"
+    finally:
+        runner.join(timeout=30)
+    assert answers and answers[0] != "skipped"
+    assert not broker.exists(key)  # released when done
