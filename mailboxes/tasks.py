@@ -66,6 +66,12 @@ def sweep_interrupted_sends() -> int:
     return len(stuck) + sending.do_requeue_lost()
 
 
+@shared_task(name="mailboxes.retry_sent_copies")
+def retry_sent_copies() -> int:
+    """Copies to Sent that failed are made now (sending.do_retry_sent_copies)."""
+    return sending.do_retry_sent_copies()
+
+
 @shared_task(name="mailboxes.collect_receipts")
 def collect_receipts(mailbox_id: int) -> int:
     """Match the delivery and read reports in a mailbox's INBOX to its sent messages."""

@@ -17,4 +17,5 @@ app.conf.beat_schedule = {
     # For mailboxes nobody has open (the IDLE watcher covers the others), reports are polled.
     "collect-receipts": {"task": "mailboxes.collect_recent_receipts", "schedule": 60},
     "sweep-interrupted-sends": {"task": "mailboxes.sweep_interrupted_sends", "schedule": 300},
+    "retry-sent-copies": {"task": "mailboxes.retry_sent_copies", "schedule": 300},
 }

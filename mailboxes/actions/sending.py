@@ -9,6 +9,7 @@ person's connection, and goes on their next request (`send_waiting`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,10 +21,11 @@ from django.utils import timezone
 
 from mailboxes import audit, queue
 from mailboxes.actions import syncing
-from mailboxes.errors import OperatorUnavailable
+from mailboxes.errors import OperatorRefused, OperatorUnavailable
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
 from mailboxes.operator import imap, smtp, strategies
 
+logger = logging.getLogger(__name__)
 WAITING_RETRY = timedelta(minutes=1)  # a waiting message is tried at most this often
 
 
@@ -124,14 +126,37 @@ def fail(outgoing: Outgoing, reason: str) -> Attempt:
     return Attempt("failed")
 
 
-def copy_to_sent(outgoing: Outgoing) -> bool:
-    """Keep a copy in Sent; only then forget the content (health data) on our side."""
+def copy_to_sent(outgoing: Outgoing, *, again: bool = False) -> bool:
+    """Keep a copy in Sent; only then forget the content (health data) on our side. When
+    it fails the content stays (the person still sees the message in the outbox) and the
+    sweep tries again (`do_retry_sent_copies`), checking first that no copy got there."""
     try:
-        imap.append(outgoing.mailbox, "\\Sent", bytes(outgoing.raw))
-    except OperatorUnavailable:
-        return False  # the content stays in the outbox; the person still sees it there
+        imap.append(
+            outgoing.mailbox,
+            "\\Sent",
+            bytes(outgoing.raw),
+            unless_there=outgoing.message_id if again else "",
+        )
+    except (OperatorUnavailable, OperatorRefused) as exc:
+        logger.warning("copy to Sent of outgoing %s failed (%s)", outgoing.pk, type(exc).__name__)
+        return False
     Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=True, raw=b"")
     return True
+
+
+def do_retry_sent_copies() -> int:
+    """Sent messages whose copy in Sent failed (IMAP down a moment, the sweep having marked
+    an interrupted send as sent): copied now, once. Mailboxes only the person can reach are
+    retried on their next request (send_waiting)."""
+    pending = Outgoing.objects.filter(
+        status=Outgoing.Status.SENT,
+        copied_to_sent=False,
+        mailbox__in=strategies.reachable_in_background(Mailbox.objects.all()),
+    ).select_related("mailbox")
+    copied = [o.mailbox for o in pending if bytes(o.raw) and copy_to_sent(o, again=True)]
+    for mailbox in {m.pk: m for m in copied}.values():
+        syncing.request_sync(mailbox, force=True)
+    return len(copied)
 
 
 def needs_the_person(mailbox: Mailbox) -> bool:
@@ -172,4 +197,11 @@ def send_waiting(person: User) -> int:
     if not django_cache.add(f"webmail:send-waiting:{person.pk}", 1, WAITING_RETRY.seconds):
         return 0
     ids = list(waiting_for(person).values_list("pk", flat=True)[:20])
-    return sum(send_here(pk).outcome == "sent" for pk in ids)
+    sent = sum(send_here(pk).outcome == "sent" for pk in ids)
+    uncopied = Outgoing.objects.filter(
+        author=person, status=Outgoing.Status.SENT, copied_to_sent=False
+    ).exclude(mailbox__in=strategies.reachable_in_background(Mailbox.objects.all()))
+    for outgoing in uncopied.select_related("mailbox")[:20]:
+        if bytes(outgoing.raw):
+            copy_to_sent(outgoing, again=True)
+    return sent

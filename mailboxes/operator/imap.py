@@ -360,12 +360,24 @@ def expunge_all(mailbox: Mailbox, folder: str) -> int:
     return len(uids)
 
 
-def append(mailbox: Mailbox, use: str, raw: bytes, flags: tuple[bytes, ...] = (b"\\Seen",)) -> str:
-    """Store a message in the folder with this special use (a sent copy in \\Sent)."""
+def append(
+    mailbox: Mailbox,
+    use: str,
+    raw: bytes,
+    flags: tuple[bytes, ...] = (b"\\Seen",),
+    unless_there: str = "",
+) -> str:
+    """Store a message in the folder with this special use (a sent copy in \\Sent). With
+    `unless_there` (a Message-ID), not when the folder holds it already: a retry after an
+    append whose answer was lost stores no second copy."""
     with pooled_session(mailbox) as client:
         folder = _special_in(client, use)
         if folder is None:
             raise OperatorRefused(f"no {use} folder")
+        if unless_there:
+            _select(client, folder, readonly=True)
+            if client.search(["HEADER", "Message-ID", unless_there]):
+                return folder
         client.append(folder, raw, flags=flags)
     return folder
 

@@ -356,3 +356,44 @@ def test_a_queued_message_whose_task_was_lost_is_sent_once_by_the_sweep(
     with imap.imap_session(directory[KARIM]) as client:
         client.select_folder("INBOX", readonly=True)
         assert len(client.search(["HEADER", "Message-ID", lost.message_id])) == 1
+
+
+def test_a_failed_copy_to_sent_is_made_later_and_only_once(
+    worker: None, directory: dict[str, Mailbox], marie: User
+) -> None:
+    """Issue 17: the copy in Sent was lost silently when IMAP failed once (no retry), and the
+    message's content then stayed in our database for good."""
+    from mailboxes.tasks import retry_sent_copies
+
+    mailbox = directory[MARIE]
+
+    def copies(message_id: str) -> int:
+        with imap.imap_session(mailbox) as client:
+            client.select_folder("Sent", readonly=True)
+            return len(client.search(["HEADER", "Message-ID", message_id]))
+
+    # Sent, not copied, content kept: what an IMAP failure at copy time leaves, and what the
+    # sweep leaves when a delivery report proves an interrupted send left.
+    outgoing = settled(send(marie, mailbox, subject="Copie en attente"))
+    wait_until(lambda: Outgoing.objects.get(pk=outgoing.pk).copied_to_sent)
+    with imap.imap_session(mailbox) as client:
+        client.select_folder("Sent")
+        [uid] = client.search(["HEADER", "Message-ID", outgoing.message_id])
+        raw = client.fetch([uid], [b"BODY.PEEK[]"])[uid][b"BODY[]"]
+        client.delete_messages([uid])
+        client.expunge()
+    Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=False, raw=raw)
+    assert retry_sent_copies() == 1
+    after = Outgoing.objects.get(pk=outgoing.pk)
+    assert after.copied_to_sent and bytes(after.raw) == b""  # content forgotten once copied
+    assert copies(outgoing.message_id) == 1
+    assert retry_sent_copies() == 0
+    # The append went through but its answer was lost: the retry sees the copy, adds none.
+    with imap.imap_session(mailbox) as client:
+        client.select_folder("Sent", readonly=True)
+        [uid] = client.search(["HEADER", "Message-ID", outgoing.message_id])
+        raw = client.fetch([uid], [b"BODY.PEEK[]"])[uid][b"BODY[]"]
+    Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=False, raw=raw)
+    assert retry_sent_copies() == 1
+    assert copies(outgoing.message_id) == 1
+    assert Outgoing.objects.get(pk=outgoing.pk).copied_to_sent
