@@ -80,7 +80,9 @@ urlpatterns = [
     path("oidc/logout/", auth_views.logout_view, name="oidc_logout"),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("healthz", health.healthz, name="healthz"),
+    path("healthz", health.ready, name="healthz"),
+    path("healthz/live", health.live, name="healthz-live"),
+    path("healthz/ready", health.ready, name="healthz-ready"),
     # Administrators log in like everyone else (password + code, or PSC).
     path("admin/login/", RedirectView.as_view(pattern_name="auth-login", query_string=True)),
     path("admin/", admin.site.urls),

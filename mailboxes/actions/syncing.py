@@ -55,7 +55,7 @@ def do_sync(mailbox: Mailbox) -> str:
     sees the note when it finishes and goes round again, so no change is left behind.
     New mail in INBOX may be a delivery or read report for what the mailbox sent: collected
     by a worker, or here when only the person can reach the mailbox."""
-    connection = live.broker()  # one client per process, not one per sync
+    connection = live.locks()  # one client per process, not one per sync
     again = f"webmail:sync:again:{mailbox.pk}"
     seconds = settings.WEBMAIL_SYNC_LOCK_SECONDS
     lock = connection.lock(  # not thread-local: the renewal thread holds it too

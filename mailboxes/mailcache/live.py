@@ -31,9 +31,10 @@ def client() -> redis.Redis:
     return _client(settings.REDIS_URL)
 
 
-def broker() -> redis.Redis:
-    """The broker's Redis: where the per-mailbox sync locks live, next to the tasks."""
-    return _client(settings.CELERY_BROKER_URL)
+def locks() -> redis.Redis:
+    """Where the per-mailbox sync locks live (LOCKS_REDIS_URL): the broker's Redis when the
+    broker is Redis (kept with the tasks, not evicted like a cache), else REDIS_URL."""
+    return _client(settings.LOCKS_REDIS_URL)
 
 
 def version(mailbox_id: int) -> int:

@@ -163,3 +163,25 @@ def test_it_lets_two_processes_write_to_the_embedded_sqlite_at_once(tmp_path: Pa
         "from mailboxes.models import AuditEvent; print(AuditEvent.objects.count())",
     )
     assert count.stdout.strip() == "400"
+
+
+@pytest.mark.parametrize(
+    ("broker", "locks"),
+    [
+        ("redis://127.0.0.1:6379/3", "redis://127.0.0.1:6379/3"),
+        ("amqp://guest:guest@127.0.0.1:5672//", "redis://127.0.0.1:6379/7"),
+    ],
+)
+def test_sync_locks_never_go_to_a_broker_that_is_not_redis(
+    tmp_path: Path, broker: str, locks: str
+) -> None:
+    """Issue 17: with RabbitMQ as the broker the sync lock raised at once."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "WEBMAIL_DATA_DIR": str(tmp_path),
+        "CELERY_BROKER_URL": broker,
+        "REDIS_URL": "redis://127.0.0.1:6379/7",
+    }
+    code = "from django.conf import settings; print(settings.LOCKS_REDIS_URL)"
+    shown = run_manage(env, "shell", "--no-imports", "-c", code)
+    assert shown.stdout.strip() == locks, shown.stderr
