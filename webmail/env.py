@@ -15,6 +15,24 @@ def env_str(name: str, default: str = "", environ: Mapping[str, str] = os.enviro
     return environ.get(name, default)
 
 
+def env_secret(name: str, default: str = "", environ: Mapping[str, str] = os.environ) -> str:
+    """A secret from NAME, or from the file NAME_FILE names (Docker and systemd credentials:
+    the secret stays out of the process environment). Both set is an error."""
+    path = environ.get(f"{name}_FILE")
+    if path is None:
+        return environ.get(name, default)
+    if name in environ:
+        raise ImproperlyConfigured(f"set {name} or {name}_FILE, not both")
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = f.read().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path} ({exc.strerror})") from None
+    if not value:
+        raise ImproperlyConfigured(f"{name}_FILE: {path} is empty")
+    return value
+
+
 def env_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) -> bool:
     raw = environ.get(name)
     if raw is None:

@@ -16,18 +16,34 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from webmail.auth import psc
-from webmail.env import env_bool, env_choice, env_int, env_list, env_str
+from webmail.env import env_bool, env_choice, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("WEBMAIL_DATA_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# Production (behind the TLS proxy, or talking to the real Pro Santé Connect): every secret and
+# key must be given. Generated ones differ from machine to machine, so two web nodes would
+# disagree about sessions, signed links and encrypted credentials.
+PRODUCTION = env_bool(
+    "WEBMAIL_PRODUCTION",
+    env_bool("DJANGO_BEHIND_TLS_PROXY", False)
+    or env_str("PSC_ENVIRONMENT", "local").strip().lower() == "production",
+)
+
+
+def _required_in_production(name: str, value: object) -> None:
+    if PRODUCTION and not value:
+        raise ImproperlyConfigured(
+            f"{name} (or {name}_FILE) must be set in production (WEBMAIL_PRODUCTION)"
+        )
 
 
 def _secret_key() -> str:
     """DJANGO_SECRET_KEY, else a random key kept in DATA_DIR (never in the repository)."""
-    if key := env_str("DJANGO_SECRET_KEY"):
+    if key := env_secret("DJANGO_SECRET_KEY"):
         return key
+    _required_in_production("DJANGO_SECRET_KEY", "")
     path = DATA_DIR / "secret_key"
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     try:
@@ -125,7 +141,7 @@ TEMPLATES = [
 # --- Database: SQLite by default, anything else through DATABASE_URL ----------------------
 DATABASES = {
     "default": environ.Env.db_url_config(
-        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'webmail.sqlite3'}")
+        env_secret("DATABASE_URL", f"sqlite:///{DATA_DIR / 'webmail.sqlite3'}")
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
@@ -145,7 +161,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # --- Cache and sessions: Redis -------------------------------------------------------------
 # Sessions hold Pro Santé Connect's tokens (never stored anywhere else, MSSanté CONF.28):
 # they live in Redis, server-side, never in the database.
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/1")
+REDIS_URL = env_secret("REDIS_URL", "redis://127.0.0.1:6379/1")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -213,7 +229,11 @@ PSC_ENDPOINTS = psc.endpoints_for(
 )
 PSC_REQUIRED_ACR = env_str("PSC_REQUIRED_ACR", "eidas1")
 OIDC_RP_CLIENT_ID = env_str("PSC_CLIENT_ID", "webmail-mssante")
-OIDC_RP_CLIENT_SECRET = env_str("PSC_CLIENT_SECRET")
+OIDC_RP_CLIENT_SECRET = env_secret("PSC_CLIENT_SECRET")
+if PSC_ENVIRONMENT != "local" and not OIDC_RP_CLIENT_SECRET:
+    raise ImproperlyConfigured(
+        f"PSC_CLIENT_SECRET (or PSC_CLIENT_SECRET_FILE) is needed for {PSC_ENVIRONMENT}"
+    )
 # PSC signs with keys from its JWKS (RS256, ES256), or with the client secret (HS256) when the
 # client is registered so: HS256 only if named here (a leaked secret would forge tokens).
 PSC_SIGN_ALGS = env_list("PSC_SIGN_ALGS", ["RS256", "ES256"])
@@ -255,7 +275,7 @@ OPERATOR_SMTP_HOST = env_str("OPERATOR_SMTP_HOST", "127.0.0.1")
 OPERATOR_SMTP_PORT = env_int("OPERATOR_SMTP_PORT", 31587, minimum=1)
 OPERATOR_SMTP_SECURITY = env_choice("OPERATOR_SMTP_SECURITY", "none", ("none", "starttls", "tls"))
 OPERATOR_MASTER_USER = env_str("OPERATOR_MASTER_USER", "webmail")
-OPERATOR_MASTER_PASSWORD = env_str("OPERATOR_MASTER_PASSWORD")
+OPERATOR_MASTER_PASSWORD = env_secret("OPERATOR_MASTER_PASSWORD")
 OPERATOR_TIMEOUT = env_int("OPERATOR_TIMEOUT", 10, minimum=1)
 # The From of the operator's own delivery reports (DSN); reports from anyone else are
 # ignored. The default is what the local operator's Postfix sends as (its myhostname).
@@ -269,7 +289,10 @@ OPERATOR_REPORTING_ADDRESSES = [
 OPERATOR_ACCESS_STRATEGY = env_choice(
     "OPERATOR_ACCESS_STRATEGY", "master", ("master", "xoauth2", "credential")
 )
-WEBMAIL_CREDENTIAL_KEYS = env_list("WEBMAIL_CREDENTIAL_KEYS", [])
+WEBMAIL_CREDENTIAL_KEYS = [
+    key.strip() for key in env_secret("WEBMAIL_CREDENTIAL_KEYS").split(",") if key.strip()
+]
+_required_in_production("WEBMAIL_CREDENTIAL_KEYS", WEBMAIL_CREDENTIAL_KEYS)
 if (
     not DEBUG
     and OPERATOR_IMAP_SECURITY == "none"
@@ -278,7 +301,7 @@ if (
     raise ImproperlyConfigured("OPERATOR_IMAP_SECURITY=none is only allowed on loopback")
 
 # --- Celery -------------------------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
 # The per-mailbox sync locks: a Redis that does not evict keys. With a Redis broker, that one;
 # with another broker (RabbitMQ), REDIS_URL unless told otherwise.
 LOCKS_REDIS_URL = env_str(
@@ -344,7 +367,7 @@ EMAIL_FILE_PATH = str(DATA_DIR / "sent-mail")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmail@localhost")
 

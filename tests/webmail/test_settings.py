@@ -99,7 +99,36 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "DJANGO_SECRET_KEY": "k" * 20 + "-production-only-9f3a1c7e5b2d4a6f8e0c1b3d5f7a9e2c4b6d8f0a",
         "DJANGO_ALLOWED_HOSTS": "webmail.exemple.fr",
         "DJANGO_BEHIND_TLS_PROXY": "true",
+        "WEBMAIL_CREDENTIAL_KEYS": "rJ0n4gqB0cS2pYl6bL7m8c1i0y1t9QZ5x3w2v4u6t8s=",
     }
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "WEBMAIL_CREDENTIAL_KEYS"])
+def test_production_refuses_to_start_with_a_generated_secret(tmp_path: Path, missing: str) -> None:
+    """Issue 17: generated secrets differ per machine, so two web nodes would disagree."""
+    env = production_env(tmp_path)
+    del env[missing]
+    result = run_manage(env, "check")
+    assert result.returncode != 0
+    assert f"{missing} (or {missing}_FILE) must be set in production" in result.stderr
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_secrets_can_come_from_files_never_from_both(tmp_path: Path) -> None:
+    env = production_env(tmp_path)
+    key_file = tmp_path / "django-key"
+    key_file.write_text(env.pop("DJANGO_SECRET_KEY") + "\n")
+    code = "from django.conf import settings; print(len(settings.SECRET_KEY))"
+    shown = run_manage(
+        {**env, "DJANGO_SECRET_KEY_FILE": str(key_file)}, "shell", "--no-imports", "-c", code
+    )
+    assert shown.stdout.strip() == str(len(key_file.read_text().strip())), shown.stderr
+    both = run_manage(
+        {**env, "DJANGO_SECRET_KEY_FILE": str(key_file), "DJANGO_SECRET_KEY": "x" * 60}, "check"
+    )
+    assert "set DJANGO_SECRET_KEY or DJANGO_SECRET_KEY_FILE, not both" in both.stderr
+    absent = run_manage({**env, "DJANGO_SECRET_KEY_FILE": str(tmp_path / "nope")}, "check")
+    assert "DJANGO_SECRET_KEY_FILE: cannot read" in absent.stderr
 
 
 def test_it_passes_djangos_deployment_checks_with_production_settings(tmp_path: Path) -> None:
