@@ -22,6 +22,11 @@ urlpatterns = [
         reader.part,
         name="mail-part",
     ),
+    path(
+        "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/message/",
+        reader.attached_message,
+        name="mail-attached-message",
+    ),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/raw/", reader.raw_source, name="mail-raw"),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/mdn/", reader.send_mdn, name="mail-mdn"),
     path("mailbox/<int:mailbox_id>/actions/", actions.messages_action, name="mail-actions"),

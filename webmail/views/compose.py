@@ -129,6 +129,10 @@ def forward_initial(mailbox: Mailbox, folder: str, uid: int, as_attachment: bool
         "forward_as": "attachment" if as_attachment else "inline",
         "request_dsn": True,
         "text": signature_block(mailbox),
+        # Shown in the composer: what goes with the forward (issue 15, defect 1).
+        "carried": [f"{parsed.subject or 'message'}.eml"]
+        if as_attachment
+        else [a.filename or _("(unnamed)") for a in parsed.attachments],
     }
     if not as_attachment:
         when = parsed.date.strftime("%d/%m/%Y %H:%M") if parsed.date else ""
@@ -315,6 +319,7 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         "limit_mb": limit // (1024 * 1024),
         # The draft being written: from ?draft=, or kept across a refused submission.
         "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
+        "carried": form.initial.get("carried", []),
     }
     return render(request, "mail/compose.html", context)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.message import EmailMessage
 from typing import TypeVar
 
 from django.contrib.auth.decorators import login_required
@@ -155,12 +156,29 @@ def html_of(
     msg = parsed.msg
     if parsed.html_index is None or mime.part_at(msg, parsed.html_index) is None:
         return rendering.Rendered(html="", blocked_remote=0)
+    return html_part(mailbox, folder, uid, msg, parsed.html_index, images)
+
+
+def html_part(
+    mailbox: Mailbox, folder: str, uid: int, msg: EmailMessage, index: int, images: bool
+) -> rendering.Rendered:
     return rendering.render(
-        mime.part_text_of(msg, parsed.html_index),
+        mime.part_text_of(msg, index),
         lambda index: part_url(mailbox, folder, uid, index),
         mime.content_ids(msg),
         allow_remote=images,
     )
+
+
+def html_index_asked(request: HttpRequest, parsed: mime.ParsedMessage) -> int | None:
+    """The HTML part the frame shows: the message's own, or (?part=) that of a message
+    attached to it, which must be an HTML leaf of this message."""
+    asked = request.GET.get("part", "")
+    if not asked:
+        return parsed.html_index
+    index = int(asked) if asked.isdigit() else -1
+    found = mime.part_at(parsed.msg, index)
+    return index if found is not None and found.content_type == "text/html" else None
 
 
 def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, str, bytes]:
@@ -180,10 +198,11 @@ def body(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     except OperatorUnavailable:
         return HttpResponse(status=503)
     parsed = mime.parse(raw)
-    if parsed.html_index is None:
+    index = html_index_asked(request, parsed)
+    if index is None:
         raise Http404
     images = request.GET.get("images") == "1"
-    rendered = html_of(mailbox, folder, uid, parsed, images)
+    rendered = html_part(mailbox, folder, uid, parsed.msg, index, images)
     response = render(request, "mail/body.html", {"html": rendered.html})
     response["Content-Security-Policy"] = BODY_CSP.format(remote=" https: http:" if images else "")
     response["Referrer-Policy"] = "no-referrer"
@@ -223,6 +242,43 @@ def part(request: AuthedRequest, mailbox_id: int, uid: int, index: int) -> HttpR
             request=request,
         )
     return response
+
+
+@login_required
+def attached_message(request: AuthedRequest, mailbox_id: int, uid: int, index: int) -> HttpResponse:
+    """A message attached to another (a forward as attachment), opened like a message: its
+    headers, its body (text, or HTML in the same sandboxed frame) and its attachments."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    folder = folder_of(request)
+    try:
+        raw = load(request, mailbox, folder, uid)
+    except OperatorUnavailable:
+        return unavailable(request, mailbox, folder)
+    try:
+        shown = mime.attached(mime.message(raw), index)
+    except mime.TooDeep:
+        raise Http404 from None
+    if shown is None:
+        raise Http404
+    audit.record(
+        request.user,
+        "message.read",
+        mailbox=mailbox,
+        target=f"{folder}/{uid} part {index} {shown.message_id}",
+        request=request,
+    )
+    query = {"folder": folder, "part": str(shown.html_index)}
+    body_url = reverse("mail-body", args=[mailbox.pk, uid]) + "?" + urlencode(query)
+    context = {
+        "mailbox": mailbox,
+        "folder": folder,
+        "uid": uid,
+        "message": shown,
+        "attachments": shown.attachments[:LISTED_ATTACHMENTS],
+        "more_attachments": max(len(shown.attachments) - LISTED_ATTACHMENTS, 0),
+        "body_url": body_url if shown.html_index is not None else "",
+    }
+    return render(request, "mail/attached.html", context)
 
 
 @never_cache
