@@ -107,6 +107,10 @@ def test_a_conversation_gathers_its_messages_across_folders(
         (f"Re: Re: Avis {run}", "INBOX"),
     ]
     assert cache.conversation(marie_mailbox, row.thread_key).count() == 3
+    # Issue 15 defect 8: the folders by their French special-use names, not IMAP's.
+    assert "Envoyés" in page.content.decode() and ">Sent<" not in page.content.decode()
+    found = client_for(marie).post(reverse("mail-search"), {"q": f"avis {run}"})
+    assert "Envoyés" in found.content.decode() and ">Sent<" not in found.content.decode()
     reader = client_for(marie).get(
         reverse("mail-message", args=[marie_mailbox.pk, row.uid]), {"folder": "INBOX"}
     )
