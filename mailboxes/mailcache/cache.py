@@ -22,8 +22,9 @@ from kombu.exceptions import OperationalError
 
 from mailboxes import tasks
 from mailboxes.mail.folders import Listing
+from mailboxes.mail.mime import header, headers_only
 from mailboxes.mailcache import live, search, sync
-from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
+from mailboxes.models import Folder, Mailbox, MessageIndex, Outgoing, SyncState
 from mailboxes.operator import OperatorUnavailable, strategies
 from mailboxes.operator.imap import SPECIAL_USES
 
@@ -263,3 +264,19 @@ def recount(mailbox: Mailbox, folder: str) -> None:
         cached.unseen = cached.index.filter(seen=False).count()
         cached.save(update_fields=["messages", "unseen"])
     live.bump(mailbox.pk)
+
+
+def outbox_subjects(mailbox: Mailbox, outgoing: list[Outgoing]) -> dict[int, str]:
+    """Each outbox message's subject: from its copy in Sent once the cache has it (the
+    outbox forgets the content once sent), else from the message still held."""
+    ids = [o.message_id for o in outgoing]
+    copies = dict(
+        MessageIndex.objects.filter(folder__mailbox=mailbox, message_id__in=ids).values_list(
+            "message_id", "subject"
+        )
+    )
+    return {o.pk: copies.get(o.message_id) or subject_of(bytes(o.raw)) for o in outgoing}
+
+
+def subject_of(raw: bytes) -> str:
+    return header(headers_only(raw), "Subject") if raw else ""

@@ -14,7 +14,7 @@ from django.urls import reverse
 from pytest_django import Settings
 
 from mailboxes.actions.delegations import do_grant_delegation
-from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
+from mailboxes.models import AuditEvent, Mailbox, MessageIndex, Outgoing, User
 from mailboxes.operator import imap
 from tests.conftest import OperatorBackend, client_for
 from tests.integration.helpers import in_folder, synced, wait_until
@@ -118,6 +118,23 @@ def test_it_keeps_a_message_refused_outside_the_trust_space_with_the_reason(
     page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
     assert "Non envoyé" in page.content.decode() and "trust space" in page.content.decode()
     assert AuditEvent.objects.get(action="message.send").outcome == "error"
+
+
+def test_it_explains_a_refusal_for_good_in_french_and_offers_no_retry(
+    worker: None, directory: dict[str, Mailbox], marie: User
+) -> None:
+    """Issue 15 defect 5: the subject is shown; a permanent 5.x.x refusal is explained in
+    French (Postfix's words only as a detail) and not offered "Réessayer"."""
+    outgoing = settled(
+        send(marie, directory[MARIE], to="dr.house@gmail.com"), Outgoing.Status.FAILED
+    )
+    page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
+    html = page.content.decode()
+    assert "Échographie — résultats" in html
+    assert "hors de l&#x27;espace de confiance MSSanté" in html
+    assert re.search(r"<details><summary>Réponse du serveur</summary><small>[^<]*trust space", html)
+    assert reverse("mail-outbox-retry", args=[directory[MARIE].pk, outgoing.pk]) not in html
+    assert "Réessayer" not in html
 
 
 def test_it_retries_while_postfix_is_down_and_delivers_once(
@@ -258,6 +275,13 @@ def test_it_masks_patients_in_the_outbox_once_sent(
     assert "1234567890123" not in row.error and bytes(row.raw) == b""
     page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
     assert "1234567890123" not in page.content.decode()
+    # Partly refused: said so, never with the Sent folder's name (issue 15, defect 5).
+    assert "Envoyé, sauf à certains destinataires" in page.content.decode()
+    assert "Envoyés" not in page.content.decode().split("<tbody>")[1]
+    copy = MessageIndex.objects.filter(message_id=outgoing.message_id, folder__mailbox=row.mailbox)
+    wait_until(copy.exists)  # the worker syncs Sent after the copy
+    page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
+    assert "Échographie — résultats" in page.content.decode()  # from the copy in Sent
 
 
 def test_it_lets_a_sender_discard_a_failed_message(

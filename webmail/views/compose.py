@@ -18,8 +18,9 @@ from mailboxes import access
 from mailboxes.access import Action
 from mailboxes.actions import drafts, outbox, reading, sending
 from mailboxes.errors import FolderMissing, OperatorUnavailable
-from mailboxes.mail import mime
+from mailboxes.mail import mime, refusals
 from mailboxes.mail.folders import check_folder
+from mailboxes.mailcache import cache
 from mailboxes.models import Mailbox, Outgoing
 from webmail import uploads
 from webmail.converters import MAX_UID, uid_from
@@ -327,15 +328,26 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
 @login_required
 def outbox_page(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
-    messages = (
+    outgoing = list(
         Outgoing.objects.filter(mailbox=mailbox)
         .select_related("author")
         .prefetch_related("receipts")
         .order_by("-created")[:100]
     )
+    subjects = cache.outbox_subjects(mailbox, outgoing)
+    rows = [
+        {
+            "item": item,
+            "subject": subjects.get(item.pk, ""),
+            # A refusal for good (5.x.x) is not offered "Try again": it cannot work.
+            "refusals": [] if item.error == Outgoing.INTERRUPTED else refusals.parse(item.error),
+            "permanent": refusals.permanent(item.error),
+        }
+        for item in outgoing
+    ]
     context = {
         "mailbox": mailbox,
-        "outgoing": messages,
+        "rows": rows,
         "waits_for_person": sending.needs_the_person(mailbox),
     }
     return render(request, "mail/outbox.html", context)
