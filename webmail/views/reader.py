@@ -217,7 +217,7 @@ def part(request: AuthedRequest, mailbox_id: int, uid: int, index: int) -> HttpR
     try:
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
-        return HttpResponse(status=503)
+        return render(request, "503.html", status=503)  # a download: a page of its own
     try:
         found = mime.part_at(mime.message(raw), index)
     except mime.TooDeep:
@@ -287,7 +287,7 @@ def raw_source(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpRespons
     try:
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
-        return HttpResponse(status=503)
+        return render(request, "503.html", status=503)
     audit.record(
         request.user,
         "message.download",
