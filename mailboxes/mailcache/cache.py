@@ -266,6 +266,15 @@ def recount(mailbox: Mailbox, folder: str) -> None:
     live.bump(mailbox.pk)
 
 
+def trash_name(mailbox: Mailbox) -> str | None:
+    """The Trash folder's name as the cache knows it (special use), without asking IMAP."""
+    return (
+        Folder.objects.filter(mailbox=mailbox, special_use="\\Trash")
+        .values_list("name", flat=True)
+        .first()
+    )
+
+
 def outbox_subjects(mailbox: Mailbox, outgoing: list[Outgoing]) -> dict[int, str]:
     """Each outbox message's subject: from its copy in Sent once the cache has it (the
     outbox forgets the content once sent), else from the message still held."""

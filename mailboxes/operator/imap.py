@@ -346,6 +346,14 @@ def expunge_all(mailbox: Mailbox, folder: str) -> int:
     return len(uids)
 
 
+def expunge(mailbox: Mailbox, folder: str, uids: list[int]) -> None:
+    """Delete these messages of a folder for good (RFC 4315 UID EXPUNGE: only these)."""
+    with pooled_session(mailbox) as client:
+        client.select_folder(check_folder(folder))
+        client.delete_messages(uids)
+        client.uid_expunge(uids)
+
+
 def append(mailbox: Mailbox, use: str, raw: bytes, flags: tuple[bytes, ...] = (b"\\Seen",)) -> str:
     """Store a message in the folder with this special use (a sent copy in \\Sent)."""
     with pooled_session(mailbox) as client:

@@ -269,3 +269,38 @@ def test_an_opened_message_serves_its_frame_and_parts_from_a_capped_cache(
     settings.OPERATOR_IMAP_PORT = 1  # type: ignore[attr-defined]
     frame = re.search(r'<iframe class="body"[^>]* src="([^"]+)"', page)
     assert frame and client.get(frame.group(1).replace("&amp;", "&")).status_code == 503
+
+
+def test_it_unflags_and_deletes_for_good_inside_the_trash(
+    jeanne: User, jeanne_mailbox: Mailbox
+) -> None:
+    """Issue 15 defect 9: a flag can be removed ("Ne plus suivre"); "Supprimer" inside the
+    Trash deletes for good, after confirmation, instead of doing nothing."""
+    message = EmailMessage()
+    message["Subject"] = "Suivi puis corbeille"
+    message.set_content("x")
+    uid = deliver_to(jeanne_mailbox, message)
+    synced(jeanne_mailbox)
+    client = client_for(jeanne)
+    action = reverse("mail-actions", args=[jeanne_mailbox.pk])
+    reader = reverse("mail-message", args=[jeanne_mailbox.pk, uid])
+    client.post(action, {"folder": "INBOX", "uid": [uid], "action": "flag"})
+    assert "Ne plus suivre" in client.get(reader).content.decode()
+    client.post(action, {"folder": "INBOX", "uid": [uid], "action": "unflag"})
+    assert b"\\Flagged" not in flags_of(jeanne_mailbox, uid)
+    assert 'value="flag"' in client.get(reader).content.decode()
+
+    client.post(action, {"folder": "INBOX", "uid": [uid], "action": "delete"})
+    trashed = uid_of(jeanne_mailbox, message["Message-ID"], folder="Trash")
+    synced(jeanne_mailbox)
+    in_trash = client.get(reader.replace(f"/{uid}/", f"/{trashed}/"), {"folder": "Trash"})
+    assert "Supprimer définitivement" in in_trash.content.decode()
+    asked = client.post(action, {"folder": "Trash", "uid": [trashed], "action": "delete"})
+    assert asked.status_code == 200 and "définitivement ?" in asked.content.decode()
+    assert in_folder(jeanne_mailbox, message["Message-ID"], folder="Trash")  # not yet
+    done = client.post(
+        action, {"folder": "Trash", "uid": [trashed], "action": "delete", "confirmed": "1"}
+    )
+    assert done.status_code == 302
+    assert not in_folder(jeanne_mailbox, message["Message-ID"], folder="Trash")
+    assert AuditEvent.objects.get(action="message.expunge").target == f"Trash/{trashed}"

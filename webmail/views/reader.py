@@ -95,7 +95,10 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "images": images,
         "can_triage": Action.TRIAGE in mailbox.allowed,
         "can_send": Action.SEND in mailbox.allowed,
-        "folders": cache.folders(mailbox),
+        "folders": (folders := cache.folders(mailbox)),
+        "in_trash": any(f.name == folder and f.special_use == "\\Trash" for f in folders),
+        "can_manage": Action.MANAGE in mailbox.allowed,
+        "flagged": b"\\Flagged" in flags,
         "conversation": conversation_of(mailbox, folder, uid),
         "mdn": mdn_offer(parsed, flags, mailbox, request),
     }
