@@ -42,6 +42,13 @@ def fetch(mailbox: Mailbox, message_id: str, folder: str = "INBOX") -> email.mes
     return email.message_from_bytes(raw, policy=default_policy)
 
 
+def fetch_uid(mailbox: Mailbox, folder: str, uid: int) -> email.message.EmailMessage:
+    with imap.imap_session(mailbox) as client:
+        client.select_folder(folder, readonly=True)
+        raw = client.fetch([uid], [b"BODY.PEEK[]"])[uid][b"BODY[]"]
+    return email.message_from_bytes(raw, policy=default_policy)  # type: ignore[return-value]
+
+
 def send(user: User, mailbox: Mailbox, **fields: object) -> Outgoing:
     data = {
         "to": KARIM,
@@ -306,3 +313,57 @@ def test_it_lets_a_sender_discard_a_failed_message(
     assert not Outgoing.objects.filter(pk=outgoing.pk).exists()
     event = AuditEvent.objects.get(action="message.discard")
     assert (event.actor, event.target) == (marie, outgoing.message_id)
+
+
+def test_it_keeps_a_drafts_attachments_when_reopened_and_sent(
+    directory: dict[str, Mailbox], marie: User
+) -> None:
+    """Issue 15 defect 6: files chosen go into the draft; reopened from Brouillons, the draft
+    lists them (ticked), keeps them while typing and sends them; unticked, they go."""
+    mailbox = directory[MARIE]
+    client = client_for(marie)
+    save = reverse("mail-draft", args=[mailbox.pk])
+    pdf = SimpleUploadedFile("bilan sanguin.pdf", PDF, "application/pdf")
+    saved = client.post(save, {"to": KARIM, "subject": "Avec PJ", "text": "x", "attachments": pdf})
+    assert "data-stored-files" in saved.content.decode()
+    assert "bilan sanguin.pdf" in saved.content.decode()  # listed with the draft at once
+
+    def draft_uid(html: str) -> str:
+        found = re.search(r'name="draft_uid" value="(\d+)"', html)
+        assert found
+        return found.group(1)
+
+    def draft_files(uid: str) -> list[str | None]:
+        folder = imap.special_folder(mailbox, "\\Drafts")
+        msg = fetch_uid(mailbox, folder or "Drafts", int(uid))
+        return [p.get_filename() for p in msg.iter_attachments()]
+
+    first = draft_uid(saved.content.decode())
+    assert draft_files(first) == ["bilan sanguin.pdf"]
+    page = client.get(reverse("mail-compose", args=[mailbox.pk]), {"draft": first}).content.decode()
+    assert re.search(r'name="keep_attachment" value="0" checked> bilan sanguin.pdf', page)
+    typed = client.post(
+        save,
+        {
+            "to": KARIM,
+            "subject": "Avec PJ",
+            "text": "xy",
+            "draft_uid": first,
+            "keep_attachment": "0",
+        },
+    )
+    second = draft_uid(typed.content.decode())
+    assert second != first and draft_files(second) == ["bilan sanguin.pdf"]
+    sent = client.post(
+        reverse("mail-compose", args=[mailbox.pk]),
+        {"to": KARIM, "subject": "Avec PJ", "text": "xy", "from_mailbox": str(mailbox.pk),
+         "draft_uid": second, "keep_attachment": "0"},
+    )  # fmt: skip
+    assert sent.status_code == 302
+    message = email.message_from_bytes(bytes(Outgoing.objects.get().raw), policy=default_policy)
+    [part] = list(message.iter_attachments())
+    assert part.get_filename() == "bilan sanguin.pdf" and part.get_content() == PDF
+
+    again = client.post(save, {"to": KARIM, "subject": "Sans", "attachments": pdf})
+    unticked = client.post(save, {"to": KARIM, "draft_uid": draft_uid(again.content.decode())})
+    assert draft_files(draft_uid(unticked.content.decode())) == []
