@@ -20,7 +20,7 @@ from mailboxes.actions import reading
 from mailboxes.errors import FolderMissing, OperatorUnavailable
 from mailboxes.mail import mime, receipts
 from mailboxes.mailcache import cache
-from mailboxes.models import Mailbox, MessageIndex
+from mailboxes.models import Mailbox, MessageIndex, Receipt
 from webmail import rendering
 from webmail.http import AuthedRequest
 from webmail.views.mail import audit_operator_login, folder_of
@@ -101,6 +101,7 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "flagged": b"\\Flagged" in flags,
         "conversation": conversation_of(mailbox, folder, uid),
         "mdn": mdn_offer(parsed, flags, mailbox, request),
+        "receipts": receipts_of(mailbox, parsed),
     }
     return render(request, "mail/message.html", context)
 
@@ -137,6 +138,18 @@ def send_mdn(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         return unavailable(request, mailbox, folder)
     url = reverse("mail-message", args=[mailbox.pk, uid])
     return redirect(f"{url}?{urlencode({'folder': folder})}")
+
+
+def receipts_of(mailbox: Mailbox, parsed: mime.ParsedMessage) -> list[Receipt]:
+    """What came back about a message we sent ("Remis à…", "Lu par…"), shown on its copy in
+    Sent too, not only in the outbox."""
+    if not parsed.message_id:
+        return []
+    return list(
+        Receipt.objects.filter(
+            outgoing__mailbox=mailbox, outgoing__message_id=parsed.message_id.strip()
+        ).order_by("received")
+    )
 
 
 def conversation_of(mailbox: Mailbox, folder: str, uid: int) -> dict[str, object] | None:
