@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
@@ -8,6 +11,11 @@ from webmail.converters import UidConverter
 from webmail.views import actions, compose, delegations, health, mail, reader, search
 
 register_converter(UidConverter, "uid")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    return redirect(static("favicon.svg"), permanent=True)
+
 
 urlpatterns = [
     path("", mail.home, name="mail-home"),
@@ -86,6 +94,8 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", health.healthz, name="healthz"),
+    # Browsers ask for it whatever the page says.
+    path("favicon.ico", favicon),
     # Administrators log in like everyone else (password + code, or PSC).
     path("admin/login/", RedirectView.as_view(pattern_name="auth-login", query_string=True)),
     path("admin/", admin.site.urls),

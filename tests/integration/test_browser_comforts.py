@@ -40,3 +40,37 @@ def test_a_file_chosen_goes_into_the_draft_at_once(
     drafts = imap.list_folder(mailbox, "Drafts", 1, 50)
     assert "Brouillon avec pièce jointe" in [e.subject for e in drafts.envelopes]
     context.close()
+
+
+def test_a_live_redraw_keeps_the_keyboard_focus_and_logs_no_error(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    """Defect 10: the list redrawn under the person keeps the focus on the same row link
+    (not <body>); the page's polls log no error, the favicon is found."""
+    from mailboxes.mailcache import live
+    from tests.integration.helpers import synced, wait_until
+
+    mailbox = directory[JEANNE]
+    synced(mailbox)
+    context = logged_in(chromium, live_url, mailbox)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    link = page.locator("#listing td.subject a").first
+    href = link.get_attribute("href")
+    link.focus()
+    page.evaluate(
+        "window.redrawn = 0; document.addEventListener('htmx:afterSettle', () => window.redrawn++)"
+    )
+    live.bump(mailbox.pk)  # as a sync would: the next poll redraws the list
+    wait_until(lambda: page.evaluate("window.redrawn") > 0, seconds=15)
+    assert page.evaluate("document.activeElement.getAttribute('href')") == href
+    page.wait_for_timeout(2500)  # another poll or two, nothing changed
+    assert problems == []
+    assert context.request.get(f"{live_url}/favicon.ico").ok
+    context.close()
