@@ -22,6 +22,8 @@ from typing import Any
 
 import nh3
 
+from mailboxes.mail import charsets
+
 # Multipart (and message/rfc822) levels we walk. Real mail stays under ten; the email
 # package's parser, walk(), get_body() and generator all recurse, so a hostile message
 # thousands of levels deep would raise RecursionError wherever it is touched.
@@ -110,9 +112,10 @@ class ParsedMessage:
 
 
 def header(msg: Message, name: str) -> str:
-    """The decoded header, or its raw text when decoding fails (RFC 2047 gone wrong)."""
+    """The decoded header, or its raw text when decoding fails (RFC 2047 gone wrong). C1
+    controls (an ISO-8859-1 word that was Windows-1252) are read as Windows-1252."""
     try:
-        return str(msg.get(name, "") or "")
+        return charsets.without_c1(str(msg.get(name, "") or ""))
     except (ValueError, TypeError, LookupError, IndexError):
         raw = msg.get_all(name, failobj=[""])
         return str(raw[0]) if raw else ""
@@ -126,7 +129,12 @@ def addresses(msg: Message, name: str) -> list[str]:
 
 
 def part_text(part: Message) -> str:
-    """A text part decoded with its declared charset, falling back to replacement characters."""
+    """A text part decoded with its declared charset, falling back to replacement characters;
+    ISO-8859-1 and US-ASCII read as Windows-1252, as browsers do (mailboxes.mail.charsets)."""
+    if charsets.is_windows_1252(part.get_content_charset()):
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            return charsets.decode(payload, "windows-1252")
     try:
         return part.get_content()  # type: ignore[attr-defined, no-any-return]
     except (LookupError, UnicodeDecodeError, AssertionError, KeyError):

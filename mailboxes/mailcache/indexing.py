@@ -24,6 +24,7 @@ from typing import Any
 import nh3
 from django.utils import timezone
 
+from mailboxes.mail import charsets
 from mailboxes.mailcache import search
 from mailboxes.models import Folder, MessageIndex
 
@@ -90,7 +91,7 @@ def decoded(value: str | None) -> str:
         return value
     try:
         return "".join(
-            part.decode(charset or "ascii", "replace") if isinstance(part, bytes) else part
+            charsets.decode(part, charset or "ascii") if isinstance(part, bytes) else part
             for part, charset in decode_header(value)
         )
     except (LookupError, UnicodeError, ValueError, HeaderParseError):
@@ -178,7 +179,7 @@ def body_text(raw: bytes, part: TextPart) -> str:
     elif part.encoding == "quoted-printable":
         raw = quopri.decodestring(raw)
     try:
-        text = raw.decode(part.charset or "utf-8", "replace")
+        text = charsets.decode(raw, part.charset or "utf-8")
     except LookupError:
         text = raw.decode("utf-8", "replace")
     if part.html:

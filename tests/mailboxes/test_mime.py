@@ -124,3 +124,27 @@ def test_it_opens_a_message_forwarded_as_an_attachment() -> None:
     assert opened.html_index is not None
     assert "<b>normal</b>" in mime.part_text_of(message.msg, opened.html_index)
     assert mime.attached(message.msg, pdf.index) is None  # not a message
+
+
+WINDOWS_1252_AS_LATIN1 = (
+    b"From: a@b.test\r\nSubject: =?iso-8859-1?q?C=9Cur_=96_bilan?=\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+    b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+    b"Man\x9cuvre \x96 co\xfbt 30 \x80, \x93entre guillemets\x94.\r\n"
+)
+
+
+def test_it_reads_iso_8859_1_that_is_windows_1252_as_browsers_do() -> None:
+    """Issue 15 defect 12: "œ", "€", dashes and quotes of Windows-1252 text labelled
+    ISO-8859-1 are shown, not C1 control characters (boxes)."""
+    message = mime.parse(WINDOWS_1252_AS_LATIN1)
+    assert "Manœuvre – coût 30 €, “entre guillemets”." in message.text
+    assert message.subject == "Cœur – bilan"
+
+
+def test_it_indexes_iso_8859_1_that_is_windows_1252_as_browsers_do() -> None:
+    from mailboxes.mailcache import indexing
+
+    part = indexing.TextPart("1", "8bit", "iso-8859-1", False)
+    assert "Manœuvre – coût 30 €" in indexing.body_text(WINDOWS_1252_AS_LATIN1, part)
+    assert indexing.decoded("=?iso-8859-1?q?C=9Cur?=") == "Cœur"
