@@ -304,3 +304,22 @@ def test_it_unflags_and_deletes_for_good_inside_the_trash(
     assert done.status_code == 302
     assert not in_folder(jeanne_mailbox, message["Message-ID"], folder="Trash")
     assert AuditEvent.objects.get(action="message.expunge").target == f"Trash/{trashed}"
+
+
+def test_it_shows_the_text_part_when_the_cleaned_html_is_empty(
+    jeanne: User, jeanne_mailbox: Mailbox
+) -> None:
+    """Issue 15 defect 13: an HTML part that cleans to nothing (style and script only) no
+    longer leaves a blank frame when a plain-text part exists."""
+    message = EmailMessage()
+    message["Subject"] = "HTML vide"
+    message.set_content("Le texte du compte rendu.")
+    message.add_alternative(
+        "<html><head><style>p{}</style></head><body><script>x()</script>&nbsp;</body></html>",
+        subtype="html",
+    )
+    uid = deliver_to(jeanne_mailbox, message)
+    page = client_for(jeanne).get(reverse("mail-message", args=[jeanne_mailbox.pk, uid]))
+    html = page.content.decode()
+    assert '<iframe class="body"' not in html
+    assert "Le texte du compte rendu." in html

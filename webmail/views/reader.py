@@ -80,9 +80,12 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     images = request.GET.get("images") == "1"
     query = {"folder": folder, **({"images": "1"} if images else {})}
     body_url = reverse("mail-body", args=[mailbox.pk, uid]) + "?" + urlencode(query)
-    blocked = 0
-    if parsed.html_index is not None and not images:
-        blocked = html_of(mailbox, folder, uid, parsed, False).blocked_remote
+    rendered = (
+        html_of(mailbox, folder, uid, parsed, images) if parsed.html_index is not None else None
+    )
+    blocked = rendered.blocked_remote if rendered is not None and not images else 0
+    # Nothing to see in the cleaned HTML (and no image held back): the text part instead.
+    shows_html = rendered is not None and not (rendered.empty and not rendered.blocked_remote)
     context = {
         "mailbox": mailbox,
         "folder": folder,
@@ -90,7 +93,7 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "attachments": parsed.attachments[:LISTED_ATTACHMENTS],
         "more_attachments": max(len(parsed.attachments) - LISTED_ATTACHMENTS, 0),
         "uid": uid,
-        "body_url": body_url if parsed.html_index is not None else "",
+        "body_url": body_url if shows_html else "",
         "blocked_images": blocked,
         "images": images,
         "can_triage": Action.TRIAGE in mailbox.allowed,
