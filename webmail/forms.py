@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from mailboxes.mailcache.cache import Criteria
 from mailboxes.models import Delegation, Mailbox, User
+from webmail.audit_labels import action_label
 
 
 def end_of_day(day: Any) -> datetime | None:
@@ -71,7 +72,8 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All")), *((a, a) for a in actions)]  # type: ignore[attr-defined]
+        labelled = sorted(((a, action_label(a)) for a in actions), key=lambda c: c[1])
+        self.fields["action"].choices = [("", _("All")), *labelled]  # type: ignore[attr-defined]
 
     def filter(self, events: Any) -> Any:
         if not self.is_valid():
