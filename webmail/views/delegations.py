@@ -58,7 +58,7 @@ def manage_home(request: AuthedRequest) -> HttpResponse:
 @login_required
 def delegations(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
-    form = GrantForm(request.POST or None, people=known_people(mailbox))
+    form = GrantForm(request.POST or None, people=known_people(mailbox), manager=request.user)
     if request.method == "POST" and form.is_valid():
         person, new = (
             (form.cleaned_data["person"], False)
