@@ -34,9 +34,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SPECIAL_ORDER = tuple(use.decode() for use in SPECIAL_USES)  # the folder list's order
-SORT_FIELDS = {"date": "date", "from": "sender_address", "subject": "subject", "size": "size"}
+# Sender and subject sort by their French keys (collation.py): what the list shows, in the
+# order a French reader expects.
+SORT_FIELDS = {"date": "date", "from": "sort_sender", "subject": "sort_subject", "size": "size"}
 CURSOR_SALT = "webmail.cache.cursor"
 LIST_FIELDS = (
+    "sort_sender",
+    "sort_subject",
     "folder",  # else each row fetches its folder_id on its own (N+1)
     "uid",
     "subject",

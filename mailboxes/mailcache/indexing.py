@@ -25,7 +25,7 @@ import nh3
 from django.utils import timezone
 
 from mailboxes.mail import charsets
-from mailboxes.mailcache import search
+from mailboxes.mailcache import collation, search
 from mailboxes.models import Folder, MessageIndex
 
 TEXT_BYTES = 16384  # of the first text part: enough for the preview and for search
@@ -220,8 +220,10 @@ def row(
         )
         or f"<{folder.pk}.{uid}@cache>",
         date=date,
-        sender_name=decoded(name)[:200],
+        sender_name=(sender_name := decoded(name)[:200]),
         sender_address=address[:254],
+        sort_sender=collation.sender_key(sender_name, address),
+        sort_subject=collation.subject_key(subject),
         recipients=recipients[:5000],
         subject=subject,
         size=int(data.get(b"RFC822.SIZE", 0) or 0),
