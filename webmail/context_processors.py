@@ -9,7 +9,9 @@ from mailboxes import access
 
 def navigation(request: HttpRequest) -> dict[str, Callable[[], object]]:
     """Links in the top bar; callables, so nothing is queried unless a page shows them."""
-    user = request.user
+    user = getattr(request, "user", None)
+    if user is None:  # an error page for a request that failed before authentication
+        return {}
     return {
         "can_invite": lambda: access.navigation(user)["invites"],
         "manages_mailboxes": lambda: access.navigation(user)["manages"],

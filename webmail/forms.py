@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from mailboxes.mailcache.cache import Criteria
 from mailboxes.models import Delegation, Mailbox, User
+from webmail.audit_labels import action_label
 
 
 def end_of_day(day: Any) -> datetime | None:
@@ -39,14 +40,22 @@ class DelegationForm(forms.Form):
 
 class GrantForm(DelegationForm):
     person = forms.ModelChoiceField(
-        label=_("A person already known"), queryset=User.objects.none(), required=False
+        label=_("A person already known"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Choose a person"),
     )
     email = forms.EmailField(label=_("or a new person's e-mail address"), required=False)
     field_order = ("person", "email", "role", "expires_on")
 
-    def __init__(self, *args: Any, people: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, people: Any, manager: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = people  # type: ignore[attr-defined]
+        if manager is not None:
+            # Not offered to themselves (the list only: a posted own id still reaches the
+            # action, which refuses it and audits the attempt).
+            field: Any = self.fields["person"]
+            field.widget.choices = [c for c in field.choices if c[0] != manager.pk]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -71,7 +80,8 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All")), *((a, a) for a in actions)]  # type: ignore[attr-defined]
+        labelled = sorted(((a, action_label(a)) for a in actions), key=lambda c: c[1])
+        self.fields["action"].choices = [("", _("All")), *labelled]  # type: ignore[attr-defined]
 
     def filter(self, events: Any) -> Any:
         if not self.is_valid():

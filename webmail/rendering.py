@@ -8,6 +8,7 @@ serves the result adds a strict Content-Security-Policy as a second wall (views/
 
 from __future__ import annotations
 
+import html as html_module
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +37,15 @@ REMOTE = ("http:", "https:", "//")
 class Rendered:
     html: str
     blocked_remote: int  # remote images left out (the page offers to show them)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing left to see once cleaned: no text, no image (a body that was only style,
+        script or a frame). The reader then shows the plain-text part instead."""
+        if "<img" in self.html and " src=" in self.html:
+            return False
+        text = html_module.unescape(nh3.clean(self.html, tags=set()))
+        return not text.replace("\xa0", " ").strip()
 
 
 def render(

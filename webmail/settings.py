@@ -285,6 +285,10 @@ OPERATOR_REPORTING_ADDRESSES = [
         "OPERATOR_REPORTING_ADDRESSES", ["MAILER-DAEMON@mx.operateur-a.mssante.test"]
     )
 ]
+# Where delivery and read reports go once matched to a sent message and good news (the
+# sent message shows "Remis à… / Lu par…"): filed there, read, out of INBOX. Empty: they
+# stay in INBOX, marked read. A failure report always stays in INBOX, unread.
+WEBMAIL_RECEIPTS_FOLDER = env_str("WEBMAIL_RECEIPTS_FOLDER", "Accusés de réception")
 # How to authenticate for a mailbox unless the mailbox says otherwise (strategies.py).
 OPERATOR_ACCESS_STRATEGY = env_choice(
     "OPERATOR_ACCESS_STRATEGY", "master", ("master", "xoauth2", "credential")

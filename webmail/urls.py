@@ -1,4 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
@@ -8,6 +11,11 @@ from webmail.converters import UidConverter
 from webmail.views import actions, compose, delegations, health, mail, reader, search
 
 register_converter(UidConverter, "uid")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    return redirect(static("favicon.svg"), permanent=True)
+
 
 urlpatterns = [
     path("", mail.home, name="mail-home"),
@@ -21,6 +29,11 @@ urlpatterns = [
         "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/",
         reader.part,
         name="mail-part",
+    ),
+    path(
+        "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/message/",
+        reader.attached_message,
+        name="mail-attached-message",
     ),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/raw/", reader.raw_source, name="mail-raw"),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/mdn/", reader.send_mdn, name="mail-mdn"),
@@ -83,6 +96,8 @@ urlpatterns = [
     path("healthz", health.ready, name="healthz"),
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
+    # Browsers ask for it whatever the page says.
+    path("favicon.ico", favicon),
     # Administrators log in like everyone else (password + code, or PSC).
     path("admin/login/", RedirectView.as_view(pattern_name="auth-login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from mailboxes import audit
 from mailboxes.actions import outbox
 from mailboxes.errors import OperatorUnavailable
+from mailboxes.mail import mime
 from mailboxes.operator import imap
 
 if TYPE_CHECKING:
@@ -44,3 +45,27 @@ def do_drop_draft(mailbox: Mailbox, uid: int) -> None:
     """The message left: its draft has done its job (kept if the operator is away)."""
     with contextlib.suppress(OperatorUnavailable):
         imap.delete_draft(mailbox, uid)
+
+
+def attachments_of(raw: bytes) -> list[mime.Part]:
+    """A draft's attachments, in order: what the composer offers to keep (by position)."""
+    try:
+        msg = mime.message(raw)
+    except mime.TooDeep:
+        return []
+    found = (mime.part_at(msg, a.index) for a in mime.attachments(msg))
+    return [part for part in found if part is not None]
+
+
+def kept_attachments(mailbox: Mailbox, uid: int, keep: list[int]) -> list[tuple[str, str, bytes]]:
+    """The attachments of draft `uid` at the positions the person kept (ticked), as a new
+    version of the draft or the message sent from it carries them; none if it is gone."""
+    if not keep:
+        return []
+    raw = draft_message(mailbox, uid)
+    parts = attachments_of(raw) if raw else []
+    return [
+        (part.filename or "piece-jointe", part.content_type, part.payload)
+        for position, part in enumerate(parts)
+        if position in keep
+    ]

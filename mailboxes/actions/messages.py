@@ -70,6 +70,18 @@ def do_message_action(
         return event.response
 
 
+def do_delete_for_good(
+    person: User, mailbox: Mailbox, trash: str, uids: list[int], request: HttpRequest | None = None
+) -> None:
+    """Delete messages of the Trash for good ("Supprimer" inside the Trash, once confirmed;
+    the caller has checked MANAGE, as for emptying it). Audited either way."""
+    with _audited(person, "message.expunge", mailbox, f"{trash}/{','.join(map(str, uids))}",
+                  request) as event:  # fmt: skip
+        imap.expunge(mailbox, trash, uids)
+        cache.after_removal(mailbox, trash, uids)
+        event.response = f"{len(uids)} deleted"
+
+
 def trash_of(mailbox: Mailbox) -> str | None:
     """The Trash folder's name at the operator (special use), or None."""
     return imap.special_folder(mailbox, "\\Trash")

@@ -24,6 +24,8 @@ from email.utils import format_datetime, formataddr, getaddresses, make_msgid, p
 
 from django.utils import timezone
 
+from mailboxes.mail import charsets
+
 # (name, address) as the person reads them: RFC 2047 decoded, whitespace collapsed.
 Pair = tuple[str, str]
 
@@ -86,8 +88,8 @@ def _text(part: str | bytes, charset: str | None) -> str:
         return part
     if charset is None:  # text around encoded words: decode_header gives it back this way
         return part.decode("raw-unicode-escape")
-    try:
-        return part.decode(charset or "ascii", "replace")
+    try:  # ISO-8859-1 read as Windows-1252, as browsers do (charsets)
+        return charsets.decode(part, charset)
     except LookupError:  # an unknown charset: what is ASCII in it is still readable
         return part.decode("ascii", "replace")
 

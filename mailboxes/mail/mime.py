@@ -10,7 +10,7 @@ from __future__ import annotations
 import email
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
@@ -21,6 +21,7 @@ from typing import Any
 
 import nh3
 
+from mailboxes.mail import charsets
 from mailboxes.mail import headers as header_rules
 from mailboxes.mail.headers import parse_date, people
 
@@ -42,6 +43,14 @@ STRUCTURE_HEADERS = frozenset(
     {"content-type", "content-disposition", "content-transfer-encoding", "content-id"}
 )
 LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+C1 = re.compile("[\x80-\x9f]")
+LATIN1_WORD = re.compile(
+    r"=\?(?:" + "|".join(re.escape(label) for label in charsets.WINDOWS_1252_LABELS) + r")\?",
+    re.IGNORECASE,
+)
+# RFC 2046 §5.2.1: a whole message as one part. The email package makes it a container
+# (its payload is the inner message), so it needs saying apart from multipart/*.
+ATTACHED_MESSAGE = "message/rfc822"
 
 
 class ReceivedMessage(EmailMessage):
@@ -71,6 +80,11 @@ class Attachment:
     content_type: str
     size: int
     index: int = -1  # the part's position in walk order: what part URLs name
+
+    @property
+    def is_message(self) -> bool:
+        """A message attached whole (a forward as attachment): it can be opened."""
+        return self.content_type == ATTACHED_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -104,8 +118,17 @@ class ParsedMessage:
 
 
 def header(msg: Message, name: str) -> str:
-    """The decoded header, or its raw text when the email package cannot read it."""
-    return header_rules.field(msg, name)
+    """The decoded header, or its raw text when the email package cannot read it. C1
+    controls from an ISO-8859-1 word (really Windows-1252) are read as Windows-1252; in a
+    UTF-8 word they stay what they are (U+0085 is a line break, not "…")."""
+    text = header_rules.field(msg, name)
+    if C1.search(text) and any(
+        LATIN1_WORD.search(str(value))
+        for key, value in msg.raw_items()
+        if key.lower() == name.lower()
+    ):
+        return charsets.without_c1(text)
+    return text
 
 
 def addresses(msg: Message, name: str) -> list[str]:
@@ -115,7 +138,12 @@ def addresses(msg: Message, name: str) -> list[str]:
 
 
 def part_text(part: Message) -> str:
-    """A text part decoded with its declared charset, falling back to replacement characters."""
+    """A text part decoded with its declared charset, falling back to replacement characters;
+    ISO-8859-1 and US-ASCII read as Windows-1252, as browsers do (mailboxes.mail.charsets)."""
+    if charsets.is_windows_1252(part.get_content_charset()):
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            return charsets.decode(payload, "windows-1252")
     try:
         return part.get_content()  # type: ignore[attr-defined, no-any-return]
     except (LookupError, UnicodeDecodeError, AssertionError, KeyError):
@@ -146,7 +174,7 @@ def body_text(msg: EmailMessage) -> tuple[str, bool]:
     return text, False
 
 
-def leaves(msg: EmailMessage) -> list[Message]:
+def leaves(msg: Message) -> list[Message]:
     """Every part in walk order (containers included, so indexes match `part_at`)."""
     try:
         return list(msg.walk())
@@ -164,12 +192,18 @@ def _filename(part: Message) -> str:
 
 
 def part_at(msg: EmailMessage, index: int) -> Part | None:
-    """The leaf part at `index` (walk order), decoded; None for containers or out of range."""
+    """The leaf part at `index` (walk order), decoded; an attached message (message/rfc822)
+    as its .eml bytes; None for other containers or out of range."""
     parts = leaves(msg)
-    if not 0 <= index < len(parts) or parts[index].is_multipart():
+    if not 0 <= index < len(parts):
         return None
     part = parts[index]
-    payload = part.get_payload(decode=True)
+    if part.get_content_type() == ATTACHED_MESSAGE:
+        payload: object = _message_bytes(part)
+    elif part.is_multipart():
+        return None
+    else:
+        payload = part.get_payload(decode=True)
     return Part(
         index=index,
         content_type=part.get_content_type(),
@@ -177,6 +211,27 @@ def part_at(msg: EmailMessage, index: int) -> Part | None:
         content_id=header(part, "Content-ID").strip().strip("<>"),
         payload=payload if isinstance(payload, bytes) else b"",
     )
+
+
+# Written back as received: no refolding, CRLF as on the wire.
+_AS_RECEIVED = POLICY.clone(refold_source="none", linesep="\r\n")
+
+
+def _inner(part: Message) -> Message | None:
+    """The message inside a message/rfc822 part (None when the part is malformed)."""
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else None
+    return inner if isinstance(inner, Message) else None
+
+
+def _message_bytes(part: Message) -> bytes:
+    inner = _inner(part)
+    if inner is None:
+        return b""
+    try:
+        return inner.as_bytes(policy=_AS_RECEIVED)
+    except (ValueError, LookupError, TypeError, RecursionError):
+        return b""
 
 
 def part_text_of(msg: EmailMessage, index: int) -> str:
@@ -197,10 +252,18 @@ def content_ids(msg: EmailMessage) -> dict[str, int]:
 
 
 def attachments(msg: EmailMessage) -> list[Attachment]:
-    """Parts a person would call attachments: named, or not the text/HTML body."""
+    """Parts a person would call attachments: named, or not the text/HTML body. A message
+    attached whole (message/rfc822) is one attachment; its own parts belong to it."""
     found = []
     body = _body_parts(msg)
-    for index, part in enumerate(leaves(msg)):
+    parts = leaves(msg)
+    inside = _inside_attached_messages(parts)
+    for index, part in enumerate(parts):
+        if id(part) in inside:
+            continue
+        if part.get_content_type() == ATTACHED_MESSAGE:
+            found.append(_attached_message(part, index))
+            continue
         if part.is_multipart() or id(part) in body:
             continue
         disposition = part.get_content_disposition()
@@ -219,6 +282,53 @@ def attachments(msg: EmailMessage) -> list[Attachment]:
             )
         )
     return found
+
+
+def _inside_attached_messages(parts: list[Message]) -> set[int]:
+    """The parts nested in an attached message (ids), whatever their depth."""
+    inside: set[int] = set()
+    for part in parts:
+        if part.get_content_type() == ATTACHED_MESSAGE and id(part) not in inside:
+            inside.update(id(child) for child in leaves(part)[1:])
+    return inside
+
+
+def _attached_message(part: Message, index: int) -> Attachment:
+    inner = _inner(part)
+    name = _filename(part)
+    if not name:
+        subject = header(inner, "Subject") if inner is not None else ""
+        name = (_UNSAFE_IN_NAME.sub("_", subject).strip(" ._")[:80] or "message") + ".eml"
+    return Attachment(
+        filename=name,
+        content_type=ATTACHED_MESSAGE,
+        size=len(_message_bytes(part)),
+        index=index,
+    )
+
+
+# What a file name may not carry (paths, controls, characters Windows refuses).
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+def attached(msg: EmailMessage, index: int) -> ParsedMessage | None:
+    """The message attached at `index` (message/rfc822), as the reader shows it. Its parts
+    keep the outer message's numbering (walk order: the part, then the inner message at
+    index + 1, then its own parts), so the same part URLs serve them."""
+    parts = leaves(msg)
+    if not 0 <= index < len(parts) or parts[index].get_content_type() != ATTACHED_MESSAGE:
+        return None
+    inner = _inner(parts[index])
+    if not isinstance(inner, EmailMessage):
+        return None
+    shown = _parsed(inner, too_deep=False)
+    offset = index + 1
+    return replace(
+        shown,
+        attachments=[replace(a, index=a.index + offset) for a in shown.attachments],
+        html_index=None if shown.html_index is None else shown.html_index + offset,
+        msg=msg,
+    )
 
 
 def _body_parts(msg: EmailMessage) -> set[int]:

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mailboxes import audit
+from mailboxes.errors import OperatorUnavailable
 from mailboxes.mail import mime
 from mailboxes.mail.headers import (
     date_now,
@@ -174,23 +175,49 @@ def record(mailbox: Mailbox, report: Report) -> int:
     return added
 
 
+# What a report may say for it to be filed away: the message reached, or was read.
+GOOD_NEWS = frozenset({"delivered", "relayed", "expanded", "displayed"})
+
+
+def good_news(mailbox: Mailbox, report: Report) -> bool:
+    """A report about one of our sent messages whose every vouched entry is good news: the
+    sent message says it now ("Remis à…", "Lu par…"), so the report need not wait in INBOX.
+    A failure or delay stays there, unread: it needs the person's eyes."""
+    outgoing = match(mailbox, report)
+    if outgoing is None:
+        return False
+    actions = [e.action for e in report.entries if vouched(outgoing, report, e)]
+    return bool(actions) and all(action in GOOD_NEWS for action in actions)
+
+
 def collect(mailbox: Mailbox) -> int:
-    """Read the reports in the mailbox's INBOX and record those about our sent messages."""
+    """Read the reports in the mailbox's INBOX, record those about our sent messages, and
+    file the good news away (WEBMAIL_RECEIPTS_FOLDER, read): every sent message would
+    otherwise leave an unread English report in INBOX."""
     with imap.imap_session(mailbox) as client:
         client.select_folder("INBOX", readonly=True)
         uids = client.search(["HEADER", "Content-Type", "report"])
         fetched = client.fetch(uids, [b"BODY.PEEK[]"]) if uids else {}
-    added = 0
+    added, done = 0, []
     for uid, data in fetched.items():
         # One bad message must not stop the others: its reports would never be recorded,
         # and the same failure would come back on every collection while it sits in INBOX.
         try:
             report = parse(data.get(b"BODY[]", b""))
-            added += record(mailbox, report) if report is not None else 0
+            if report is None:
+                continue
+            added += record(mailbox, report)
+            if good_news(mailbox, report):
+                done.append(uid)
         except Exception as exc:  # the type only: an exception's text may quote the mail
             logger.warning(
                 "receipts: mailbox %s UID %s skipped (%s)", mailbox.pk, uid, type(exc).__name__
             )
+    if done:
+        try:
+            imap.file_away(mailbox, "INBOX", done, settings.WEBMAIL_RECEIPTS_FOLDER)
+        except OperatorUnavailable:
+            logger.warning("receipts: mailbox %s reports not filed (operator)", mailbox.pk)
     return added
 
 

@@ -20,8 +20,9 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from mailboxes.mail.folders import Listing
+from mailboxes.mail.mime import header, headers_only
 from mailboxes.mailcache import live, search, sync
-from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
+from mailboxes.models import Folder, Mailbox, MessageIndex, Outgoing, SyncState
 from mailboxes.operator.imap import SPECIAL_USES
 
 if TYPE_CHECKING:
@@ -30,9 +31,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SPECIAL_ORDER = tuple(use.decode() for use in SPECIAL_USES)  # the folder list's order
-SORT_FIELDS = {"date": "date", "from": "sender_address", "subject": "subject", "size": "size"}
+# Sender and subject sort by their French keys (collation.py): what the list shows, in the
+# order a French reader expects.
+SORT_FIELDS = {"date": "date", "from": "sort_sender", "subject": "sort_subject", "size": "size"}
 CURSOR_SALT = "webmail.cache.cursor"
 LIST_FIELDS = (
+    "sort_sender",
+    "sort_subject",
     "folder",  # else each row fetches its folder_id on its own (N+1)
     "uid",
     "subject",
@@ -237,3 +242,28 @@ def recount(mailbox: Mailbox, folder: str) -> None:
         cached.unseen = cached.index.filter(seen=False).count()
         cached.save(update_fields=["messages", "unseen"])
     live.bump(mailbox.pk)
+
+
+def trash_name(mailbox: Mailbox) -> str | None:
+    """The Trash folder's name as the cache knows it (special use), without asking IMAP."""
+    return (
+        Folder.objects.filter(mailbox=mailbox, special_use="\\Trash")
+        .values_list("name", flat=True)
+        .first()
+    )
+
+
+def outbox_subjects(mailbox: Mailbox, outgoing: list[Outgoing]) -> dict[int, str]:
+    """Each outbox message's subject: from its copy in Sent once the cache has it (the
+    outbox forgets the content once sent), else from the message still held."""
+    ids = [o.message_id for o in outgoing]
+    copies = dict(
+        MessageIndex.objects.filter(folder__mailbox=mailbox, message_id__in=ids).values_list(
+            "message_id", "subject"
+        )
+    )
+    return {o.pk: copies.get(o.message_id) or subject_of(bytes(o.raw)) for o in outgoing}
+
+
+def subject_of(raw: bytes) -> str:
+    return header(headers_only(raw), "Subject") if raw else ""

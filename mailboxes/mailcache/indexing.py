@@ -21,8 +21,9 @@ from typing import Any
 import nh3
 from django.utils import timezone
 
+from mailboxes.mail import charsets
 from mailboxes.mail.headers import addresses, decoded, message_ids, parse_date, people
-from mailboxes.mailcache import search
+from mailboxes.mailcache import collation, search
 from mailboxes.models import Folder, MessageIndex
 
 TEXT_BYTES = 16384  # of the first text part: enough for the preview and for search
@@ -133,7 +134,7 @@ def body_text(raw: bytes, part: TextPart) -> str:
     elif part.encoding == "quoted-printable":
         raw = quopri.decodestring(raw)
     try:
-        text = raw.decode(part.charset or "utf-8", "replace")
+        text = charsets.decode(raw, part.charset or "utf-8")
     except LookupError:
         text = raw.decode("utf-8", "replace")
     if part.html:
@@ -174,8 +175,10 @@ def row(
         )
         or f"<{folder.pk}.{uid}@cache>",
         date=date,
-        sender_name=name[:200],
+        sender_name=(sender_name := name[:200]),
         sender_address=address[:254],
+        sort_sender=collation.sender_key(sender_name, address),
+        sort_subject=collation.subject_key(subject),
         recipients=recipients[:5000],
         subject=subject,
         size=int(data.get(b"RFC822.SIZE", 0) or 0),

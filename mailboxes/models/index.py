@@ -97,12 +97,19 @@ class MessageIndex(models.Model):
     size = models.PositiveIntegerField(default=0)
     has_attachments = models.BooleanField(default=False)
     has_xdm = models.BooleanField(default=False)  # IHE XDM documents (IHE_XDM.ZIP, CDA)
+    # French sort keys of what the list shows (mailcache/collation.py), compared byte-wise.
+    sort_sender = models.CharField(max_length=255, blank=True, default="")
+    sort_subject = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["folder", "uid"], name="index_unique_uid")
         ]
-        indexes: ClassVar = [models.Index(fields=["folder", "-date", "-uid"])]
+        indexes: ClassVar = [
+            models.Index(fields=["folder", "-date", "-uid"]),
+            models.Index(fields=["folder", "sort_sender", "uid"], name="index_sort_sender"),
+            models.Index(fields=["folder", "sort_subject", "uid"], name="index_sort_subject"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.folder_id}:{self.uid}"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 if TYPE_CHECKING:
     pass
@@ -30,7 +31,8 @@ class Outgoing(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting to be sent")
         SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
+        # Not the folder's "Sent" (Envoyés): a message is "Envoyé".
+        SENT = "sent", pgettext_lazy("outgoing message", "Sent")
         FAILED = "failed", _("Not sent")
 
     # The error of a send whose worker died mid-way (shown translated in the outbox).

@@ -360,6 +360,26 @@ def expunge_all(mailbox: Mailbox, folder: str) -> int:
     return len(uids)
 
 
+def file_away(mailbox: Mailbox, folder: str, uids: list[int], target: str) -> None:
+    """Mark messages read and, when `target` is given, move them there (created if missing):
+    delivery reports already matched to their sent message."""
+    with pooled_session(mailbox) as client:
+        if target and not client.folder_exists(check_folder(target)):
+            client.create_folder(target)
+        client.select_folder(check_folder(folder))
+        client.add_flags(uids, [b"\\Seen"])
+    if target:
+        move(mailbox, folder, uids, target)
+
+
+def expunge(mailbox: Mailbox, folder: str, uids: list[int]) -> None:
+    """Delete these messages of a folder for good (RFC 4315 UID EXPUNGE: only these)."""
+    with pooled_session(mailbox) as client:
+        client.select_folder(check_folder(folder))
+        client.delete_messages(uids)
+        client.uid_expunge(uids)
+
+
 def append(
     mailbox: Mailbox,
     use: str,

@@ -6,4 +6,15 @@ document.addEventListener("change", (event) => {
   const tooBig = total > Number(input.dataset.limit);
   document.getElementById("size-warning").hidden = !tooBig;
   input.form.querySelector("button[type=submit]").disabled = tooBig;
+  // Files that fit go into the draft now, so a draft reopened from Drafts keeps them.
+  if (!tooBig && input.files.length && window.htmx) window.htmx.trigger("#draft-files", "upload");
+});
+
+// Once the draft holds the files, they are listed with it: the input is emptied so that
+// sending does not attach them twice. Not stored (operator away): they stay in the input.
+document.addEventListener("htmx:afterRequest", (event) => {
+  if (!event.detail.elt || event.detail.elt.id !== "draft-files" || !event.detail.successful) return;
+  if (document.querySelector("#draft-status [data-stored-files]")) {
+    document.getElementById("attachments").value = "";
+  }
 });

@@ -53,7 +53,8 @@ def test_it_neutralises_formulas_in_the_exported_audit_trail(
     reader = reverse("mail-message", args=[mailbox.pk, moved])
     assert client.get(reader, {"folder": FORMULA_FOLDER}).status_code == 200
     export = client.get(reverse("admin-audit", args=[mailbox.pk]), {"export": "csv"})
-    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    text = b"".join(export.streaming_content).decode().removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
     targets = [row[5] for row in rows[1:]]
     assert f"'{FORMULA_ID}" in targets
     assert any(t.startswith(f"'{FORMULA_FOLDER}/{moved} ") for t in targets), targets

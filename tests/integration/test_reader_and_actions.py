@@ -269,3 +269,57 @@ def test_an_opened_message_serves_its_frame_and_parts_from_a_capped_cache(
     settings.OPERATOR_IMAP_PORT = 1  # type: ignore[attr-defined]
     frame = re.search(r'<iframe class="body"[^>]* src="([^"]+)"', page)
     assert frame and client.get(frame.group(1).replace("&amp;", "&")).status_code == 503
+
+
+def test_it_unflags_and_deletes_for_good_inside_the_trash(
+    jeanne: User, jeanne_mailbox: Mailbox
+) -> None:
+    """Issue 15 defect 9: a flag can be removed ("Ne plus suivre"); "Supprimer" inside the
+    Trash deletes for good, after confirmation, instead of doing nothing."""
+    message = EmailMessage()
+    message["Subject"] = "Suivi puis corbeille"
+    message.set_content("x")
+    uid = deliver_to(jeanne_mailbox, message)
+    synced(jeanne_mailbox)
+    client = client_for(jeanne)
+    action = reverse("mail-actions", args=[jeanne_mailbox.pk])
+    reader = reverse("mail-message", args=[jeanne_mailbox.pk, uid])
+    client.post(action, {"folder": "INBOX", "uid": [uid], "action": "flag"})
+    assert "Ne plus suivre" in client.get(reader).content.decode()
+    client.post(action, {"folder": "INBOX", "uid": [uid], "action": "unflag"})
+    assert b"\\Flagged" not in flags_of(jeanne_mailbox, uid)
+    assert 'value="flag"' in client.get(reader).content.decode()
+
+    client.post(action, {"folder": "INBOX", "uid": [uid], "action": "delete"})
+    trashed = uid_of(jeanne_mailbox, message["Message-ID"], folder="Trash")
+    synced(jeanne_mailbox)
+    in_trash = client.get(reader.replace(f"/{uid}/", f"/{trashed}/"), {"folder": "Trash"})
+    assert "Supprimer définitivement" in in_trash.content.decode()
+    asked = client.post(action, {"folder": "Trash", "uid": [trashed], "action": "delete"})
+    assert asked.status_code == 200 and "définitivement ?" in asked.content.decode()
+    assert in_folder(jeanne_mailbox, message["Message-ID"], folder="Trash")  # not yet
+    done = client.post(
+        action, {"folder": "Trash", "uid": [trashed], "action": "delete", "confirmed": "1"}
+    )
+    assert done.status_code == 302
+    assert not in_folder(jeanne_mailbox, message["Message-ID"], folder="Trash")
+    assert AuditEvent.objects.get(action="message.expunge").target == f"Trash/{trashed}"
+
+
+def test_it_shows_the_text_part_when_the_cleaned_html_is_empty(
+    jeanne: User, jeanne_mailbox: Mailbox
+) -> None:
+    """Issue 15 defect 13: an HTML part that cleans to nothing (style and script only) no
+    longer leaves a blank frame when a plain-text part exists."""
+    message = EmailMessage()
+    message["Subject"] = "HTML vide"
+    message.set_content("Le texte du compte rendu.")
+    message.add_alternative(
+        "<html><head><style>p{}</style></head><body><script>x()</script>&nbsp;</body></html>",
+        subtype="html",
+    )
+    uid = deliver_to(jeanne_mailbox, message)
+    page = client_for(jeanne).get(reverse("mail-message", args=[jeanne_mailbox.pk, uid]))
+    html = page.content.decode()
+    assert '<iframe class="body"' not in html
+    assert "Le texte du compte rendu." in html

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
 from django.urls import reverse
 from pytest_django import Settings
 
@@ -22,7 +23,7 @@ from mailboxes.mail import receipts
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, Receipt, User
 from mailboxes.operator.imap import imap_session
 from tests.conftest import client_for
-from tests.integration.helpers import in_folder, uid_of, wait_until
+from tests.integration.helpers import flags_of, in_folder, uid_of, wait_until
 from webmail.celery import app as celery_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -45,7 +46,7 @@ def sent(outgoing_id: int) -> Outgoing:
 
 
 def test_it_links_delivery_and_read_reports_to_the_sent_message(
-    worker: None, directory: dict[str, Mailbox], marie: User, karim: User
+    worker: None, directory: dict[str, Mailbox], marie: User, karim: User, settings: Settings
 ) -> None:
     page = client_for(karim).post(
         reverse("mail-compose", args=[directory[KARIM].pk]),
@@ -67,6 +68,17 @@ def test_it_links_delivery_and_read_reports_to_the_sent_message(
     # "relayed": Dovecot's LMTP does not speak DSN, so Postfix says it handed the message on;
     # for MSSanté's "accusé de réception" both mean the recipient's server accepted it.
     assert delivered.action in ("delivered", "relayed")
+    # Issue 15 defect 4: matched, the report leaves INBOX for the receipts folder, read; the
+    # copy in Sent says "Remis à…".
+    report = Receipt.objects.get(kind="dsn").report_message_id
+    wait_until(lambda: not in_folder(directory[KARIM], report), seconds=30)
+    filed = uid_of(directory[KARIM], report, folder=settings.WEBMAIL_RECEIPTS_FOLDER)
+    assert b"\\Seen" in flags_of(directory[KARIM], filed, settings.WEBMAIL_RECEIPTS_FOLDER)
+    copy = uid_of(directory[KARIM], outgoing.message_id, folder="Sent")
+    sent_page = client_for(karim).get(
+        reverse("mail-message", args=[directory[KARIM].pk, copy]), {"folder": "Sent"}
+    )
+    assert f"Remis à {MARIE}" in sent_page.content.decode()
     # Marie opens it: the banner asks; nothing is sent until she clicks.
     uid = uid_of(directory[MARIE], outgoing.message_id)
     reader = client_for(marie)
@@ -105,13 +117,17 @@ def test_it_ignores_what_is_not_a_report() -> None:
 
 
 def report_about(mailbox: Mailbox, message_id: str) -> bytes | None:
-    """The delivery report about a sent message (RET=HDRS: it quotes the Message-ID)."""
+    """The delivery report about a sent message (RET=HDRS: it quotes the Message-ID), in
+    INBOX or already filed away by a collection."""
     with imap_session(mailbox) as client:
-        client.select_folder("INBOX", readonly=True)
-        uids = client.search(["HEADER", "Content-Type", "report", "TEXT", message_id])
-        if not uids:
-            return None
-        return bytes(client.fetch(uids, [b"BODY.PEEK[]"])[uids[0]][b"BODY[]"])
+        for folder in ("INBOX", django_settings.WEBMAIL_RECEIPTS_FOLDER):
+            if not client.folder_exists(folder):
+                continue
+            client.select_folder(folder, readonly=True)
+            uids = client.search(["HEADER", "Content-Type", "report", "TEXT", message_id])
+            if uids:
+                return bytes(client.fetch(uids, [b"BODY.PEEK[]"])[uids[0]][b"BODY[]"])
+    return None
 
 
 def through_the_mx(raw: bytes, to: str, envelope_from: str = "") -> None:

@@ -10,12 +10,13 @@ from email.policy import default as default_policy
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from pytest_django import Settings
 
 from mailboxes.actions.delegations import do_grant_delegation
-from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
+from mailboxes.models import AuditEvent, Mailbox, MessageIndex, Outgoing, User
 from mailboxes.operator import imap
 from tests.conftest import OperatorBackend, client_for
 from tests.integration.helpers import in_folder, synced, wait_until
@@ -41,6 +42,13 @@ def fetch(mailbox: Mailbox, message_id: str, folder: str = "INBOX") -> email.mes
         [uid] = client.search(["HEADER", "Message-ID", message_id])
         raw = client.fetch([uid], [b"BODY.PEEK[]"])[uid][b"BODY[]"]
     return email.message_from_bytes(raw, policy=default_policy)
+
+
+def fetch_uid(mailbox: Mailbox, folder: str, uid: int) -> email.message.EmailMessage:
+    with imap.imap_session(mailbox) as client:
+        client.select_folder(folder, readonly=True)
+        raw = client.fetch([uid], [b"BODY.PEEK[]"])[uid][b"BODY[]"]
+    return email.message_from_bytes(raw, policy=default_policy)  # type: ignore[return-value]
 
 
 def send(user: User, mailbox: Mailbox, **fields: object) -> Outgoing:
@@ -80,10 +88,15 @@ def test_it_sends_with_attachments_and_a_delivery_report(
     assert in_folder(directory[MARIE], outgoing.message_id, "Sent")
     assert bytes(Outgoing.objects.get(pk=outgoing.pk).raw) == b""  # content forgotten here
 
-    def report() -> bool:
+    def report() -> bool:  # in INBOX, or already filed away once matched (issue 15, defect 4)
         with imap.imap_session(directory[MARIE]) as client:
-            client.select_folder("INBOX", readonly=True)
-            return bool(client.search(["BODY", f"Original-Envelope-Id: {outgoing.envelope_id}"]))
+            for folder in ("INBOX", settings.WEBMAIL_RECEIPTS_FOLDER):
+                if client.folder_exists(folder):
+                    client.select_folder(folder, readonly=True)
+                    envid = f"Original-Envelope-Id: {outgoing.envelope_id}"
+                    if client.search(["BODY", envid]):
+                        return True
+        return False
 
     assert wait_until(report, seconds=30)  # Postfix's DSN success report, tagged with our random id
     assert AuditEvent.objects.get(action="message.send").outcome == "ok"
@@ -119,6 +132,23 @@ def test_it_keeps_a_message_refused_outside_the_trust_space_with_the_reason(
     page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
     assert "Non envoyé" in page.content.decode() and "trust space" in page.content.decode()
     assert AuditEvent.objects.get(action="message.send").outcome == "error"
+
+
+def test_it_explains_a_refusal_for_good_in_french_and_offers_no_retry(
+    worker: None, directory: dict[str, Mailbox], marie: User
+) -> None:
+    """Issue 15 defect 5: the subject is shown; a permanent 5.x.x refusal is explained in
+    French (Postfix's words only as a detail) and not offered "Réessayer"."""
+    outgoing = settled(
+        send(marie, directory[MARIE], to="dr.house@gmail.com"), Outgoing.Status.FAILED
+    )
+    page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
+    html = page.content.decode()
+    assert "Échographie — résultats" in html
+    assert "hors de l&#x27;espace de confiance MSSanté" in html
+    assert re.search(r"<details><summary>Réponse du serveur</summary><small>[^<]*trust space", html)
+    assert reverse("mail-outbox-retry", args=[directory[MARIE].pk, outgoing.pk]) not in html
+    assert "Réessayer" not in html
 
 
 def test_it_retries_while_postfix_is_down_and_delivers_once(
@@ -259,6 +289,13 @@ def test_it_masks_patients_in_the_outbox_once_sent(
     assert "1234567890123" not in row.error and bytes(row.raw) == b""
     page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
     assert "1234567890123" not in page.content.decode()
+    # Partly refused: said so, never with the Sent folder's name (issue 15, defect 5).
+    assert "Envoyé, sauf à certains destinataires" in page.content.decode()
+    assert "Envoyés" not in page.content.decode().split("<tbody>")[1]
+    copy = MessageIndex.objects.filter(message_id=outgoing.message_id, folder__mailbox=row.mailbox)
+    wait_until(copy.exists)  # the worker syncs Sent after the copy
+    page = client_for(marie).get(reverse("mail-outbox", args=[directory[MARIE].pk]))
+    assert "Échographie — résultats" in page.content.decode()  # from the copy in Sent
 
 
 def test_it_lets_a_sender_discard_a_failed_message(
@@ -397,3 +434,57 @@ def test_a_failed_copy_to_sent_is_made_later_and_only_once(
     assert retry_sent_copies() == 1
     assert copies(outgoing.message_id) == 1
     assert Outgoing.objects.get(pk=outgoing.pk).copied_to_sent
+
+
+def test_it_keeps_a_drafts_attachments_when_reopened_and_sent(
+    directory: dict[str, Mailbox], marie: User
+) -> None:
+    """Issue 15 defect 6: files chosen go into the draft; reopened from Brouillons, the draft
+    lists them (ticked), keeps them while typing and sends them; unticked, they go."""
+    mailbox = directory[MARIE]
+    client = client_for(marie)
+    save = reverse("mail-draft", args=[mailbox.pk])
+    pdf = SimpleUploadedFile("bilan sanguin.pdf", PDF, "application/pdf")
+    saved = client.post(save, {"to": KARIM, "subject": "Avec PJ", "text": "x", "attachments": pdf})
+    assert "data-stored-files" in saved.content.decode()
+    assert "bilan sanguin.pdf" in saved.content.decode()  # listed with the draft at once
+
+    def draft_uid(html: str) -> str:
+        found = re.search(r'name="draft_uid" value="(\d+)"', html)
+        assert found
+        return found.group(1)
+
+    def draft_files(uid: str) -> list[str | None]:
+        folder = imap.special_folder(mailbox, "\\Drafts")
+        msg = fetch_uid(mailbox, folder or "Drafts", int(uid))
+        return [p.get_filename() for p in msg.iter_attachments()]
+
+    first = draft_uid(saved.content.decode())
+    assert draft_files(first) == ["bilan sanguin.pdf"]
+    page = client.get(reverse("mail-compose", args=[mailbox.pk]), {"draft": first}).content.decode()
+    assert re.search(r'name="keep_attachment" value="0" checked> bilan sanguin.pdf', page)
+    typed = client.post(
+        save,
+        {
+            "to": KARIM,
+            "subject": "Avec PJ",
+            "text": "xy",
+            "draft_uid": first,
+            "keep_attachment": "0",
+        },
+    )
+    second = draft_uid(typed.content.decode())
+    assert second != first and draft_files(second) == ["bilan sanguin.pdf"]
+    sent = client.post(
+        reverse("mail-compose", args=[mailbox.pk]),
+        {"to": KARIM, "subject": "Avec PJ", "text": "xy", "from_mailbox": str(mailbox.pk),
+         "draft_uid": second, "keep_attachment": "0"},
+    )  # fmt: skip
+    assert sent.status_code == 302
+    message = email.message_from_bytes(bytes(Outgoing.objects.get().raw), policy=default_policy)
+    [part] = list(message.iter_attachments())
+    assert part.get_filename() == "bilan sanguin.pdf" and part.get_content() == PDF
+
+    again = client.post(save, {"to": KARIM, "subject": "Sans", "attachments": pdf})
+    unticked = client.post(save, {"to": KARIM, "draft_uid": draft_uid(again.content.decode())})
+    assert draft_files(draft_uid(unticked.content.decode())) == []

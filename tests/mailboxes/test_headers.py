@@ -4,6 +4,8 @@ The differential test reads a corpus of odd headers (what real MSSanté mail, Ou
 clients and hostile senders write) with our reader and with the email package's modern header
 parser (policy.default's header registry): wherever that parser reads a header at all, both
 must give the same (name, address) pairs; where it raises (it does, on "a@"), ours must not.
+One departure, on purpose: text labelled ISO-8859-1 is read as Windows-1252, as browsers do
+(mailboxes.mail.charsets), where the email package gives C1 control characters.
 """
 
 from __future__ import annotations
@@ -128,6 +130,12 @@ SUBJECTS = [
 @pytest.mark.parametrize("value", SUBJECTS)
 def test_it_decodes_subjects_as_the_email_package_does(value: str) -> None:
     assert headers.decoded(value) == str(default_policy.header_factory("Subject", value))
+
+
+def test_iso_8859_1_is_read_as_windows_1252() -> None:
+    value = "=?iso-8859-1?q?C=9Cur_=96_r=E9sultats?="
+    assert headers.decoded(value) == "Cœur – résultats"
+    assert str(default_policy.header_factory("Subject", value)) == "C\x9cur \x96 résultats"
 
 
 def test_it_shows_accented_and_comma_names_readably() -> None:

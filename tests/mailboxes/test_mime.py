@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mailboxes.mail import mime
+from mailboxes.mail import headers, mime
 from tests.hostile import nested
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -91,3 +91,60 @@ def test_it_names_attachments_as_mail_clients_write_names() -> None:
     assert attachment_named(quoted) == "compte rendu écho.pdf"  # RFC 2047 words, as Outlook
     raw_utf8 = 'attachment;\r\n filename="écho.pdf"'.encode()  # folded, 8-bit (RFC 6532)
     assert attachment_named(raw_utf8) == "écho.pdf"
+
+
+def test_it_lists_a_message_forwarded_as_an_attachment() -> None:
+    """Issue 15 defect 1: a message/rfc822 part is one attachment, named after its subject;
+    the forwarded message's own parts belong to it, not to the outer message."""
+    message = parse("forwarded_as_attachment.eml")
+    assert message.text.strip() == "Voir le message joint."
+    [attached] = message.attachments
+    assert attached.is_message
+    assert attached.filename == "Résultats de biologie.eml"
+    part = mime.part_at(message.msg, attached.index)
+    assert part is not None and part.content_type == "message/rfc822"
+    assert attached.size == len(part.payload) > 0
+    again = mime.parse(part.payload)  # the download is the forwarded message itself
+    assert again.message_id == "<inner@operateur-a.mssante.test>"
+    assert "Bilan normal, à revoir" in again.text
+
+
+def test_it_opens_a_message_forwarded_as_an_attachment() -> None:
+    message = parse("forwarded_as_attachment.eml")
+    opened = mime.attached(message.msg, message.attachments[0].index)
+    assert opened is not None
+    assert opened.subject == "Résultats de biologie"
+    assert opened.from_ == "Laboratoire <labo@operateur-a.mssante.test>"
+    assert "Bilan normal, à revoir dans six mois." in opened.text
+    # Its parts keep the outer numbering: the same part URLs serve them.
+    [pdf] = opened.attachments
+    found = mime.part_at(message.msg, pdf.index)
+    assert found is not None and found.filename == "bilan.pdf"
+    assert found.payload.startswith(b"%PDF-1.4")
+    assert opened.html_index is not None
+    assert "<b>normal</b>" in mime.part_text_of(message.msg, opened.html_index)
+    assert mime.attached(message.msg, pdf.index) is None  # not a message
+
+
+WINDOWS_1252_AS_LATIN1 = (
+    b"From: a@b.test\r\nSubject: =?iso-8859-1?q?C=9Cur_=96_bilan?=\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+    b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+    b"Man\x9cuvre \x96 co\xfbt 30 \x80, \x93entre guillemets\x94.\r\n"
+)
+
+
+def test_it_reads_iso_8859_1_that_is_windows_1252_as_browsers_do() -> None:
+    """Issue 15 defect 12: "œ", "€", dashes and quotes of Windows-1252 text labelled
+    ISO-8859-1 are shown, not C1 control characters (boxes)."""
+    message = mime.parse(WINDOWS_1252_AS_LATIN1)
+    assert "Manœuvre – coût 30 €, “entre guillemets”." in message.text
+    assert message.subject == "Cœur – bilan"
+
+
+def test_it_indexes_iso_8859_1_that_is_windows_1252_as_browsers_do() -> None:
+    from mailboxes.mailcache import indexing
+
+    part = indexing.TextPart("1", "8bit", "iso-8859-1", False)
+    assert "Manœuvre – coût 30 €" in indexing.body_text(WINDOWS_1252_AS_LATIN1, part)
+    assert headers.decoded("=?iso-8859-1?q?C=9Cur?=") == "Cœur"

@@ -162,13 +162,14 @@ def test_it_filters_and_exports_the_audit_trail(jeanne: User, bob: User, officin
     )
     export = client.get(url, {"export": "csv", "person": "jeanne"})
     assert export["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    text = b"".join(export.streaming_content).decode().removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert rows[0][:5] == [
-        "created",
-        "actor_label",
-        "actor_subject_name_id",
-        "mailbox_address",
-        "action",
+        "Date",
+        "Personne",
+        "Identifiant national",
+        "Boîte aux lettres",
+        "Code de l'action",
     ]
     assert [r[4] for r in rows[1:]] == ["delegation.grant"]
     assert AuditEvent.objects.filter(action="audit.export", actor=jeanne).exists()
@@ -201,3 +202,15 @@ def test_it_lets_no_delegate_change_or_extend_their_own_delegation(
     refused = AuditEvent.objects.filter(actor=bob, action="delegation.change", outcome="denied")
     assert refused.count() == 2 and refused.first().target == "bob manager"  # type: ignore[union-attr]
     assert not AuditEvent.objects.filter(actor=bob, outcome="ok").exists()
+
+
+def test_the_grant_form_offers_neither_the_manager_herself_nor_dashes(
+    jeanne: User, bob: User, officine: Mailbox
+) -> None:
+    """From the walks (issue 15): the manager is not offered to herself; no "---------"."""
+    Practice.objects.create(person=jeanne, structure=officine.structure, profession_code="21")  # type: ignore[misc]
+    page = client_for(jeanne).get(reverse("admin-delegations", args=[officine.pk]))
+    html = page.content.decode()
+    assert f'<option value="{bob.pk}">' in html
+    assert f'<option value="{jeanne.pk}">' not in html
+    assert "---------" not in html and "Choisir une personne" in html

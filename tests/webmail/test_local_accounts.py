@@ -409,3 +409,21 @@ def test_it_ends_a_password_session_that_skipped_the_code(alice: User) -> None:
     store.save()
     page = browser.get(reverse("mail-home"))
     assert page.url == reverse("auth-login") + "?ended=second-factor"
+
+
+def test_it_says_to_wait_when_a_right_code_follows_a_wrong_one_too_soon(
+    jeanne: User, settings: object
+) -> None:
+    """From the walks (issue 15): django-otp checks no app code for a while after a wrong
+    one; a right code typed then was answered "Code incorrect". It now says to wait, and
+    the same right code works once the wait is over."""
+    settings.OTP_TOTP_THROTTLE_FACTOR = 30  # type: ignore[attr-defined]  # a wait to see
+    _, user, _ = enrol(invite(jeanne))
+    browser, _ = password_login(SOPHIE, PASSWORD)
+    assert browser.post(reverse("auth-code"), {"code": "000000"}).status_code == 200
+    page = browser.post(reverse("auth-code"), {"code": code_for(user, steps_ahead=1)})
+    text = unescape(page.content.decode())
+    assert page.status_code == 200 and "patientez" in text and "Code incorrect" not in text
+    AppDevice.objects.update(throttling_failure_timestamp=None)  # the wait is over
+    page = browser.post(reverse("auth-code"), {"code": code_for(user, steps_ahead=1)})
+    assert page.url == reverse("mail-home")

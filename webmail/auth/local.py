@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
 import smtplib
 from dataclasses import dataclass
@@ -311,17 +312,39 @@ def check_password(email: str, password: str, request: HttpRequest) -> tuple[Use
     return user, ""
 
 
+def app_wait(device: AppDevice | None) -> int:
+    """Seconds before the app's codes are checked again (django-otp's throttling doubles the
+    wait after each wrong code): during them even a correct code is refused, so the person
+    must be told to wait, not that the code is wrong. 0 when codes are checked now."""
+    if device is None:
+        return 0
+    allowed, details = device.verify_is_allowed()
+    until = (details or {}).get("locked_until") if not allowed else None
+    if until is None:
+        return 0
+    seconds: float = (until - timezone.now()).total_seconds()
+    return max(1, math.ceil(seconds))
+
+
+def confirmed_app(user: User) -> AppDevice | None:
+    found: AppDevice | None = AppDevice.objects.filter(user=user, confirmed=True).first()
+    return found
+
+
 def check_code(user: User, code: str, request: HttpRequest) -> tuple[Device | None, str]:
-    """Second factor: a TOTP code (throttled by django-otp) or a single-use backup code."""
+    """Second factor: a TOTP code (throttled by django-otp) or a single-use backup code.
+    "wait": an app code given while django-otp makes the app wait (see app_wait)."""
     if throttle.name_locked(request, user.email):
         audit.record(user, "login.otp", outcome=DENIED, response="locked", request=request)
         return None, "locked"
-    device = match_token(user, code.strip().replace(" ", ""))
+    code = code.strip().replace(" ", "")
+    waiting = code.isdigit() and app_wait(confirmed_app(user)) > 0
+    device = None if waiting else match_token(user, code)
     if device is None:
         locked = throttle.count_failure(request, user.email)
-        response = "locked" if locked else ""
+        response = "locked" if locked else ("wait" if waiting else "")
         audit.record(user, "login.otp", outcome=DENIED, response=response, request=request)
-        return None, "locked" if locked else "code"
+        return None, "locked" if locked else ("wait" if waiting else "code")
     throttle.clear(request, user.email)
     audit.record(user, "login.password", request=request)
     return device, ""

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -83,12 +84,24 @@ def code_login(request: HttpRequest) -> HttpResponse:
         if reason in ("locked", "throttled"):
             request.session.pop(PENDING, None)
             return failed(reason)
-        error = str(local_error(reason))
+        waited = local.app_wait(local.confirmed_app(user)) if reason == "wait" else 0
+        error = wait_error(waited) if waited else str(local_error(reason))
     return render(request, "auth/code.html", {"form": form, "error": error})
 
 
 def local_error(reason: str) -> str:
     return str(LOGIN_ERRORS.get(reason, LOGIN_ERRORS["code"]))
+
+
+def wait_error(seconds: int) -> str:
+    """django-otp checks no app code for a while after a wrong one: say so, not "wrong"."""
+    return ngettext(
+        "After a wrong code, the next one is checked only after a short wait: wait "
+        "%(seconds)s second, then type the code your app shows.",
+        "After a wrong code, the next one is checked only after a short wait: wait "
+        "%(seconds)s seconds, then type the code your app shows.",
+        seconds,
+    ) % {"seconds": seconds}
 
 
 def invitation(request: HttpRequest) -> HttpResponse:
@@ -184,7 +197,10 @@ def enrol(request: HttpRequest) -> HttpResponse:
     found, device = under_way
     form = CodeForm(request.POST or None)
     error = ""
-    if request.method == "POST" and form.is_valid():
+    waited = local.app_wait(device) if request.method == "POST" else 0
+    if waited:
+        error = wait_error(waited)  # the code is not checked now: it would be refused
+    elif request.method == "POST" and form.is_valid():
         enrolment = local.do_confirm_totp(
             found, device.user, device, form.cleaned_data["code"], request
         )

@@ -7,6 +7,9 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from mailboxes.mail.refusals import TOO_LARGE, Refusal
 
 register = template.Library()
 
@@ -32,3 +35,34 @@ def short_datetime(value: datetime | None) -> str:
         return ""
     pattern = SHORT_FORMATS.get((get_language() or "fr")[:2], SHORT_FORMATS["fr"])
     return timezone.localtime(value).strftime(pattern)
+
+
+def _explanations() -> dict[str, str]:
+    """RFC 3463 enhanced status codes, as a person sending health mail needs to read them."""
+    return {
+        "5.1.1": _("This address does not exist at its operator."),
+        "5.1.2": _("The domain of this address cannot be found."),
+        "5.1.10": _("This address does not exist at its operator."),
+        "5.2.1": _("This mailbox is closed to new mail."),
+        "5.2.2": _("The recipient's mailbox is full."),
+        "5.2.3": _("The message is too large for the recipient's operator."),
+        "5.3.4": _("The message is too large for the recipient's operator."),
+        "5.4.4": _("The domain of this address cannot be found."),
+        "5.7.1": _(
+            "This address is outside the MSSanté trust space: the message cannot be sent to it."
+        ),
+    }
+
+
+@register.filter
+def explained(refusal: Refusal) -> str:
+    """A refusal in French words; the server's own text stays a detail (outbox)."""
+    if refusal.text.startswith(TOO_LARGE):
+        return _("The message is too large for the operator.")
+    if refusal.enhanced in (found := _explanations()):
+        return found[refusal.enhanced]
+    if refusal.code.startswith("5"):
+        return _("Refused for good by the mail server.")
+    if refusal.code.startswith("4"):
+        return _("Refused for now by the mail server (a temporary refusal).")
+    return _("The operator's mail server could not be reached.")

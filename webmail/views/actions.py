@@ -18,6 +18,7 @@ from mailboxes import access
 from mailboxes.access import Action
 from mailboxes.actions import messages
 from mailboxes.errors import BadRequest, OperatorRefused, OperatorUnavailable
+from mailboxes.mailcache import cache
 from mailboxes.models import Mailbox
 from webmail.converters import uid_from
 from webmail.http import AuthedRequest
@@ -56,6 +57,8 @@ def messages_action(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         return HttpResponseBadRequest()
     if action not in messages.ACTIONS or not uids:
         return back(request, mailbox, folder)
+    if action == "delete" and folder == cache.trash_name(mailbox):
+        return delete_for_good(request, mailbox, folder, uids)
     try:
         messages.do_message_action(
             request.user, mailbox, folder, action, uids, request.POST.get("target", ""), request
@@ -63,6 +66,24 @@ def messages_action(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     except (OperatorUnavailable, BadRequest) as exc:
         return failed(request, mailbox, folder, exc)
     return back(request, mailbox, folder)
+
+
+def delete_for_good(
+    request: AuthedRequest, mailbox: Mailbox, trash: str, uids: list[int]
+) -> HttpResponse:
+    """The Trash's "Supprimer": deleted for good, after confirmation, by those who may
+    empty the Trash (managers); moving to the Trash again would do nothing."""
+    if Action.MANAGE not in mailbox.allowed:
+        return failed(request, mailbox, trash, BadRequest("only managers delete for good"))
+    if request.POST.get("confirmed") != "1":
+        context = {"mailbox": mailbox, "folder": trash, "uids": uids,
+                   "next": request.POST.get("next", "")}  # fmt: skip
+        return render(request, "mail/delete_for_good.html", context)
+    try:
+        messages.do_delete_for_good(request.user, mailbox, trash, uids, request)
+    except OperatorUnavailable as exc:
+        return failed(request, mailbox, trash, exc)
+    return back(request, mailbox, trash)
 
 
 @login_required

@@ -17,8 +17,9 @@ from mailboxes import access
 from mailboxes.access import Action
 from mailboxes.actions import drafts, outbox, reading, sending
 from mailboxes.errors import FolderMissing, OperatorUnavailable
-from mailboxes.mail import headers, mime
+from mailboxes.mail import headers, mime, refusals
 from mailboxes.mail.folders import check_folder
+from mailboxes.mailcache import cache
 from mailboxes.models import Mailbox, Outgoing
 from webmail import uploads
 from webmail.converters import MAX_UID, uid_from
@@ -131,6 +132,10 @@ def forward_initial(mailbox: Mailbox, folder: str, uid: int, as_attachment: bool
         "forward_as": "attachment" if as_attachment else "inline",
         "request_dsn": True,
         "text": signature_block(mailbox),
+        # Shown in the composer: what goes with the forward (issue 15, defect 1).
+        "carried": [f"{parsed.subject or 'message'}.eml"]
+        if as_attachment
+        else [a.filename or _("(unnamed)") for a in parsed.attachments],
     }
     if not as_attachment:
         when = headers.quoted_date(parsed.date)
@@ -198,13 +203,23 @@ def queue_from(
     except (OperatorUnavailable, ValueError):
         form.add_error(None, _("The message to forward cannot be read right now."))
         return form, None
+    draft_uid = uid_from(request.POST.get("draft_uid", ""))
+    try:
+        kept = (
+            drafts.kept_attachments(mailbox, draft_uid, kept_positions(request))
+            if draft_uid
+            else []
+        )
+    except OperatorUnavailable:
+        form.add_error(None, _("The draft's attachments cannot be read right now."))
+        return form, None
     draft = outbox.Draft(
         to=data["to"],
         cc=data["cc"],
         bcc=data["bcc"],
         subject=data["subject"],
         text=data["text"],
-        attachments=[*carried, *files],
+        attachments=[*carried, *kept, *files],
         in_reply_to=data["in_reply_to"],
         references=data["references"],
         request_dsn=data["request_dsn"],
@@ -260,7 +275,28 @@ def draft_initial(mailbox: Mailbox, uid: int) -> dict[str, Any]:
         "references": mime.header(msg, "References"),
         "request_dsn": True,
         "draft_uid": uid,
+        "kept": kept_list(drafts.attachments_of(raw)),
     }
+
+
+def kept_list(parts: list[mime.Part], ticked: list[int] | None = None) -> list[dict[str, object]]:
+    """A draft's attachments as the composer lists them, ticked to be kept (all, or those
+    given)."""
+    return [
+        {
+            "position": n,
+            "filename": p.filename or _("(unnamed)"),
+            "size": len(p.payload),
+            "ticked": ticked is None or n in ticked,
+        }
+        for n, p in enumerate(parts)
+    ]
+
+
+def kept_positions(request: HttpRequest) -> list[int]:
+    """The draft's attachments the person left ticked (positions, as kept_list numbers them)."""
+    values = request.POST.getlist("keep_attachment")[:500]
+    return [int(v) for v in values if v.isdigit() and len(v) < 4]
 
 
 @login_required
@@ -270,21 +306,33 @@ def save_draft(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     post = request.POST
-    draft = outbox.Draft(
-        to=headers.lenient_recipients(post.get("to", "")),
-        cc=headers.lenient_recipients(post.get("cc", "")),
-        subject=post.get("subject", "")[:998],
-        text=post.get("text", ""),
-        in_reply_to=post.get("in_reply_to", ""),
-        references=post.get("references", ""),
-    )
     previous = uid_from(post.get("draft_uid", ""))
     try:
+        # The previous version's attachments the person kept, and files just chosen (the
+        # composer posts them once, when chosen): a draft keeps its attachments.
+        kept = (
+            drafts.kept_attachments(mailbox, previous, kept_positions(request)) if previous else []
+        )
+        draft = outbox.Draft(
+            to=headers.lenient_recipients(post.get("to", "")),
+            cc=headers.lenient_recipients(post.get("cc", "")),
+            subject=post.get("subject", "")[:998],
+            text=post.get("text", ""),
+            in_reply_to=post.get("in_reply_to", ""),
+            references=post.get("references", ""),
+            attachments=[*kept, *attachments_of(request)],
+        )
         uid = drafts.do_save_draft(request.user, mailbox, draft, previous, request)
     except OperatorUnavailable:
         context = {"uid": previous, "failed": True}
         return render(request, "components/draft_status.html", context)
-    saved = {"uid": uid, "saved_at": timezone.localtime()}
+    saved = {
+        "uid": uid,
+        "saved_at": timezone.localtime(),
+        "kept": kept_list([mime.Part(-1, t, n, "", d) for n, t, d in draft.attachments]),
+        "stored_files": len(draft.attachments) - len(kept),
+        "oob": True,
+    }
     return render(request, "components/draft_status.html", saved)
 
 
@@ -301,9 +349,11 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
             if draft_uid:  # sent: the draft has done its job
                 drafts.do_drop_draft(mailbox, draft_uid)
             return redirect("mail-outbox", mailbox_id=queued.mailbox_id)
+        kept = refused_draft_attachments(request, mailbox)
     else:
         initial = initial_for(request, mailbox)
         form = ComposeForm(initial=initial)
+        kept = form.initial.get("kept", [])
     context = {
         "mailbox": mailbox,
         "form": form,
@@ -312,22 +362,44 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         "limit_mb": limit // (1024 * 1024),
         # The draft being written: from ?draft=, or kept across a refused submission.
         "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
+        "carried": form.initial.get("carried", []),
+        "kept": kept,
     }
     return render(request, "mail/compose.html", context)
+
+
+def refused_draft_attachments(request: HttpRequest, mailbox: Mailbox) -> list[dict[str, object]]:
+    """A refused submission shows the draft's attachments again, as they were ticked."""
+    draft_uid = uid_from(request.POST.get("draft_uid", ""))
+    raw = None
+    with contextlib.suppress(OperatorUnavailable):
+        raw = drafts.draft_message(mailbox, draft_uid) if draft_uid else None
+    return kept_list(drafts.attachments_of(raw), kept_positions(request)) if raw else []
 
 
 @login_required
 def outbox_page(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
-    messages = (
+    outgoing = list(
         Outgoing.objects.filter(mailbox=mailbox)
         .select_related("author")
         .prefetch_related("receipts")
         .order_by("-created")[:100]
     )
+    subjects = cache.outbox_subjects(mailbox, outgoing)
+    rows = [
+        {
+            "item": item,
+            "subject": subjects.get(item.pk, ""),
+            # A refusal for good (5.x.x) is not offered "Try again": it cannot work.
+            "refusals": [] if item.error == Outgoing.INTERRUPTED else refusals.parse(item.error),
+            "permanent": refusals.permanent(item.error),
+        }
+        for item in outgoing
+    ]
     context = {
         "mailbox": mailbox,
-        "outgoing": messages,
+        "rows": rows,
         "waits_for_person": sending.needs_the_person(mailbox),
     }
     return render(request, "mail/outbox.html", context)

@@ -20,6 +20,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mailboxes import access, audit
 from mailboxes.access import Action
@@ -31,6 +32,7 @@ from mailboxes.actions.delegations import (
     person_for_email,
 )
 from mailboxes.models import AuditEvent, Delegation, Mailbox, Notification
+from webmail import audit_labels
 from webmail.auth import local
 from webmail.forms import AUDIT_COLUMNS, AuditFilterForm, DelegationForm, GrantForm
 from webmail.http import AuthedRequest
@@ -56,7 +58,7 @@ def manage_home(request: AuthedRequest) -> HttpResponse:
 @login_required
 def delegations(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
-    form = GrantForm(request.POST or None, people=known_people(mailbox))
+    form = GrantForm(request.POST or None, people=known_people(mailbox), manager=request.user)
     if request.method == "POST" and form.is_valid():
         person, new = (
             (form.cleaned_data["person"], False)
@@ -157,14 +159,36 @@ def cell(value: object) -> str:
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
+# French spreadsheets (Excel, LibreOffice in fr_FR) split on ";" (the decimal separator is
+# ","), and read a file without a byte-order mark as their legacy charset.
+CSV_DELIMITER = ";"
+CSV_BOM = "\ufeff"
+CSV_HEADERS = (
+    gettext_lazy("Date"), gettext_lazy("Person"), gettext_lazy("National identifier"),
+    gettext_lazy("Mailbox"), gettext_lazy("Action code"), gettext_lazy("Target"),
+    gettext_lazy("Outcome"), gettext_lazy("Server response"), gettext_lazy("IP"),
+    gettext_lazy("Action"),
+)  # fmt: skip
+
+
+def csv_row(event: AuditEvent) -> list[str]:
+    """One event as the export shows it: local time to the second, the codes kept (stable,
+    filterable), the action and role in words, every cell safe from formulas."""
+    values: dict[str, object] = {c: getattr(event, c) for c in AUDIT_COLUMNS}
+    values["created"] = timezone.localtime(event.created).strftime("%d/%m/%Y %H:%M:%S")
+    values["target"] = audit_labels.target_label(event)
+    values["outcome"] = event.get_outcome_display()
+    return [cell(values[c]) for c in AUDIT_COLUMNS] + [
+        cell(audit_labels.action_label(event.action))
+    ]
+
+
 def csv_response(events: object, mailbox: Mailbox) -> StreamingHttpResponse:
-    writer = csv.writer(Echo())
-    rows = (
-        writer.writerow([cell(getattr(e, c)) for c in AUDIT_COLUMNS])
-        for e in events.iterator()  # type: ignore[attr-defined]
-    )
+    writer = csv.writer(Echo(), delimiter=CSV_DELIMITER)
+    rows = (writer.writerow(csv_row(e)) for e in events.iterator())  # type: ignore[attr-defined]
+    header = CSV_BOM + writer.writerow([str(h) for h in CSV_HEADERS])
     response = StreamingHttpResponse(
-        (line for chunk in ([writer.writerow(AUDIT_COLUMNS)], rows) for line in chunk),
+        (line for chunk in ([header], rows) for line in chunk),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="audit-{mailbox.pk}.csv"'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.message import EmailMessage
 from typing import TypeVar
 
 from django.contrib.auth.decorators import login_required
@@ -19,7 +20,7 @@ from mailboxes.actions import reading
 from mailboxes.errors import FolderMissing, OperatorUnavailable
 from mailboxes.mail import mime, receipts
 from mailboxes.mailcache import cache
-from mailboxes.models import Mailbox, MessageIndex
+from mailboxes.models import Mailbox, MessageIndex, Receipt
 from webmail import rendering
 from webmail.http import AuthedRequest
 from webmail.views.mail import audit_operator_login, folder_of
@@ -79,9 +80,12 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     images = request.GET.get("images") == "1"
     query = {"folder": folder, **({"images": "1"} if images else {})}
     body_url = reverse("mail-body", args=[mailbox.pk, uid]) + "?" + urlencode(query)
-    blocked = 0
-    if parsed.html_index is not None and not images:
-        blocked = html_of(mailbox, folder, uid, parsed, False).blocked_remote
+    rendered = (
+        html_of(mailbox, folder, uid, parsed, images) if parsed.html_index is not None else None
+    )
+    blocked = rendered.blocked_remote if rendered is not None and not images else 0
+    # Nothing to see in the cleaned HTML (and no image held back): the text part instead.
+    shows_html = rendered is not None and not (rendered.empty and not rendered.blocked_remote)
     context = {
         "mailbox": mailbox,
         "folder": folder,
@@ -89,14 +93,18 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "attachments": parsed.attachments[:LISTED_ATTACHMENTS],
         "more_attachments": max(len(parsed.attachments) - LISTED_ATTACHMENTS, 0),
         "uid": uid,
-        "body_url": body_url if parsed.html_index is not None else "",
+        "body_url": body_url if shows_html else "",
         "blocked_images": blocked,
         "images": images,
         "can_triage": Action.TRIAGE in mailbox.allowed,
         "can_send": Action.SEND in mailbox.allowed,
-        "folders": cache.folders(mailbox),
+        "folders": (folders := cache.folders(mailbox)),
+        "in_trash": any(f.name == folder and f.special_use == "\\Trash" for f in folders),
+        "can_manage": Action.MANAGE in mailbox.allowed,
+        "flagged": b"\\Flagged" in flags,
         "conversation": conversation_of(mailbox, folder, uid),
         "mdn": mdn_offer(parsed, flags, mailbox, request),
+        "receipts": receipts_of(mailbox, parsed),
     }
     return render(request, "mail/message.html", context)
 
@@ -135,6 +143,18 @@ def send_mdn(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     return redirect(f"{url}?{urlencode({'folder': folder})}")
 
 
+def receipts_of(mailbox: Mailbox, parsed: mime.ParsedMessage) -> list[Receipt]:
+    """What came back about a message we sent ("Remis à…", "Lu par…"), shown on its copy in
+    Sent too, not only in the outbox."""
+    if not parsed.message_id:
+        return []
+    return list(
+        Receipt.objects.filter(
+            outgoing__mailbox=mailbox, outgoing__message_id=parsed.message_id.strip()
+        ).order_by("received")
+    )
+
+
 def conversation_of(mailbox: Mailbox, folder: str, uid: int) -> dict[str, object] | None:
     """The message's conversation, when the cache knows it has more than this message."""
     row = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid).first()
@@ -155,12 +175,29 @@ def html_of(
     msg = parsed.msg
     if parsed.html_index is None or mime.part_at(msg, parsed.html_index) is None:
         return rendering.Rendered(html="", blocked_remote=0)
+    return html_part(mailbox, folder, uid, msg, parsed.html_index, images)
+
+
+def html_part(
+    mailbox: Mailbox, folder: str, uid: int, msg: EmailMessage, index: int, images: bool
+) -> rendering.Rendered:
     return rendering.render(
-        mime.part_text_of(msg, parsed.html_index),
+        mime.part_text_of(msg, index),
         lambda index: part_url(mailbox, folder, uid, index),
         mime.content_ids(msg),
         allow_remote=images,
     )
+
+
+def html_index_asked(request: HttpRequest, parsed: mime.ParsedMessage) -> int | None:
+    """The HTML part the frame shows: the message's own, or (?part=) that of a message
+    attached to it, which must be an HTML leaf of this message."""
+    asked = request.GET.get("part", "")
+    if not asked:
+        return parsed.html_index
+    index = int(asked) if asked.isdigit() else -1
+    found = mime.part_at(parsed.msg, index)
+    return index if found is not None and found.content_type == "text/html" else None
 
 
 def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, str, bytes]:
@@ -180,10 +217,11 @@ def body(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     except OperatorUnavailable:
         return HttpResponse(status=503)
     parsed = mime.parse(raw)
-    if parsed.html_index is None:
+    index = html_index_asked(request, parsed)
+    if index is None:
         raise Http404
     images = request.GET.get("images") == "1"
-    rendered = html_of(mailbox, folder, uid, parsed, images)
+    rendered = html_part(mailbox, folder, uid, parsed.msg, index, images)
     response = render(request, "mail/body.html", {"html": rendered.html})
     response["Content-Security-Policy"] = BODY_CSP.format(remote=" https: http:" if images else "")
     response["Referrer-Policy"] = "no-referrer"
@@ -198,7 +236,7 @@ def part(request: AuthedRequest, mailbox_id: int, uid: int, index: int) -> HttpR
     try:
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
-        return HttpResponse(status=503)
+        return render(request, "503.html", status=503)  # a download: a page of its own
     try:
         found = mime.part_at(mime.message(raw), index)
     except mime.TooDeep:
@@ -225,13 +263,50 @@ def part(request: AuthedRequest, mailbox_id: int, uid: int, index: int) -> HttpR
     return response
 
 
+@login_required
+def attached_message(request: AuthedRequest, mailbox_id: int, uid: int, index: int) -> HttpResponse:
+    """A message attached to another (a forward as attachment), opened like a message: its
+    headers, its body (text, or HTML in the same sandboxed frame) and its attachments."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    folder = folder_of(request)
+    try:
+        raw = load(request, mailbox, folder, uid)
+    except OperatorUnavailable:
+        return unavailable(request, mailbox, folder)
+    try:
+        shown = mime.attached(mime.message(raw), index)
+    except mime.TooDeep:
+        raise Http404 from None
+    if shown is None:
+        raise Http404
+    audit.record(
+        request.user,
+        "message.read",
+        mailbox=mailbox,
+        target=f"{folder}/{uid} part {index} {shown.message_id}",
+        request=request,
+    )
+    query = {"folder": folder, "part": str(shown.html_index)}
+    body_url = reverse("mail-body", args=[mailbox.pk, uid]) + "?" + urlencode(query)
+    context = {
+        "mailbox": mailbox,
+        "folder": folder,
+        "uid": uid,
+        "message": shown,
+        "attachments": shown.attachments[:LISTED_ATTACHMENTS],
+        "more_attachments": max(len(shown.attachments) - LISTED_ATTACHMENTS, 0),
+        "body_url": body_url if shown.html_index is not None else "",
+    }
+    return render(request, "mail/attached.html", context)
+
+
 @never_cache
 @login_required
 def raw_source(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     try:
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
-        return HttpResponse(status=503)
+        return render(request, "503.html", status=503)
     audit.record(
         request.user,
         "message.download",

@@ -50,19 +50,21 @@ def conversation(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """Every message of one conversation in this mailbox, whatever its folder."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     key = request.GET.get("thread", "")
-    messages = list(cache.conversation(mailbox, key)) if key else []
-    if not messages:
+    # Not `messages`: that name is Django's messages framework in every template (base.html
+    # shows them as banners), and a list of rows there came out as "18:4" banners.
+    thread = list(cache.conversation(mailbox, key)) if key else []
+    if not thread:
         raise Http404
     audit.record(
         request.user,
         "conversation.read",
         mailbox=mailbox,
-        target=messages[0].message_id,
+        target=thread[0].message_id,
         request=request,
     )
     context = {
         "mailbox": mailbox,
-        "messages": messages,
+        "thread": thread,
         "mailboxes": access.mailboxes_for(request.user),
     }
     return render(request, "mail/conversation.html", context)

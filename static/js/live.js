@@ -1,0 +1,38 @@
+// The open list is redrawn by htmx when the mailbox changes (mail/listing.html). A redraw
+// replaces the elements, so the keyboard focus would fall to <body>: keep it on the same
+// control (same id, same link, same button), or on the list's heading if that one is gone.
+(function () {
+  let kept = null;
+
+  function keyOf(element) {
+    if (!element || element === document.body) return null;
+    if (element.id) return "#" + CSS.escape(element.id);
+    const tag = element.tagName.toLowerCase();
+    if (element.getAttribute("href")) return tag + '[href="' + CSS.escape(element.getAttribute("href")) + '"]';
+    if (element.name) {
+      const value = element.value ? '[value="' + CSS.escape(element.value) + '"]' : "";
+      return tag + '[name="' + CSS.escape(element.name) + '"]' + value;
+    }
+    return null;
+  }
+
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const listing = document.getElementById("listing");
+    const active = document.activeElement;
+    kept = null;
+    if (listing && event.detail.target === listing && active && listing.contains(active)) {
+      kept = keyOf(active) || "";
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", () => {
+    if (kept === null) return;
+    const listing = document.getElementById("listing");
+    const found = listing && kept ? listing.querySelector(kept) : null;
+    const target = found || (listing && listing.querySelector("h1"));
+    kept = null;
+    if (!target || document.activeElement === target) return;
+    if (!found) target.setAttribute("tabindex", "-1");
+    target.focus({ preventScroll: true });
+  });
+})();

@@ -1,0 +1,76 @@
+"""Issue 15 in Debian's headless Chromium: what only a real browser shows (scripts, focus)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext
+
+from mailboxes.models import Mailbox
+from mailboxes.operator import imap
+from tests.conftest import client_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+JEANNE = "jeanne.lefevre@operateur-a.mssante.test"
+
+
+def logged_in(chromium: Browser, live_url: str, mailbox: Mailbox) -> BrowserContext:
+    session = client_for(mailbox.owner).cookies["sessionid"].value  # type: ignore[arg-type]
+    context = chromium.new_context(locale="fr-FR")
+    context.add_cookies([{"name": "sessionid", "value": session, "url": live_url}])
+    return context
+
+
+def test_a_file_chosen_goes_into_the_draft_at_once(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    """Defect 6: chosen, the file is stored with the draft and listed (ticked) with it; the
+    file input is emptied, so sending does not attach it twice."""
+    mailbox = directory[JEANNE]
+    context = logged_in(chromium, live_url, mailbox)
+    page = context.new_page()
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/compose/")
+    page.fill("#id_subject", "Brouillon avec pièce jointe")
+    page.set_input_files(
+        "#attachments",
+        files=[{"name": "ordonnance.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4"}],
+    )
+    page.wait_for_selector("#draft-attachments input[name=keep_attachment]:checked", timeout=20000)
+    assert "ordonnance.pdf" in page.inner_text("#draft-attachments")
+    assert page.eval_on_selector("#attachments", "input => input.files.length") == 0
+    drafts = imap.list_folder(mailbox, "Drafts", 1, 50)
+    assert "Brouillon avec pièce jointe" in [e.subject for e in drafts.envelopes]
+    context.close()
+
+
+def test_a_live_redraw_keeps_the_keyboard_focus_and_logs_no_error(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    """Defect 10: the list redrawn under the person keeps the focus on the same row link
+    (not <body>); the page's polls log no error, the favicon is found."""
+    from mailboxes.mailcache import live
+    from tests.integration.helpers import synced, wait_until
+
+    mailbox = directory[JEANNE]
+    synced(mailbox)
+    context = logged_in(chromium, live_url, mailbox)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda r: problems.append(f"failed {r.url}"))
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    link = page.locator("#listing td.subject a").first
+    href = link.get_attribute("href")
+    link.focus()
+    page.evaluate(
+        "window.redrawn = 0; document.addEventListener('htmx:afterSettle', () => window.redrawn++)"
+    )
+    live.bump(mailbox.pk)  # as a sync would: the next poll redraws the list
+    wait_until(lambda: page.evaluate("window.redrawn") > 0, seconds=15)
+    assert page.evaluate("document.activeElement.getAttribute('href')") == href
+    page.wait_for_timeout(2500)  # another poll or two, nothing changed
+    assert problems == []
+    assert context.request.get(f"{live_url}/favicon.ico").ok
+    context.close()
