@@ -17,4 +17,6 @@ app.conf.beat_schedule = {
     # For mailboxes nobody has open (the IDLE watcher covers the others), reports are polled.
     "collect-receipts": {"task": "mailboxes.collect_recent_receipts", "schedule": 60},
     "sweep-interrupted-sends": {"task": "mailboxes.sweep_interrupted_sends", "schedule": 300},
+    # The MSSanté trust list, from TRUSTLIST_SOURCE (CONFORMANCE.md TL3).
+    "refresh-trust-list": {"task": "directory.refresh_trust_list", "schedule": 24 * 3600},
 }

@@ -353,3 +353,21 @@ FILE_UPLOAD_HANDLERS = [
 WEBMAIL_BODY_CACHE_BYTES = env_int("WEBMAIL_BODY_CACHE_BYTES", 2 * 1024 * 1024, minimum=0)
 WEBMAIL_BODY_CACHE_SECONDS = env_int("WEBMAIL_BODY_CACHE_SECONDS", 600, minimum=0)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Trust list (directory/, CONFORMANCE.md TL1–TL6) ---------------------------------------
+# A file path or an https URL; fetched daily by beat (`manage.py refresh_trust_list`).
+TRUSTLIST_SOURCE = env_str(
+    "TRUSTLIST_SOURCE", "https://espacedeconfiance.mssante.fr/listeblanchemssante.xml"
+)
+# PEM bundle of the IGC-Santé chain the list's site is checked against (TL1); empty: the
+# system's authorities (still verified).
+TRUSTLIST_CA_FILE = env_str("TRUSTLIST_CA_FILE")
+# A new list is refused below this many valid domains (the real list has about 5,000) or when
+# it has more than this percentage fewer than the list in force (TL3).
+TRUSTLIST_MIN_DOMAINS = env_int("TRUSTLIST_MIN_DOMAINS", 1000, minimum=1)
+TRUSTLIST_MAX_DROP_PERCENT = env_int("TRUSTLIST_MAX_DROP_PERCENT", 20, minimum=0)
+# block: a recipient outside the trust space is refused; warn: the person may confirm (TL5).
+TRUSTLIST_MODE = env_choice("TRUSTLIST_MODE", "block", ("block", "warn"))
+# The operator's own domains always pass (TL5), listed or not.
+TRUSTLIST_OPERATOR_DOMAINS = env_list("TRUSTLIST_OPERATOR_DOMAINS", [])
+TRUSTLIST_STALE_DAYS = env_int("TRUSTLIST_STALE_DAYS", 7, minimum=1)
