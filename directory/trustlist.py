@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import idna
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from lxml import etree
 
@@ -200,3 +201,28 @@ def decide(address: str) -> Decision:
     if TrustedDomain.objects.filter(name=domain).exists():
         return Decision(domain, trusted=True)
     return Decision(domain, trusted=False, unavailable=not TrustedDomain.objects.exists())
+
+
+@dataclass(frozen=True)
+class Health:
+    """What administrators are told about the trust list (TL3, TL5)."""
+
+    in_force: TrustListLoad | None
+    refused: TrustListLoad | None  # the latest attempt, when refused after the one in force
+    stale: bool  # generated more than TRUSTLIST_STALE_DAYS ago (still used)
+
+    @property
+    def worrying(self) -> bool:
+        return self.in_force is None or self.refused is not None or self.stale
+
+
+def health() -> Health:
+    in_force = current()
+    latest = TrustListLoad.objects.order_by("-created", "-pk").first()
+    refused = latest if latest is not None and not latest.accepted else None
+    stale = bool(
+        in_force
+        and in_force.generated
+        and timezone.now() - in_force.generated > timedelta(days=settings.TRUSTLIST_STALE_DAYS)
+    )
+    return Health(in_force, refused, stale)

@@ -41,6 +41,10 @@ log "preparing the database (SQLite in var/), translations, static files, demo d
 "$PY" manage.py compilemessages --ignore=.venv -v0
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py seed_demo
+# The trust list: a small synthetic one in the real format (the demo's domains and a few
+# others), refreshed daily by the worker's beat from the same file.
+export TRUSTLIST_SOURCE="$REPO/webmail/demo/listeblanche.xml" TRUSTLIST_MIN_DOMAINS=3
+"$PY" manage.py refresh_trust_list
 "$PY" manage.py sync_mailboxes --now
 
 log "starting a Celery worker (log: var/celery.log)"

@@ -117,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "webmail.context_processors.navigation",
+                "webmail.context_processors.trust_list",
             ],
         },
     },

@@ -6,13 +6,18 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.utils import timezone
 from pytest_django import Settings
 
 from directory import trustlist
 from directory.models import TrustedDomain, TrustListLoad
 from directory.refresh import do_refresh_trust_list
-from mailboxes.models import AuditEvent
+from mailboxes.models import AuditEvent, User
+from tests.conftest import REPO
 from tests.directory.lists import domaine, fillers, trust_list
+from webmail.context_processors import trust_list as trust_list_context
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +154,41 @@ def test_the_command_loads_a_file_and_refuses_plain_http(tmp_path: Path) -> None
     with pytest.raises(CommandError, match="https"):
         call_command("refresh_trust_list", "http://espacedeconfiance.mssante.fr/liste.xml")
     assert TrustedDomain.objects.count() == 11
+
+
+def banner_for(user: User) -> str:
+    request = RequestFactory().get("/")
+    request.user = user
+    context = trust_list_context(request)
+    health = context["trust_list_health"]()
+    return render_to_string("components/trust_list_banner.html", {"trust_list_health": health})
+
+
+def test_administrators_are_told_why_a_list_was_refused(tmp_path: Path, alice: User) -> None:
+    """TL3: the banner; a person who is no administrator sees nothing of it."""
+    admin = User.objects.create_user("admin", is_staff=True)
+    assert "Aucune liste blanche MSSanté" in banner_for(admin)
+    load(tmp_path, trust_list(fillers(12), generated=timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")))
+    assert banner_for(admin).strip() == ""
+    load(tmp_path, trust_list(fillers(30), truncated=True))
+    banner = banner_for(admin)
+    assert "La dernière liste blanche MSSanté a été refusée" in banner and "well-formed" in banner
+    assert "La liste en vigueur (12 domaines)" in banner
+    assert banner_for(alice).strip() == ""
+
+
+def test_administrators_are_warned_of_an_old_list_still_in_use(tmp_path: Path) -> None:
+    """TL5: older than 7 days, the list is still used, and administrators are told."""
+    admin = User.objects.create_user("admin", is_staff=True)
+    load(tmp_path, trust_list(fillers(12), generated="2025-03-13T14:54:10Z"))
+    assert "générée le 13/03/2025" in banner_for(admin)
+    assert trustlist.decide("x@etab1.mssante.fr").trusted
+
+
+def test_the_demo_ships_a_list_in_the_real_format(settings: Settings) -> None:
+    settings.TRUSTLIST_MIN_DOMAINS = 3  # as scripts/demo.sh sets it
+    load = do_refresh_trust_list(str(REPO / "webmail" / "demo" / "listeblanche.xml"))
+    assert load.accepted and load.domains == 8
+    assert trustlist.decide("karim.benali@hopital-c.mssante.test").trusted
+    assert trustlist.decide("123@patient.mssante.fr").trusted
+    assert not trustlist.decide("dr.house@gmail.com").trusted
