@@ -6,6 +6,7 @@ from __future__ import annotations
 import ssl
 import urllib.request
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 
@@ -22,6 +23,19 @@ def tls_context() -> ssl.SSLContext:
     """Verified TLS: against the IGC-Santé chain when its bundle is configured (TL1), else
     the system's authorities; never unverified."""
     return ssl.create_default_context(cafile=settings.TRUSTLIST_CA_FILE or None)
+
+
+def download(url: str, into: IO[bytes], limit: int) -> None:
+    """An https URL's body into a file, over verified TLS, at most `limit` bytes (DIR1)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "webmail-mssante"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=TIMEOUT, context=tls_context()) as r:  # noqa: S310
+        total = 0
+        while chunk := r.read(1024 * 1024):
+            total += len(chunk)
+            if total > limit:
+                raise OSError(f"{url} is larger than {limit} bytes")
+            into.write(chunk)
+    into.flush()
 
 
 def read(source: str) -> bytes:

@@ -372,3 +372,12 @@ TRUSTLIST_MODE = env_choice("TRUSTLIST_MODE", "block", ("block", "warn"))
 # The operator's own domains always pass (TL5), listed or not.
 TRUSTLIST_OPERATOR_DOMAINS = env_list("TRUSTLIST_OPERATOR_DOMAINS", [])
 TRUSTLIST_STALE_DAYS = env_int("TRUSTLIST_STALE_DAYS", 7, minimum=1)
+
+# --- Annuaire Santé directory (directory/, CONFORMANCE.md DIR1–DIR5) -------------------------
+# The MSSanté extraction imported daily by beat: a file path, or the https URL of the ANS's ZIP
+# (https://service.annuaire.sante.fr/annuaire-sante-webservices/V300/services/extraction/
+# Extraction_Correspondance_MSSante); empty: only `manage.py import_annuaire FILE`.
+ANNUAIRE_SOURCE = env_str("ANNUAIRE_SOURCE")
+ANNUAIRE_MAX_BYTES = env_int("ANNUAIRE_MAX_BYTES", 300 * 1024 * 1024, minimum=1024)
+# Autocomplete requests per person and minute (DIR5).
+DIRECTORY_SUGGEST_PER_MINUTE = env_int("DIRECTORY_SUGGEST_PER_MINUTE", 120, minimum=1)

@@ -44,6 +44,7 @@ urlpatterns = [
         directory.recipient_marks,
         name="directory-recipient-marks",
     ),
+    path("directory/suggest/", directory.suggest, name="directory-suggest"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(
         "mailbox/<int:mailbox_id>/delegations/",

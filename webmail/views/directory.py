@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import render
+import time
+from dataclasses import asdict
 
-from directory import trustlist
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy
+
+from directory import search, trustlist
 from webmail.http import AuthedRequest
 from webmail.views.compose import lenient
 
@@ -22,3 +28,31 @@ def recipient_marks(request: AuthedRequest) -> HttpResponse:
     typed = [a for name in ("to", "cc", "bcc") for a in lenient(request.POST.get(name, ""))]
     marks = [(address, trustlist.decide(address)) for address in dict.fromkeys(typed)]
     return render(request, "directory/recipient_marks.html", {"marks": marks[:MAX_MARKED]})
+
+
+KIND_LABELS = {
+    "PER": gettext_lazy("personal mailbox"),
+    "ORG": gettext_lazy("organisational mailbox"),
+    "APP": gettext_lazy("application mailbox"),
+    "CAB": gettext_lazy("practice mailbox"),
+}
+
+
+def throttled(request: AuthedRequest) -> bool:
+    """More than DIRECTORY_SUGGEST_PER_MINUTE asks this minute (DIR5: no bulk harvesting)."""
+    key = f"directory:suggest:{request.user.pk}:{int(time.time() // 60)}"
+    cache.add(key, 0, 90)
+    return cache.incr(key) > settings.DIRECTORY_SUGGEST_PER_MINUTE
+
+
+@login_required
+def suggest(request: AuthedRequest) -> HttpResponse:
+    """Recipients matching what is typed (DIR5), as JSON for the composer's combobox. POST:
+    the words (a name, often) stay out of URLs and access logs; never logged here."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if throttled(request):
+        return JsonResponse({"results": []}, status=429)
+    found = search.suggest(request.user, request.POST.get("q", "")[:100])
+    results = [{**asdict(s), "kind_label": str(KIND_LABELS.get(s.kind, ""))} for s in found]
+    return JsonResponse({"results": results})
