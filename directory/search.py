@@ -90,3 +90,13 @@ def suggest(person: User, query: str, limit: int = LIMIT) -> list[Suggestion]:
         for a in recent
     ]
     return found + [suggestion(e, trusted, recent=False) for e in others]
+
+
+def lookup(query: str, limit: int = 50) -> list[Suggestion]:
+    """The directory page: entries matching every word (from MIN_CHARS characters)."""
+    words = terms(query)
+    if len("".join(words)) < MIN_CHARS:
+        return []
+    entries = list(matching(query).order_by("last_name", "first_name", "structure")[:limit])
+    trusted = trustlist.trusted_among([e.address for e in entries])
+    return [suggestion(e, trusted, recent=False) for e in entries]

@@ -44,6 +44,7 @@ urlpatterns = [
         directory.recipient_marks,
         name="directory-recipient-marks",
     ),
+    path("directory/", directory.directory_page, name="directory-page"),
     path("directory/suggest/", directory.suggest, name="directory-suggest"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(

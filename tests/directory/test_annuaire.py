@@ -211,3 +211,24 @@ def test_the_suggestions_answer_by_post_to_people_logged_in_and_are_throttled(
     settings.DIRECTORY_SUGGEST_PER_MINUTE = 2
     statuses = [client.post(url, {"q": "benali"}).status_code for _ in range(3)]
     assert 429 in statuses
+
+
+def test_the_directory_page_finds_by_post_and_writes_in_one_click(
+    demo: Path, marie: User, marie_mailbox: Mailbox, settings: Settings
+) -> None:
+    settings.TRUSTLIST_OPERATOR_DOMAINS = ["hopital-c.mssante.test"]
+    do_import_annuaire(demo)
+    client = client_for(marie)
+    url = reverse("directory-page")
+    assert "Annuaire" in client.get(url).content.decode()
+    minute = int(time.time() // 60)
+    cache.delete_many([f"directory:suggest:{marie.pk}:{m}" for m in (minute, minute + 1)])
+    page = client.post(url, {"q": "cardio"}).content.decode()
+    assert "Dr Karim BENALI" in page and "Service de cardiologie" in page
+    write = (
+        reverse("mail-compose", args=[marie_mailbox.pk])
+        + "?to=karim.benali%40hopital-c.mssante.test"
+    )
+    assert write in page
+    assert "boîte organisationnelle" in page
+    assert "Personne dans l’annuaire" in client.post(url, {"q": "zzzzz"}).content.decode()

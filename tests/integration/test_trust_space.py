@@ -80,3 +80,11 @@ def test_compose_asks_for_the_marks_while_typing(
 ) -> None:
     page = client_for(marie).get(reverse("mail-compose", args=[marie_mailbox.pk])).content
     assert reverse("directory-recipient-marks").encode() in page
+
+
+def test_write_from_the_directory_fills_the_recipient(
+    directory: dict[str, Mailbox], marie: User, marie_mailbox: Mailbox
+) -> None:
+    url = reverse("mail-compose", args=[marie_mailbox.pk])
+    page = client_for(marie).get(url, {"to": KARIM}).content.decode()
+    assert f'value="{KARIM}"' in page

@@ -4,7 +4,7 @@ generated ones for tests and benchmarks. Fictitious people and structures."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 HEADER = [
@@ -108,13 +108,15 @@ def demo_rows() -> list[list[str]]:
     ]  # fmt: skip
 
 
-def lines(rows: list[list[str]], header: list[str] = HEADER) -> Iterator[str]:
+def lines(rows: Iterable[list[str]], header: list[str] = HEADER) -> Iterator[str]:
     yield "|".join(header) + "\n"
     for values in rows:
         yield "|".join(values) + "\n"
 
 
-def write(path: Path, rows: list[list[str]], header: list[str] = HEADER, bom: bool = False) -> Path:
+def write(
+    path: Path, rows: Iterable[list[str]], header: list[str] = HEADER, bom: bool = False
+) -> Path:
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as f:
         f.writelines(lines(rows, header))
     return path

@@ -251,7 +251,9 @@ def initial_for(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any]:
             return forward_initial(mailbox, folder_of(request), forward, as_attachment)
         if draft:
             return draft_initial(mailbox, draft)
-    return {"request_dsn": True, "text": signature_block(mailbox)}
+    # ?to=: "write to" from the directory page.
+    to = request.GET.get("to", "")[:254]
+    return {"request_dsn": True, "text": signature_block(mailbox), "to": to}
 
 
 def lenient(value: str) -> list[str]:

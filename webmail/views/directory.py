@@ -13,6 +13,8 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
 from directory import search, trustlist
+from mailboxes import access
+from mailboxes.access import Action
 from webmail.http import AuthedRequest
 from webmail.views.compose import lenient
 
@@ -56,3 +58,25 @@ def suggest(request: AuthedRequest) -> HttpResponse:
     found = search.suggest(request.user, request.POST.get("q", "")[:100])
     results = [{**asdict(s), "kind_label": str(KIND_LABELS.get(s.kind, ""))} for s in found]
     return JsonResponse({"results": results})
+
+
+@login_required
+def directory_page(request: AuthedRequest) -> HttpResponse:
+    """Search a professional or a structure, see their MSSanté addresses, write to one. The
+    words go by POST (out of URLs and logs), throttled like the suggestions."""
+    query = request.POST.get("q", "")[:100] if request.method == "POST" else ""
+    too_many = bool(query) and throttled(request)
+    results = [] if too_many or not query else search.lookup(query)
+    sender = next(
+        (m for m in access.mailboxes_for(request.user) if access.can(request.user, Action.SEND, m)),
+        None,
+    )
+    context = {
+        "query": query,
+        "results": results,
+        "searched": bool(query) and not too_many,
+        "too_many": too_many,
+        "sender": sender,
+        "kinds": KIND_LABELS,
+    }
+    return render(request, "directory/page.html", context, status=429 if too_many else 200)
