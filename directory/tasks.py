@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_ready
 from django.conf import settings
 
-from directory import refresh
+from directory import refresh, trustlist
 from directory.annuaire import do_import_annuaire
 
 
@@ -30,3 +32,11 @@ def import_annuaire() -> bool:
     with tempfile.NamedTemporaryFile(suffix=".zip") as downloaded:
         refresh.download(source, downloaded, settings.ANNUAIRE_MAX_BYTES)
         return do_import_annuaire(Path(downloaded.name)).accepted
+
+
+@worker_ready.connect
+def load_trust_list_when_empty(**kwargs: Any) -> None:
+    """TL3: at start-up, a worker asks for the list when none was ever accepted (without
+    one, every recipient outside the operator's domains is refused)."""
+    if settings.TRUSTLIST_REFRESH_AT_START and trustlist.current() is None:
+        refresh_trust_list.delay()

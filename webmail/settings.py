@@ -372,6 +372,8 @@ TRUSTLIST_MODE = env_choice("TRUSTLIST_MODE", "block", ("block", "warn"))
 # The operator's own domains always pass (TL5), listed or not.
 TRUSTLIST_OPERATOR_DOMAINS = env_list("TRUSTLIST_OPERATOR_DOMAINS", [])
 TRUSTLIST_STALE_DAYS = env_int("TRUSTLIST_STALE_DAYS", 7, minimum=1)
+# A starting worker asks for the list when none was ever loaded (TL3).
+TRUSTLIST_REFRESH_AT_START = env_bool("TRUSTLIST_REFRESH_AT_START", True)
 
 # --- Annuaire Santé directory (directory/, CONFORMANCE.md DIR1–DIR5) -------------------------
 # The MSSanté extraction imported daily by beat: a file path, or the https URL of the ANS's ZIP

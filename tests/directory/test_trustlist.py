@@ -192,3 +192,19 @@ def test_the_demo_ships_a_list_in_the_real_format(settings: Settings) -> None:
     assert trustlist.decide("karim.benali@hopital-c.mssante.test").trusted
     assert trustlist.decide("123@patient.mssante.fr").trusted
     assert not trustlist.decide("dr.house@gmail.com").trusted
+
+
+def test_a_starting_worker_asks_for_the_list_only_when_none_was_loaded(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TL3: "at startup when empty"."""
+    from directory import tasks
+
+    asked: list[bool] = []
+    monkeypatch.setattr(tasks.refresh_trust_list, "delay", lambda: asked.append(True))
+    settings.TRUSTLIST_REFRESH_AT_START = True
+    tasks.load_trust_list_when_empty()
+    assert asked == [True]
+    load(tmp_path, trust_list(fillers(12)))
+    tasks.load_trust_list_when_empty()
+    assert asked == [True]
