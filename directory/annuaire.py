@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import IO
 
 from django.db import connection, transaction
 
@@ -170,7 +169,7 @@ def rows(
 
 
 @contextmanager
-def opened(path: Path) -> Iterator[IO[bytes]]:
+def opened(path: Path) -> Iterator[Iterable[bytes]]:
     """The extraction's lines, from the text file or the ZIP the ANS publishes (DIR1)."""
     if not zipfile.is_zipfile(path):
         with path.open("rb") as f:
@@ -185,6 +184,7 @@ def opened(path: Path) -> Iterator[IO[bytes]]:
             entry.compress_size, 1
         ):
             raise Refused("the ZIP's entry is too large or too compressed")
+        # zipfile stops at the declared size and checks the CRC: the header cannot lie.
         with archive.open(entry) as f:
             yield f
 

@@ -232,3 +232,12 @@ def test_the_directory_page_finds_by_post_and_writes_in_one_click(
     assert write in page
     assert "boîte organisationnelle" in page
     assert "Personne dans l’annuaire" in client.post(url, {"q": "zzzzz"}).content.decode()
+
+
+def test_it_refuses_a_zip_that_inflates_too_much(demo: Path, tmp_path: Path) -> None:
+    """DIR1: XDM-R3-style limits (ratio ≤ 50)."""
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("extraction.txt", demo.read_text() + "PER|" + "|" * 30 * 200_000)
+    refused = do_import_annuaire(bomb)
+    assert not refused.accepted and "too compressed" in refused.reason
