@@ -383,3 +383,9 @@ ANNUAIRE_SOURCE = env_str("ANNUAIRE_SOURCE")
 ANNUAIRE_MAX_BYTES = env_int("ANNUAIRE_MAX_BYTES", 300 * 1024 * 1024, minimum=1024)
 # Autocomplete requests per person and minute (DIR5).
 DIRECTORY_SUGGEST_PER_MINUTE = env_int("DIRECTORY_SUGGEST_PER_MINUTE", 120, minimum=1)
+# DIR6: an address chosen in the composer is confirmed live with the Annuaire Santé FHIR API
+# (key from https://portal.api.esante.gouv.fr); empty: no live check.
+ANNUAIRE_FHIR_API_KEY = env_str("ANNUAIRE_FHIR_API_KEY")
+ANNUAIRE_FHIR_URL = env_str("ANNUAIRE_FHIR_URL", "https://gateway.api.esante.gouv.fr/fhir/v2")
+if not ANNUAIRE_FHIR_URL.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
+    raise ImproperlyConfigured("ANNUAIRE_FHIR_URL must be https (plain http on loopback only)")

@@ -46,6 +46,7 @@ urlpatterns = [
     ),
     path("directory/", directory.directory_page, name="directory-page"),
     path("directory/suggest/", directory.suggest, name="directory-suggest"),
+    path("directory/confirm/", directory.confirm, name="directory-confirm"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(
         "mailbox/<int:mailbox_id>/delegations/",

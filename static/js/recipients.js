@@ -42,7 +42,18 @@
       all[active].scrollIntoView({ block: "nearest" });
     }
 
+    function confirm(address) {
+      // DIR6: the server asks the Annuaire Santé, when set up, and drops a liste rouge entry.
+      fetch(source.dataset.confirmUrl, {
+        method: "POST",
+        body: new URLSearchParams({ address }),
+        headers: { "X-CSRFToken": csrf() },
+        credentials: "same-origin",
+      }).catch(() => {});
+    }
+
     function choose(option) {
+      confirm(option.dataset.address);
       const parts = input.value.split(",");
       parts[parts.length - 1] = ` ${option.dataset.address}`;
       input.value = `${parts.join(",").trim()}, `;

@@ -12,7 +12,7 @@ from django.http import HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
-from directory import search, trustlist
+from directory import fhir, search, trustlist
 from mailboxes import access
 from mailboxes.access import Action
 from webmail.http import AuthedRequest
@@ -80,3 +80,16 @@ def directory_page(request: AuthedRequest) -> HttpResponse:
         "kinds": KIND_LABELS,
     }
     return render(request, "directory/page.html", context, status=429 if too_many else 200)
+
+
+@login_required
+def confirm(request: AuthedRequest) -> HttpResponse:
+    """DIR6: the address just chosen, confirmed live with the Annuaire Santé (when set up)."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    if throttled(request):
+        return JsonResponse({"confirmed": False}, status=429)
+    live = fhir.do_confirm(request.POST.get("address", "")[:254])
+    if live is None:
+        return JsonResponse({"confirmed": False})
+    return JsonResponse({"confirmed": True, "kind": live.kind, "red_list": live.red_list})
