@@ -3,6 +3,7 @@ keep the one in force, and say which in the audit trail."""
 
 from __future__ import annotations
 
+import hashlib
 import ssl
 import urllib.request
 from pathlib import Path
@@ -61,12 +62,24 @@ def read(source: str) -> bytes:
     return data
 
 
+def check_sum(data: bytes, source: str) -> None:
+    """TL1: the GitHub mirror (ansforge/MSS-liste-blanche) publishes the list's SHA-256 in a
+    `checksum` file; Refused when the list read is not the one it names."""
+    expected = read(source).decode("ascii", "replace").split()
+    actual = hashlib.sha256(data).hexdigest()
+    if not expected or expected[0].lower() != actual:
+        raise trustlist.Refused(f"SHA-256 {actual} differs from the checksum at {source}")
+
+
 def do_refresh_trust_list(source: str = "") -> TrustListLoad:
     """Read, check and swap in a new trust list. A refused list leaves the one in force,
     and the refusal is kept (audit `trustlist.refresh` error, the administrators' banner)."""
     source = source or settings.TRUSTLIST_SOURCE
     try:
-        new = trustlist.parse(read(source))
+        data = read(source)
+        if settings.TRUSTLIST_CHECKSUM_SOURCE:
+            check_sum(data, settings.TRUSTLIST_CHECKSUM_SOURCE)
+        new = trustlist.parse(data)
         trustlist.check(new, trustlist.current())
     except trustlist.Refused as exc:
         load = TrustListLoad.objects.create(source=source[:500], reason=str(exc)[:500])

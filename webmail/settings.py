@@ -360,6 +360,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 TRUSTLIST_SOURCE = env_str(
     "TRUSTLIST_SOURCE", "https://espacedeconfiance.mssante.fr/listeblanchemssante.xml"
 )
+# The SHA-256 `checksum` file (URL or path) published beside the list by the GitHub mirror
+# ansforge/MSS-liste-blanche, when that mirror is the source (TL1); empty: no check.
+TRUSTLIST_CHECKSUM_SOURCE = env_str("TRUSTLIST_CHECKSUM_SOURCE")
 # PEM bundle of the IGC-Santé chain the list's site is checked against (TL1); empty: the
 # system's authorities (still verified).
 TRUSTLIST_CA_FILE = env_str("TRUSTLIST_CA_FILE")

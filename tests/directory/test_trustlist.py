@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,15 @@ def test_a_starting_worker_asks_for_the_list_only_when_none_was_loaded(
     load(tmp_path, trust_list(fillers(12)))
     tasks.load_trust_list_when_empty()
     assert asked == [True]
+
+
+def test_it_checks_the_mirrors_checksum_when_told_to(tmp_path: Path, settings: Settings) -> None:
+    """TL1: the SHA-256 of ansforge/MSS-liste-blanche's `checksum` file."""
+    data = trust_list(fillers(12))
+    checksum = tmp_path / "checksum"
+    settings.TRUSTLIST_CHECKSUM_SOURCE = str(checksum)
+    checksum.write_text("0" * 64)
+    refused = load(tmp_path, data)
+    assert not refused.accepted and "differs from the checksum" in refused.reason
+    checksum.write_text(hashlib.sha256(data).hexdigest())
+    assert load(tmp_path, data).accepted
