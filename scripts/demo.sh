@@ -41,6 +41,13 @@ log "preparing the database (SQLite in var/), translations, static files, demo d
 "$PY" manage.py compilemessages --ignore=.venv -v0
 "$PY" manage.py collectstatic --noinput -v0
 "$PY" manage.py seed_demo
+# The trust list: a small synthetic one in the real format (the demo's domains and a few
+# others), refreshed daily by the worker's beat from the same file.
+export TRUSTLIST_SOURCE="$REPO/webmail/demo/listeblanche.xml" TRUSTLIST_MIN_DOMAINS=3
+"$PY" manage.py refresh_trust_list
+# The directory: a small extraction in the Annuaire Santé format (typing "card" in À offers
+# Dr Karim BENALI and the cardiology service).
+"$PY" manage.py import_annuaire webmail/demo/annuaire.txt
 "$PY" manage.py sync_mailboxes --now
 
 log "starting a Celery worker (log: var/celery.log)"

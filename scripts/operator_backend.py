@@ -512,6 +512,8 @@ def environment(inst: Instance) -> dict[str, str]:
         "OPERATOR_MX_PORT": str(inst.mx_port),
         # Postfix's bounces come from MAILER-DAEMON@$myhostname (postfix_main_cf).
         "OPERATOR_REPORTING_ADDRESSES": f"MAILER-DAEMON@mx.{load_identities()['domains'][0]}",
+        # The webmail's trust-list check lets the operator's own domains pass (TL5).
+        "TRUSTLIST_OPERATOR_DOMAINS": ",".join(load_identities()["domains"]),
         "OPERATOR_MASTER_USER": MASTER_USER,
         "OPERATOR_MASTER_PASSWORD": read_or_create_secret(inst.master_secret),
     }

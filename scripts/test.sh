@@ -39,6 +39,7 @@ eval "$(python3 scripts/operator_backend.py env --name "$INSTANCE" --port-base "
 export OPERATOR_BACKEND_ARGS="--name $INSTANCE --port-base $PORT_BASE"
 export LIVE_SERVER="127.0.0.1:$((PORT_BASE + 800))"
 export PSC_TEST_FAULTS=1  # lets tests make the provider misbehave on purpose
+export TRUSTLIST_REFRESH_AT_START=false  # the tests' workers never fetch the ANS's list
 stop_psc "$INSTANCE"
 start_psc "$INSTANCE" "$PSC_PORT" "http://$LIVE_SERVER/oidc/callback/" "http://$LIVE_SERVER/login/"
 trap 'stop_psc "$INSTANCE"; python3 scripts/operator_backend.py stop $OPERATOR_BACKEND_ARGS >/dev/null' EXIT

@@ -18,4 +18,8 @@ app.conf.beat_schedule = {
     "collect-receipts": {"task": "mailboxes.collect_recent_receipts", "schedule": 60},
     "sweep-interrupted-sends": {"task": "mailboxes.sweep_interrupted_sends", "schedule": 300},
     "retry-sent-copies": {"task": "mailboxes.retry_sent_copies", "schedule": 300},
+    # The MSSanté trust list, from TRUSTLIST_SOURCE (CONFORMANCE.md TL3).
+    "refresh-trust-list": {"task": "directory.refresh_trust_list", "schedule": 24 * 3600},
+    # The Annuaire Santé extraction, from ANNUAIRE_SOURCE when set (DIR1).
+    "import-annuaire": {"task": "directory.import_annuaire", "schedule": 24 * 3600},
 }

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest
 
+from directory import trustlist
 from mailboxes import access
 
 
@@ -17,3 +18,9 @@ def navigation(request: HttpRequest) -> dict[str, Callable[[], object]]:
         "manages_mailboxes": lambda: access.navigation(user)["manages"],
         "unread_notifications": lambda: access.navigation(user)["notifications"],
     }
+
+
+def trust_list(request: HttpRequest) -> dict[str, Callable[[], object]]:
+    """For administrators: a refused, missing or old trust list (CONFORMANCE.md TL3)."""
+    user = request.user
+    return {"trust_list_health": lambda: trustlist.health() if user.is_staff else None}

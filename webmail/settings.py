@@ -133,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "webmail.context_processors.navigation",
+                "webmail.context_processors.trust_list",
             ],
         },
     },
@@ -392,3 +393,41 @@ FILE_UPLOAD_HANDLERS = [
 WEBMAIL_BODY_CACHE_BYTES = env_int("WEBMAIL_BODY_CACHE_BYTES", 2 * 1024 * 1024, minimum=0)
 WEBMAIL_BODY_CACHE_SECONDS = env_int("WEBMAIL_BODY_CACHE_SECONDS", 600, minimum=0)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Trust list (directory/, CONFORMANCE.md TL1–TL6) ---------------------------------------
+# A file path or an https URL; fetched daily by beat (`manage.py refresh_trust_list`).
+TRUSTLIST_SOURCE = env_str(
+    "TRUSTLIST_SOURCE", "https://espacedeconfiance.mssante.fr/listeblanchemssante.xml"
+)
+# The SHA-256 `checksum` file (URL or path) published beside the list by the GitHub mirror
+# ansforge/MSS-liste-blanche, when that mirror is the source (TL1); empty: no check.
+TRUSTLIST_CHECKSUM_SOURCE = env_str("TRUSTLIST_CHECKSUM_SOURCE")
+# PEM bundle of the IGC-Santé chain the list's site is checked against (TL1); empty: the
+# system's authorities (still verified).
+TRUSTLIST_CA_FILE = env_str("TRUSTLIST_CA_FILE")
+# A new list is refused below this many valid domains (the real list has about 5,000) or when
+# it has more than this percentage fewer than the list in force (TL3).
+TRUSTLIST_MIN_DOMAINS = env_int("TRUSTLIST_MIN_DOMAINS", 1000, minimum=1)
+TRUSTLIST_MAX_DROP_PERCENT = env_int("TRUSTLIST_MAX_DROP_PERCENT", 20, minimum=0)
+# block: a recipient outside the trust space is refused; warn: the person may confirm (TL5).
+TRUSTLIST_MODE = env_choice("TRUSTLIST_MODE", "block", ("block", "warn"))
+# The operator's own domains always pass (TL5), listed or not.
+TRUSTLIST_OPERATOR_DOMAINS = env_list("TRUSTLIST_OPERATOR_DOMAINS", [])
+TRUSTLIST_STALE_DAYS = env_int("TRUSTLIST_STALE_DAYS", 7, minimum=1)
+# A starting worker asks for the list when none was ever loaded (TL3).
+TRUSTLIST_REFRESH_AT_START = env_bool("TRUSTLIST_REFRESH_AT_START", True)
+
+# --- Annuaire Santé directory (directory/, CONFORMANCE.md DIR1–DIR5) -------------------------
+# The MSSanté extraction imported daily by beat: a file path, or the https URL of the ANS's ZIP
+# (https://service.annuaire.sante.fr/annuaire-sante-webservices/V300/services/extraction/
+# Extraction_Correspondance_MSSante); empty: only `manage.py import_annuaire FILE`.
+ANNUAIRE_SOURCE = env_str("ANNUAIRE_SOURCE")
+ANNUAIRE_MAX_BYTES = env_int("ANNUAIRE_MAX_BYTES", 300 * 1024 * 1024, minimum=1024)
+# Autocomplete requests per person and minute (DIR5).
+DIRECTORY_SUGGEST_PER_MINUTE = env_int("DIRECTORY_SUGGEST_PER_MINUTE", 120, minimum=1)
+# DIR6: an address chosen in the composer is confirmed live with the Annuaire Santé FHIR API
+# (key from https://portal.api.esante.gouv.fr); empty: no live check.
+ANNUAIRE_FHIR_API_KEY = env_str("ANNUAIRE_FHIR_API_KEY")
+ANNUAIRE_FHIR_URL = env_str("ANNUAIRE_FHIR_URL", "https://gateway.api.esante.gouv.fr/fhir/v2")
+if not ANNUAIRE_FHIR_URL.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
+    raise ImproperlyConfigured("ANNUAIRE_FHIR_URL must be https (plain http on loopback only)")

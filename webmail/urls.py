@@ -8,7 +8,7 @@ from django.views.generic import RedirectView
 from webmail.auth import local_views
 from webmail.auth import views as auth_views
 from webmail.converters import UidConverter
-from webmail.views import actions, compose, delegations, health, mail, reader, search
+from webmail.views import actions, compose, delegations, directory, health, mail, reader, search
 
 register_converter(UidConverter, "uid")
 
@@ -52,6 +52,14 @@ urlpatterns = [
         name="mail-outbox-discard",
     ),
     path("mailbox/<int:mailbox_id>/trash/empty/", actions.empty_trash, name="mail-empty-trash"),
+    path(
+        "directory/recipients/",
+        directory.recipient_marks,
+        name="directory-recipient-marks",
+    ),
+    path("directory/", directory.directory_page, name="directory-page"),
+    path("directory/suggest/", directory.suggest, name="directory-suggest"),
+    path("directory/confirm/", directory.confirm, name="directory-confirm"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(
         "mailbox/<int:mailbox_id>/delegations/",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from mailboxes import audit
+from mailboxes import audit, recipients
 from mailboxes.actions import sending
 from mailboxes.mail.headers import date_now, for_header, message_ids, new_message_id, one_line
 from mailboxes.models import Mailbox, Outgoing, User
@@ -81,7 +81,6 @@ class TooLarge(Exception):
     """The message as built is larger than the operator accepts (SMTP SIZE)."""
 
 
-@transaction.atomic
 def do_queue_message(
     author: User,
     mailbox: Mailbox,
@@ -89,15 +88,23 @@ def do_queue_message(
     request: HttpRequest | None = None,
     *,
     max_size: int | None = None,
+    confirmed_outside: bool = False,
 ) -> Outgoing:
     """Build the message, keep it in the outbox, and have a worker send it after commit.
     The caller has checked Action.SEND on `mailbox`. TooLarge, and nothing kept, when the
-    message would be larger than `max_size` (the operator's SIZE) as sent."""
+    message would be larger than `max_size` (the operator's SIZE) as sent. OutsideRecipients,
+    and nothing kept, when a registered check (the trust list, TL5) refuses a recipient, or
+    warns about one the person has not confirmed; refusals are audited, domain only."""
+    everyone = [*draft.to, *draft.cc, *draft.bcc]
+    if outside := recipients.outside(everyone):
+        refused = recipients.OutsideRecipients(outside)
+        if refused.blocking or not confirmed_outside:
+            sending.record_refusals(author, mailbox, outside, request)
+            raise refused
     message = build(author, mailbox, draft)
     if max_size and len(message.as_bytes(policy=SMTP)) > max_size:
         raise TooLarge
-    recipients = [*draft.to, *draft.cc, *draft.bcc]
-    return do_queue_raw(author, mailbox, message, recipients, draft.request_dsn, request)
+    return do_queue_raw(author, mailbox, message, everyone, draft.request_dsn, request)
 
 
 @transaction.atomic

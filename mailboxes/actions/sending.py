@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
@@ -19,11 +20,14 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from mailboxes import audit, queue
+from mailboxes import audit, queue, recipients
 from mailboxes.actions import syncing
 from mailboxes.errors import OperatorRefused, OperatorUnavailable
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
 from mailboxes.operator import imap, smtp, strategies
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 logger = logging.getLogger(__name__)
 WAITING_RETRY = timedelta(minutes=1)  # a waiting message is tried at most this often
@@ -46,6 +50,11 @@ def do_send(outgoing_id: int) -> Attempt:
     if not claimed:
         return Attempt("skipped")
     outgoing = Outgoing.objects.select_related("mailbox", "author").get(pk=outgoing_id)
+    # The checks again (TL6): the trust list may have changed since the message was queued.
+    if blocked := [o for o in recipients.outside(outgoing.recipients) if o.blocking]:
+        record_refusals(outgoing.author, outgoing.mailbox, blocked)
+        reason = "; ".join(o.reason for o in blocked)
+        return fail(outgoing, audit.without_patient_identity(reason))
     try:
         refused = smtp.submit(
             outgoing.mailbox,
@@ -116,6 +125,26 @@ def record_outcome(outgoing: Outgoing, outcome: str, response: str = "") -> None
         outcome=outcome,
         response=response,
     )
+
+
+def record_refusals(
+    author: User,
+    mailbox: Mailbox,
+    outside: list[recipients.Outside],
+    request: HttpRequest | None = None,
+) -> None:
+    """One `message.refused` event per refused domain: the domain only, never the address
+    (a patient's is their INS) nor anything of the message (TL5)."""
+    for domain in sorted({o.domain for o in outside if o.blocking}):
+        audit.record(
+            author,
+            "message.refused",
+            mailbox=mailbox,
+            target=domain,
+            outcome=AuditEvent.Outcome.DENIED,
+            response="outside the trust space",
+            request=request,
+        )
 
 
 def fail(outgoing: Outgoing, reason: str) -> Attempt:

@@ -19,6 +19,7 @@ from mailboxes.actions.delegations import do_grant_delegation
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex, Outgoing, User
 from mailboxes.operator import imap
 from tests.conftest import OperatorBackend, client_for
+from tests.directory.lists import put_in_force
 from tests.integration.helpers import in_folder, synced, wait_until
 from webmail.celery import app as celery_app
 
@@ -34,6 +35,13 @@ def worker(settings: Settings) -> Iterator[None]:
     settings.WEBMAIL_SEND_RETRY_SECONDS = 1
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         yield
+
+
+@pytest.fixture
+def listed_outside() -> None:
+    """The webmail's trust list may hold a domain the operator refuses (they are refreshed
+    apart): the operator's refusal is then what the person sees."""
+    put_in_force("gmail.com", "patient.mssante.fr")
 
 
 def fetch(mailbox: Mailbox, message_id: str, folder: str = "INBOX") -> email.message.Message:
@@ -122,7 +130,7 @@ def test_it_puts_the_delegate_in_sender_when_sending_for_a_structure(
 
 
 def test_it_keeps_a_message_refused_outside_the_trust_space_with_the_reason(
-    worker: None, directory: dict[str, Mailbox], marie: User
+    worker: None, directory: dict[str, Mailbox], marie: User, listed_outside: None
 ) -> None:
     outgoing = settled(
         send(marie, directory[MARIE], to="dr.house@gmail.com"), Outgoing.Status.FAILED
@@ -279,7 +287,7 @@ def test_it_resumes_a_draft_from_the_drafts_folder(
 
 
 def test_it_masks_patients_in_the_outbox_once_sent(
-    worker: None, directory: dict[str, Mailbox], marie: User
+    worker: None, directory: dict[str, Mailbox], marie: User, listed_outside: None
 ) -> None:
     patient = "1234567890123@patient.mssante.fr"  # refused here: outside the test trust space
     outgoing = settled(send(marie, directory[MARIE], to=f"{KARIM}, {patient}"))
@@ -299,7 +307,7 @@ def test_it_masks_patients_in_the_outbox_once_sent(
 
 
 def test_it_lets_a_sender_discard_a_failed_message(
-    worker: None, directory: dict[str, Mailbox], marie: User
+    worker: None, directory: dict[str, Mailbox], marie: User, listed_outside: None
 ) -> None:
     outgoing = settled(
         send(marie, directory[MARIE], to="dr.house@gmail.com"), Outgoing.Status.FAILED

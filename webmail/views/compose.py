@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mailboxes import access
+from mailboxes import access, recipients
 from mailboxes.access import Action
 from mailboxes.actions import drafts, outbox, reading, sending
 from mailboxes.errors import FolderMissing, OperatorUnavailable
@@ -28,6 +28,7 @@ from webmail.views.mail import folder_of
 
 
 class ComposeForm(forms.Form):
+    needs_confirmation = False  # a warning about recipients (TL5, warn mode) to confirm
     to = forms.CharField(label=gettext_lazy("To"))
     cc = forms.CharField(label=gettext_lazy("Cc"), required=False)
     bcc = forms.CharField(label=gettext_lazy("Bcc"), required=False)
@@ -228,8 +229,18 @@ def queue_from(
     )
     try:
         queued = outbox.do_queue_message(
-            request.user, sender, draft, request, max_size=outbox.size_limit()
+            request.user,
+            sender,
+            draft,
+            request,
+            max_size=outbox.size_limit(),
+            confirmed_outside=request.POST.get("confirm_outside") == "1",
         )
+    except recipients.OutsideRecipients as exc:
+        for found in exc.outside:
+            form.add_error(None, found.reason)
+        form.needs_confirmation = not exc.blocking
+        return form, None
     except outbox.TooLarge:
         message = _(
             "The message is too large for the operator (%(limit)s MB at most, attachments "
@@ -257,7 +268,9 @@ def initial_for(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any]:
             return forward_initial(mailbox, folder_of(request), forward, as_attachment)
         if draft:
             return draft_initial(mailbox, draft)
-    return {"request_dsn": True, "text": signature_block(mailbox)}
+    # ?to=: "write to" from the directory page.
+    to = request.GET.get("to", "")[:254]
+    return {"request_dsn": True, "text": signature_block(mailbox), "to": to}
 
 
 def draft_initial(mailbox: Mailbox, uid: int) -> dict[str, Any]:
