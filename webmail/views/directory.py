@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 from directory import fhir, search, trustlist
 from mailboxes import access
 from mailboxes.access import Action
+from mailboxes.mail.headers import lenient_recipients
 from webmail.http import AuthedRequest
-from webmail.views.compose import lenient
 
 MAX_MARKED = 50
 
@@ -27,7 +27,9 @@ def recipient_marks(request: AuthedRequest) -> HttpResponse:
     person types. POST: addresses stay out of URLs and access logs."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    typed = [a for name in ("to", "cc", "bcc") for a in lenient(request.POST.get(name, ""))]
+    typed = [
+        a for name in ("to", "cc", "bcc") for a in lenient_recipients(request.POST.get(name, ""))
+    ]
     marks = [(address, trustlist.decide(address)) for address in dict.fromkeys(typed)]
     return render(request, "directory/recipient_marks.html", {"marks": marks[:MAX_MARKED]})
 
