@@ -22,5 +22,6 @@ def navigation(request: HttpRequest) -> dict[str, Callable[[], object]]:
 
 def trust_list(request: HttpRequest) -> dict[str, Callable[[], object]]:
     """For administrators: a refused, missing or old trust list (CONFORMANCE.md TL3)."""
-    user = request.user
-    return {"trust_list_health": lambda: trustlist.health() if user.is_staff else None}
+    user = getattr(request, "user", None)  # an error page may come before authentication
+    staff = bool(user is not None and user.is_staff)
+    return {"trust_list_health": lambda: trustlist.health() if staff else None}

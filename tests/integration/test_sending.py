@@ -143,7 +143,7 @@ def test_it_keeps_a_message_refused_outside_the_trust_space_with_the_reason(
 
 
 def test_it_explains_a_refusal_for_good_in_french_and_offers_no_retry(
-    worker: None, directory: dict[str, Mailbox], marie: User
+    worker: None, directory: dict[str, Mailbox], marie: User, listed_outside: None
 ) -> None:
     """Issue 15 defect 5: the subject is shown; a permanent 5.x.x refusal is explained in
     French (Postfix's words only as a detail) and not offered "Réessayer"."""
