@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from mailboxes import audit
+from mailboxes import audit, signals
 from mailboxes.actions import sending
 from mailboxes.models import Mailbox, Outgoing, User
 from mailboxes.operator import smtp
@@ -153,6 +153,7 @@ def do_queue_raw(
         request_dsn=request_dsn,
     )
     audit.record(author, action, mailbox=mailbox, target=outgoing.message_id, request=request)
+    signals.message_queued.send(Outgoing, outgoing=outgoing, message=message, action=action)
     sending.enqueue(outgoing)
     return outgoing
 
