@@ -24,7 +24,7 @@ from mailboxes.actions import messages as message_actions
 from mailboxes.errors import BadRequest
 from mailboxes.mailcache import live
 from mailboxes.models import Delegation, Folder, Mailbox, MessageIndex, Notification, Outgoing, User
-from triage import people
+from triage import people, queries
 from triage.models import Conversation, Event, Note
 
 if TYPE_CHECKING:
@@ -40,8 +40,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.DONE: frozenset({Status.OPEN}),
 }
 REOPENED_BY_REPLY = frozenset({Status.WAITING, Status.DONE})
-# Folders whose new messages are not someone writing to the mailbox.
-NOT_INCOMING = frozenset({"\\Sent", "\\Drafts", "\\Junk", "\\Trash"})
+NOT_INCOMING = frozenset(queries.NOT_INCOMING)
 # An IMAP keyword is an atom (RFC 3501 flag-keyword); we keep to letters, digits and - _.
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 MAX_LABELS = 10
@@ -99,7 +98,8 @@ def do_assign(
         return conversation
     conversation.assignee = assignee
     fields = ["assignee"]
-    if assignee is not None and conversation.status == Status.NEW:
+    started = assignee is not None and conversation.status == Status.NEW
+    if started:
         conversation.status, conversation.status_changed_at = Status.OPEN, timezone.now()
         fields += ["status", "status_changed_at"]
     _changed(conversation, *fields)
@@ -108,6 +108,10 @@ def do_assign(
     else:
         Event.objects.create(
             conversation=conversation, actor=actor, kind=Event.Kind.ASSIGNED, value=str(assignee)
+        )
+    if started:
+        Event.objects.create(
+            conversation=conversation, actor=actor, kind=Event.Kind.STATUS, value=Status.OPEN
         )
     who = assignee.get_username() if assignee else "-"
     _audit(actor, "triage.assign", mailbox, f"{thread_key} {who}", request)
@@ -300,9 +304,8 @@ def on_message_queued(outgoing: Outgoing, message: Message, action: str) -> None
         conversation.status, conversation.status_changed_at = Status.OPEN, timezone.now()
         fields = ["status", "status_changed_at"]
     _changed(conversation, *fields)
-    Event.objects.create(
-        conversation=conversation, actor=author, kind=Event.Kind.REPLIED, value=str(author)
-    )
+    # The actor is who sent it ("envoyé par"): the mailbox's address is the From.
+    Event.objects.create(conversation=conversation, actor=author, kind=Event.Kind.REPLIED)
 
 
 def on_delegation_changed(

@@ -124,6 +124,13 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.value}"
 
+    @property
+    def value_label(self) -> str:
+        """The value as people read it: a status by its name, the rest as written."""
+        if self.kind == self.Kind.STATUS and self.value in Conversation.Status.values:
+            return str(Conversation.Status(self.value).label)
+        return self.value
+
 
 class ReadMark(models.Model):
     """When a person last read a conversation of a shared mailbox: their own read state.

@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from webmail.auth import local_views
 from webmail.auth import views as auth_views
 from webmail.converters import UidConverter
-from webmail.views import actions, compose, delegations, health, mail, reader, search
+from webmail.views import actions, compose, delegations, health, mail, reader, search, triage
 
 register_converter(UidConverter, "uid")
 
@@ -39,6 +39,10 @@ urlpatterns = [
         name="mail-outbox-discard",
     ),
     path("mailbox/<int:mailbox_id>/trash/empty/", actions.empty_trash, name="mail-empty-trash"),
+    path("triage/mine/", triage.mine, name="triage-mine"),
+    path("mailbox/<int:mailbox_id>/triage/", triage.mailbox_list, name="triage-list"),
+    path("mailbox/<int:mailbox_id>/triage/change/", triage.change, name="triage-change"),
+    path("mailbox/<int:mailbox_id>/triage/bulk/", triage.bulk, name="triage-bulk"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(
         "mailbox/<int:mailbox_id>/delegations/",

@@ -9,7 +9,10 @@ from mailboxes.models import Delegation, Mailbox, Structure, User
 
 
 def person(username: str, first: str, last: str) -> User:
-    return User.objects.create_user(username, first_name=first, last_name=last)
+    number = 810000000100 + User.objects.count()  # a SubjectNameID: the session is bound to it
+    return User.objects.create_user(
+        username, first_name=first, last_name=last, subject_name_id=str(number)
+    )
 
 
 @pytest.fixture

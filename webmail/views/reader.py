@@ -22,6 +22,7 @@ from mailboxes.mailcache import cache
 from mailboxes.models import Mailbox, MessageIndex
 from webmail import rendering
 from webmail.http import AuthedRequest
+from webmail.views import triage
 from webmail.views.mail import audit_operator_login, folder_of
 
 T = TypeVar("T")
@@ -97,6 +98,7 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "folders": cache.folders(mailbox),
         "conversation": conversation_of(mailbox, folder, uid),
         "mdn": mdn_offer(parsed, flags, mailbox, request),
+        "triage": triage.panel_of_message(request, mailbox, folder, uid),
     }
     return render(request, "mail/message.html", context)
 

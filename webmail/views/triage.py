@@ -1,0 +1,227 @@
+"""Triage pages: the block on a conversation (assign, status, labels, notes, history), the
+lists ("Assigné à moi" across mailboxes, "Non assigné" and "Tous" per mailbox) with their
+filters and bulk changes. Parse -> authorise (mailboxes.access) -> triage.actions -> answer."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_POST
+
+from mailboxes import access
+from mailboxes.access import Action
+from mailboxes.errors import BadRequest
+from mailboxes.models import Mailbox, MessageIndex, User
+from triage import actions, people, queries
+from triage.models import Conversation
+from webmail.converters import uid_from
+from webmail.http import AuthedRequest
+from webmail.views.mail import folder_of
+
+MAX_BULK = 200
+VIEWS = ("all", "unassigned", "mine")
+
+
+def panel(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> dict[str, Any] | None:
+    """What the conversation page's triage block shows (None: not a shared mailbox). Opening
+    it marks the conversation read for this person only."""
+    if not queries.is_shared(mailbox):
+        return None
+    conversation, events = queries.panel_state(mailbox, thread_key)
+    if conversation is not None:
+        queries.mark_read(request.user, conversation)
+    status = conversation.status if conversation else Conversation.Status.NEW
+    can_triage = Action.TRIAGE in mailbox.allowed
+    team = people.people_of(mailbox) if can_triage else []
+    return {
+        "conversation": conversation,
+        "thread": thread_key,
+        "events": events,
+        "status": status,
+        "status_label": Conversation.Status(status).label,
+        "next_statuses": [
+            (value, Conversation.Status(value).label)
+            for value in Conversation.Status.values
+            if value in actions.TRANSITIONS[status]
+        ],
+        "can_triage": can_triage,
+        "assignable": [p for p in team if access.can(p, Action.TRIAGE, mailbox)],
+        "handles": [people.handle(p) for p in team],
+    }
+
+
+def back(request: HttpRequest, fallback: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(fallback)
+
+
+def conversation_url(mailbox: Mailbox, thread_key: str) -> str:
+    return reverse("mail-conversation", args=[mailbox.pk]) + "?" + urlencode({"thread": thread_key})
+
+
+def assignee_of(mailbox: Mailbox, value: str) -> User | None:
+    """The person picked ("" = nobody); BadRequest for anyone who may not triage here."""
+    if not value:
+        return None
+    person = User.objects.filter(pk=int(value) if value.isdigit() else 0).first()
+    if person is None:
+        raise BadRequest("no such person")
+    return person
+
+
+def apply(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> None:
+    """One change of the triage block, as posted."""
+    change, user, post = request.POST.get("change", ""), request.user, request.POST
+    if change == "assign":
+        assignee = assignee_of(mailbox, post.get("assignee", ""))
+        actions.do_assign(user, mailbox, thread_key, assignee, request)
+    elif change == "take":
+        actions.do_assign(user, mailbox, thread_key, user, request)
+    elif change == "status":
+        actions.do_set_status(user, mailbox, thread_key, post.get("status", ""), request)
+    elif change == "note":
+        actions.do_add_note(user, mailbox, thread_key, post.get("text", ""), request)
+    elif change in ("label", "unlabel"):
+        label = post.get("label", "")
+        actions.do_set_label(user, mailbox, thread_key, label, change == "label", request)
+    else:
+        raise BadRequest("unknown change")
+
+
+@require_POST
+@login_required
+def change(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = access.mailbox_or_404(request.user, Action.TRIAGE, mailbox_id, request)
+    thread_key = request.POST.get("thread", "")
+    if not MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key).exists():
+        raise Http404  # only conversations the cache knows in this mailbox
+    try:
+        apply(request, mailbox, thread_key)
+    except BadRequest:
+        return HttpResponseBadRequest()
+    return back(request, conversation_url(mailbox, thread_key))
+
+
+def filters_of(request: HttpRequest, view: str) -> queries.Filters:
+    assignee = request.GET.get("assignee", "")
+    return queries.Filters(
+        view=view,
+        status=request.GET.get("status", ""),
+        label=request.GET.get("label", "")[:40],
+        assignee=int(assignee) if assignee.isdigit() else None,
+    )
+
+
+def page_number(request: HttpRequest) -> int:
+    value = request.GET.get("page", "1")
+    return min(int(value), 1000) if value.isdigit() and int(value) > 0 else 1
+
+
+@login_required
+def mine(request: AuthedRequest) -> HttpResponse:
+    """ "Assigné à moi": the person's conversations in every mailbox they may still read."""
+    filters = filters_of(request, "mine")
+    rows = queries.filtered(Conversation.objects.assigned_to(request.user), filters, request.user)
+    context = {
+        "listing": queries.page(rows, request.user, page_number(request)),
+        "filters": filters,
+        "statuses": Conversation.Status.choices,
+        "mailbox": None,
+        "counts": queries.counts(request.user),
+        "page": page_number(request),
+    }
+    return render(request, "triage/list.html", context)
+
+
+@login_required
+def mailbox_list(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """A shared mailbox's conversations: "Tous", "Non assigné" or mine, with filters."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    if not queries.is_shared(mailbox):
+        raise Http404
+    queries.ensure_backfilled(mailbox)
+    view = request.GET.get("view", "all")
+    filters = filters_of(request, view if view in VIEWS else "all")
+    rows = queries.filtered(Conversation.objects.filter(mailbox=mailbox), filters, request.user)
+    can_triage = Action.TRIAGE in mailbox.allowed
+    context = {
+        "listing": queries.page(rows, request.user, page_number(request)),
+        "filters": filters,
+        "statuses": Conversation.Status.choices,
+        "mailbox": mailbox,
+        "counts": queries.counts(request.user, mailbox),
+        "labels": queries.labels_in(mailbox),
+        "assignable": people.people_of(mailbox, Action.TRIAGE) if can_triage else [],
+        "can_triage": can_triage,
+        "page": page_number(request),
+    }
+    return render(request, "triage/list.html", context)
+
+
+def threads_posted(request: HttpRequest, mailbox: Mailbox) -> list[str]:
+    """The conversations a bulk change is for: posted as threads (the triage list) or as
+    the UIDs of one folder's messages (the mail list's own form)."""
+    threads = request.POST.getlist("thread")[:MAX_BULK]
+    uids = [uid_from(value) for value in request.POST.getlist("uid")[:MAX_BULK]]
+    if any(uid is None for uid in uids):
+        raise BadRequest("not a UID")
+    if uids:
+        folder = folder_of(request)
+        threads += MessageIndex.objects.filter(
+            folder__mailbox=mailbox, folder__name=folder, uid__in=uids
+        ).values_list("thread_key", flat=True)
+    known = MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key__in=threads)
+    return sorted(set(known.values_list("thread_key", flat=True)))
+
+
+def bulk_assignee(request: AuthedRequest, mailbox: Mailbox) -> tuple[bool, User | None]:
+    """(whether to assign, to whom): "me", "none" (unassign) or a person's id."""
+    value = request.POST.get("triage_assign", "")
+    if not value:
+        return False, None
+    if value == "me":
+        return True, request.user
+    return True, None if value == "none" else assignee_of(mailbox, value)
+
+
+@require_POST
+@login_required
+def bulk(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """Assign, or set the status of, several conversations at once. A conversation the
+    status cannot go to from where it is keeps its own (the others change)."""
+    mailbox = access.mailbox_or_404(request.user, Action.TRIAGE, mailbox_id, request)
+    status = request.POST.get("triage_status", "")
+    try:
+        threads = threads_posted(request, mailbox)
+        assign, assignee = bulk_assignee(request, mailbox)
+        if status and status not in Conversation.Status.values:
+            raise BadRequest("no such status")
+        for thread_key in threads:
+            if assign:
+                actions.do_assign(request.user, mailbox, thread_key, assignee, request)
+            if status:
+                with contextlib.suppress(BadRequest):
+                    actions.do_set_status(request.user, mailbox, thread_key, status, request)
+    except BadRequest:
+        return HttpResponseBadRequest()
+    return back(request, reverse("triage-list", args=[mailbox.pk]))
+
+
+def panel_of_message(
+    request: AuthedRequest, mailbox: Mailbox, folder: str, uid: int
+) -> dict[str, Any] | None:
+    """The triage block under one message: its conversation's, when the cache knows it."""
+    thread_key = (
+        MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid)
+        .values_list("thread_key", flat=True)
+        .first()
+    )
+    return panel(request, mailbox, thread_key) if thread_key else None
