@@ -24,6 +24,7 @@ from mailboxes.models import Mailbox, Outgoing
 from webmail import uploads
 from webmail.converters import MAX_UID, uid_from
 from webmail.http import AuthedRequest
+from webmail.views import triage
 from webmail.views.mail import folder_of
 
 
@@ -297,7 +298,11 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     senders = [
         m for m in access.mailboxes_for(request.user) if access.can(request.user, Action.SEND, m)
     ]
-    if request.method == "POST":
+    # A reply whose conversation someone else changed meanwhile waits for a choice (triage).
+    stopped = triage.stopped_reply(request, mailbox) if request.method == "POST" else None
+    if stopped is not None:
+        form = ComposeForm(request.POST)
+    elif request.method == "POST":
         form, queued = queue_from(request, mailbox, senders)
         if queued is not None:
             draft_uid = uid_from(request.POST.get("draft_uid", ""))
@@ -315,6 +320,8 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         "limit_mb": limit // (1024 * 1024),
         # The draft being written: from ?draft=, or kept across a refused submission.
         "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
+        "triage": triage.reply_context(request, mailbox, str(form["in_reply_to"].value() or "")),
+        "collision": stopped,
     }
     return render(request, "mail/compose.html", context)
 

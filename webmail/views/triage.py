@@ -11,15 +11,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
-from mailboxes import access
+from mailboxes import access, audit
 from mailboxes.access import Action
 from mailboxes.errors import BadRequest
-from mailboxes.models import Mailbox, MessageIndex, User
-from triage import actions, people, queries
+from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
+from triage import actions, collisions, people, presence, queries
 from triage.models import Conversation
+from webmail.auth import session
 from webmail.converters import uid_from
 from webmail.http import AuthedRequest
 from webmail.views.mail import folder_of
@@ -53,6 +55,7 @@ def panel(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> dict[str
         "can_triage": can_triage,
         "assignable": [p for p in team if access.can(p, Action.TRIAGE, mailbox)],
         "handles": [people.handle(p) for p in team],
+        "live": live_context(request, mailbox, thread_key, writing=False),
     }
 
 
@@ -225,3 +228,84 @@ def panel_of_message(
         .first()
     )
     return panel(request, mailbox, thread_key) if thread_key else None
+
+
+# --- Presence and collisions --------------------------------------------------------------
+
+
+def live_context(
+    request: AuthedRequest, mailbox: Mailbox, thread_key: str, *, writing: bool, start: str = ""
+) -> dict[str, Any]:
+    """Who else is there, the conversation's state now, and (for a reply being written)
+    what others changed since it started. Being asked is being there."""
+    presence.touch(mailbox.pk, thread_key, request.user, writing=writing)
+    others = presence.others(mailbox.pk, thread_key, request.user)
+    conversation = Conversation.objects.filter(mailbox=mailbox, thread_key=thread_key).first()
+    started = collisions.read_start(mailbox, start) if start else None
+    return {
+        "thread": thread_key,
+        "others": others,
+        "conversation": conversation,
+        "version": conversation.version if conversation else 0,
+        "digest": presence.digest(others),
+        "writing": writing,
+        "start": start,
+        "changes": collisions.changes_since(mailbox, started, request.user) if started else [],
+    }
+
+
+@session.background  # polled every 2 s: not the person's activity
+@login_required
+def live(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """Polled by a conversation and by a reply being written: 204 while nothing changed,
+    else the presence line (and the state) redrawn."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    thread_key = request.GET.get("thread", "")
+    if not MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key).exists():
+        raise Http404
+    writing = request.GET.get("writing") == "1" and Action.SEND in mailbox.allowed
+    state = live_context(
+        request, mailbox, thread_key, writing=writing, start=request.GET.get("start", "")
+    )
+    seen = (request.GET.get("v", ""), request.GET.get("p", ""))
+    if seen == (str(state["version"]), state["digest"]):
+        return HttpResponse(status=204)
+    return render(request, "triage/live.html", {"mailbox": mailbox, "l": state})
+
+
+def reply_context(
+    request: AuthedRequest, mailbox: Mailbox, in_reply_to: str
+) -> dict[str, Any] | None:
+    """For the composer of a reply in a shared mailbox: the signed start, and the live line
+    that says who else is there and writing."""
+    thread_key = collisions.thread_replied_to(mailbox, in_reply_to)
+    if not thread_key or not queries.is_shared(mailbox):
+        return None
+    start = request.POST.get("triage_start", "") or collisions.start(
+        mailbox, thread_key, timezone.now()
+    )
+    return {
+        "start": start,
+        "live": live_context(request, mailbox, thread_key, writing=True, start=start),
+    }
+
+
+def stopped_reply(request: AuthedRequest, mailbox: Mailbox) -> dict[str, Any] | None:
+    """A reply whose conversation others changed since it started, and not "send anyway":
+    what changed, for the composer to show with the choice. Audited (no content)."""
+    token = request.POST.get("triage_start", "")
+    started = collisions.read_start(mailbox, token) if token else None
+    if started is None or request.POST.get("send_anyway") == "1":
+        return None
+    changes = collisions.changes_since(mailbox, started, request.user)
+    if not changes:
+        return None
+    audit.record(
+        request.user,
+        "reply.stopped",
+        mailbox=mailbox,
+        target=f"{started.thread_key} changes={len(changes)}",
+        outcome=AuditEvent.Outcome.DENIED,
+        request=request,
+    )
+    return {"changes": changes, "conversation_url": conversation_url(mailbox, started.thread_key)}
