@@ -28,28 +28,34 @@ def _key(mailbox_id: int, thread_key: str) -> str:
 
 
 def touch(mailbox_id: int, thread_key: str, person: User, *, writing: bool) -> None:
-    """The person has the conversation open now (writing a reply, or only reading it)."""
+    """The person has the conversation open now, writing a reply or only reading it. One
+    field per person and way: their reading tab must not hide the reply they write in
+    another."""
     key = _key(mailbox_id, thread_key)
-    value = json.dumps({"name": str(person), "writing": writing, "at": time.time()})
+    value = json.dumps({"name": str(person), "at": time.time()})
     connection = live.client()
-    connection.hset(key, str(person.pk), value)
+    connection.hset(key, f"{person.pk}:{'w' if writing else 'r'}", value)
     connection.expire(key, PRESENCE_SECONDS * 10)
 
 
 def leave(mailbox_id: int, thread_key: str, person: User) -> None:
-    live.client().hdel(_key(mailbox_id, thread_key), str(person.pk))
+    live.client().hdel(_key(mailbox_id, thread_key), f"{person.pk}:r", f"{person.pk}:w")
 
 
 def others(mailbox_id: int, thread_key: str, person: User) -> list[Presence]:
-    """Everyone else there in the last PRESENCE_SECONDS, by name."""
-    found = []
+    """Everyone else there in the last PRESENCE_SECONDS, by name; writing if any of their
+    pages is a reply being written."""
     now = time.time()
+    found: dict[int, Presence] = {}
     raw: dict[bytes, bytes] = live.client().hgetall(_key(mailbox_id, thread_key))  # type: ignore[assignment]
-    for member, value in raw.items():
+    for field, value in raw.items():
+        member, _, way = field.decode().partition(":")
         data = json.loads(value)
-        if int(member) != person.pk and now - float(data["at"]) < PRESENCE_SECONDS:
-            found.append(Presence(int(member), str(data["name"]), bool(data["writing"])))
-    return sorted(found, key=lambda p: (p.name, p.person_id))
+        if int(member) == person.pk or now - float(data["at"]) >= PRESENCE_SECONDS:
+            continue
+        writing = way == "w" or (int(member) in found and found[int(member)].writing)
+        found[int(member)] = Presence(int(member), str(data["name"]), writing)
+    return sorted(found.values(), key=lambda p: (p.name, p.person_id))
 
 
 def digest(present: list[Presence]) -> str:
