@@ -2,7 +2,8 @@
 # Benchmarks of the metadata cache against a fresh local operator (ports 33000+), on
 # PostgreSQL (database webmail_bench, made anew) and Redis; prints one JSON object.
 # Environment: BENCH_MESSAGES (default 100000), BENCH_RUNS (default 100). Takes minutes.
-# BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds). Beside a running test suite:
+# BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds); BENCH_ONLY=triage_assigned_to_me_p95_ms:
+# the triage lists alone (benchmarks/triage_views.py). Beside a running test suite:
 # BENCH_NAME, BENCH_PORT_BASE and BENCH_REDIS_DB (cache; the next one is the broker).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -32,4 +33,16 @@ if [[ "$DATABASE_URL" == postgres* ]]; then
   psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"$db_name\""
   psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\""
 fi
-"$PY" benchmarks/mailbox_cache.py
+# The triage lists (benchmarks/triage_views.py) seed the database alone, after the cache's.
+if [[ "${BENCH_ONLY:-}" == triage_* ]]; then
+  "$PY" benchmarks/triage_views.py
+  exit
+fi
+cache_json="$("$PY" benchmarks/mailbox_cache.py)"
+if [[ -n "${BENCH_ONLY:-}" ]]; then
+  echo "$cache_json"
+  exit
+fi
+triage_json="$("$PY" benchmarks/triage_views.py)"
+"$PY" -c 'import json, sys; print(json.dumps({**json.loads(sys.argv[1]), **json.loads(sys.argv[2])}))' \
+  "$cache_json" "$triage_json"

@@ -322,6 +322,7 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
         "triage": triage.reply_context(request, mailbox, str(form["in_reply_to"].value() or "")),
         "collision": stopped,
+        "saved_replies": triage.composer_replies(request, mailbox, str(form["to"].value() or "")),
     }
     return render(request, "mail/compose.html", context)
 

@@ -19,8 +19,8 @@ from mailboxes import access, audit
 from mailboxes.access import Action
 from mailboxes.errors import BadRequest
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
-from triage import actions, collisions, people, presence, queries
-from triage.models import Conversation
+from triage import actions, collisions, people, presence, queries, replies
+from triage.models import Conversation, SavedReply
 from webmail.auth import session
 from webmail.converters import uid_from
 from webmail.http import AuthedRequest
@@ -290,6 +290,11 @@ def reply_context(
     }
 
 
+def composer_replies(request: AuthedRequest, mailbox: Mailbox, to: str) -> list[replies.Filled]:
+    """The structure's saved replies, filled in for this message, for the composer."""
+    return replies.for_reply(mailbox, request.user, to)
+
+
 def stopped_reply(request: AuthedRequest, mailbox: Mailbox) -> dict[str, Any] | None:
     """A reply whose conversation others changed since it started, and not "send anyway":
     what changed, for the composer to show with the choice. Audited (no content)."""
@@ -309,3 +314,38 @@ def stopped_reply(request: AuthedRequest, mailbox: Mailbox) -> dict[str, Any] | 
         request=request,
     )
     return {"changes": changes, "conversation_url": conversation_url(mailbox, started.thread_key)}
+
+
+# --- Saved replies --------------------------------------------------------------------------
+
+
+@login_required
+def saved_replies(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """The saved replies of the mailbox's structure: its managers write, change and delete
+    them (placeholders: triage.replies.PLACEHOLDERS)."""
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
+    if mailbox.structure_id is None:
+        raise Http404
+    if request.method == "POST":
+        post = request.POST
+        chosen = SavedReply.objects.filter(
+            pk=int(post["reply"]) if post.get("reply", "").isdigit() else 0,
+            structure_id=mailbox.structure_id,
+        ).first()
+        try:
+            if post.get("delete") and chosen is not None:
+                replies.do_delete_reply(request.user, mailbox, chosen, request)
+            else:
+                replies.do_save_reply(
+                    request.user, mailbox, post.get("title", ""), post.get("text", ""),
+                    chosen, request,
+                )  # fmt: skip
+        except BadRequest:
+            return HttpResponseBadRequest()
+        return redirect("triage-replies", mailbox_id=mailbox.pk)
+    context = {
+        "mailbox": mailbox,
+        "replies": replies.of_structure(mailbox.structure_id),
+        "placeholders": replies.PLACEHOLDERS,
+    }
+    return render(request, "triage/replies.html", context)
