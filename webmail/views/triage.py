@@ -113,6 +113,11 @@ def change(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     return back(request, conversation_url(mailbox, thread_key))
 
 
+def mailboxes_prefix() -> str:
+    """ "/mailbox/": a list's rows append "<id>/conversation/" (no reverse() per row)."""
+    return reverse("mail-folder", args=[1]).removesuffix("1/")
+
+
 def filters_of(request: HttpRequest, view: str) -> queries.Filters:
     assignee = request.GET.get("assignee", "")
     return queries.Filters(
@@ -138,8 +143,8 @@ def mine(request: AuthedRequest) -> HttpResponse:
         "filters": filters,
         "statuses": Conversation.Status.choices,
         "mailbox": None,
-        "counts": queries.counts(request.user),
         "page": page_number(request),
+        "conversation_prefix": mailboxes_prefix(),
     }
     return render(request, "triage/list.html", context)
 
@@ -160,11 +165,11 @@ def mailbox_list(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         "filters": filters,
         "statuses": Conversation.Status.choices,
         "mailbox": mailbox,
-        "counts": queries.counts(request.user, mailbox),
         "labels": queries.labels_in(mailbox),
         "assignable": people.people_of(mailbox, Action.TRIAGE) if can_triage else [],
         "can_triage": can_triage,
         "page": page_number(request),
+        "conversation_prefix": mailboxes_prefix(),
     }
     return render(request, "triage/list.html", context)
 
