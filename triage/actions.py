@@ -13,6 +13,8 @@ import re
 from email.message import Message
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -69,9 +71,13 @@ def _redraw(mailbox_id: int) -> None:
 
 
 def _notify(person: User, text: str) -> None:
-    """In the app's notifications; never any health data (no subject, no patient)."""
+    """In the app's notifications, and by e-mail when WEBMAIL_TRIAGE_EMAIL says so; never
+    any health data (who and which mailbox: no subject, no patient, no note's text)."""
     Notification.objects.create(person=person, text=text[:500])
     transaction.on_commit(lambda: access.forget_navigation(person.pk))
+    if settings.WEBMAIL_TRIAGE_EMAIL and person.email:
+        subject = _("MSSanté webmail: a conversation for you")
+        transaction.on_commit(lambda: send_mail(subject, text, None, [person.email]))
 
 
 def _audit(

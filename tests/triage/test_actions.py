@@ -252,3 +252,25 @@ def test_it_keeps_labels_in_the_history_and_the_audit(shared: Mailbox, bob: User
         ("unlabelled", "urgent"),
     ]
     assert AuditEvent.objects.filter(action="triage.label").count() == 2
+
+
+def test_it_tells_by_email_only_when_asked_and_without_health_data(
+    shared: Mailbox,
+    manager: User,
+    bob: User,
+    settings: object,
+    mailoutbox: list[object],
+    django_capture_on_commit_callbacks: object,
+) -> None:
+    bob.email = "bob@pharmacie.test"
+    bob.save()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        actions.do_add_note(manager, shared, THREAD, "Dupont : @bob.lefevre")
+    assert mailoutbox == []
+    settings.WEBMAIL_TRIAGE_EMAIL = True  # type: ignore[attr-defined]
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
+        actions.do_assign(manager, shared, THREAD, bob)
+    [sent] = mailoutbox
+    assert sent.to == ["bob@pharmacie.test"]  # type: ignore[attr-defined]
+    assert shared.address in sent.body  # type: ignore[attr-defined]
+    assert "Dupont" not in sent.body + sent.subject  # type: ignore[attr-defined]
