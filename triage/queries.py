@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
@@ -193,9 +194,12 @@ def backfill(mailbox: Mailbox) -> int:
     return len(made)
 
 
+BACKFILLED_SECONDS = 24 * 3600
+
+
 def ensure_backfilled(mailbox: Mailbox) -> None:
-    """Once per mailbox: when it has cached mail and no conversation yet."""
-    if Conversation.objects.filter(mailbox=mailbox).exists():
-        return
-    if MessageIndex.objects.filter(folder__mailbox=mailbox).exists():
+    """When the mailbox has no conversation yet, or once a day: mail cached while it was
+    not shared (the sync's hook skips those mailboxes) gets its rows. Idempotent."""
+    empty = not Conversation.objects.filter(mailbox=mailbox).exists()
+    if empty or cache.add(f"webmail:triage:backfilled:{mailbox.pk}", 1, BACKFILLED_SECONDS):
         backfill(mailbox)

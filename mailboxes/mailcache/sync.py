@@ -107,8 +107,19 @@ def fetch_new(client: IMAPClient, folder: Folder, uids: list[int]) -> list[Messa
             SyncState.objects.filter(mailbox=folder.mailbox).update(done=F("done") + len(built))
         rows = [message for message, _ in built]
         added.extend(rows)
-        signals.messages_indexed.send(Mailbox, mailbox=folder.mailbox, folder=folder, messages=rows)
+        indexed_hooks(folder, rows)
     return added
+
+
+def indexed_hooks(folder: Folder, rows: list[MessageIndex]) -> None:
+    """Tell the feature apps (mailboxes.signals): the rows are committed, so a receiver
+    that fails loses no mail; it is logged, and the sync goes on."""
+    answers = signals.messages_indexed.send_robust(
+        Mailbox, mailbox=folder.mailbox, folder=folder, messages=rows
+    )
+    for receiver, answer in answers:
+        if isinstance(answer, Exception):
+            logger.error("messages_indexed receiver %s failed: %r", receiver, type(answer))
 
 
 def copy_rows(messages: list[MessageIndex]) -> None:

@@ -22,7 +22,7 @@ from mailboxes.models import (
     Notification,
     User,
 )
-from triage import actions, people
+from triage import actions, people, queries
 from triage.models import Conversation, Event
 
 THREAD = "<first@example.test>"
@@ -274,3 +274,13 @@ def test_it_tells_by_email_only_when_asked_and_without_health_data(
     assert sent.to == ["bob@pharmacie.test"]  # type: ignore[attr-defined]
     assert shared.address in sent.body  # type: ignore[attr-defined]
     assert "Dupont" not in sent.body + sent.subject  # type: ignore[attr-defined]
+
+
+def test_it_leaves_a_personal_mailbox_alone_until_it_is_shared(alice: User, bob: User) -> None:
+    own = Mailbox.objects.get(owner=alice)
+    folder = Folder.objects.create(mailbox=own, name="INBOX")
+    actions.on_messages_indexed(own, folder, [incoming(folder, 1, timezone.now())])
+    assert not Conversation.objects.filter(mailbox=own).exists()  # no triage, no cost
+    Delegation.objects.create(person=bob, mailbox=own, role="triage")
+    queries.ensure_backfilled(own)  # the list's first opening
+    assert Conversation.objects.get(mailbox=own).thread_key == THREAD

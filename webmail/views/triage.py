@@ -8,12 +8,17 @@ import contextlib
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.views.decorators.http import require_POST
 
 from mailboxes import access, audit
 from mailboxes.access import Action
@@ -99,10 +104,11 @@ def apply(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> None:
         raise BadRequest("unknown change")
 
 
-@require_POST
 @login_required
 def change(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.TRIAGE, mailbox_id, request)
+    if request.method != "POST":  # after access: a refusal looks the same either way
+        return HttpResponseNotAllowed(["POST"])
     thread_key = request.POST.get("thread", "")
     if not MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key).exists():
         raise Http404  # only conversations the cache knows in this mailbox
@@ -200,12 +206,13 @@ def bulk_assignee(request: AuthedRequest, mailbox: Mailbox) -> tuple[bool, User 
     return True, None if value == "none" else assignee_of(mailbox, value)
 
 
-@require_POST
 @login_required
 def bulk(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """Assign, or set the status of, several conversations at once. A conversation the
     status cannot go to from where it is keeps its own (the others change)."""
     mailbox = access.mailbox_or_404(request.user, Action.TRIAGE, mailbox_id, request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     status = request.POST.get("triage_status", "")
     try:
         threads = threads_posted(request, mailbox)
