@@ -51,7 +51,6 @@ def panel(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> dict[str
         "thread": thread_key,
         "events": events,
         "status": status,
-        "status_label": Conversation.Status(status).label,
         "next_statuses": [
             (value, Conversation.Status(value).label)
             for value in Conversation.Status.values
@@ -254,10 +253,13 @@ def live_context(
     others = presence.others(mailbox.pk, thread_key, request.user)
     conversation = Conversation.objects.filter(mailbox=mailbox, thread_key=thread_key).first()
     started = collisions.read_start(mailbox, start) if start else None
+    status = conversation.status if conversation else Conversation.Status.NEW
     return {
         "thread": thread_key,
         "others": others,
         "conversation": conversation,
+        "status": status,
+        "status_label": Conversation.Status(status).label,
         "version": conversation.version if conversation else 0,
         "digest": presence.digest(others),
         "writing": writing,
