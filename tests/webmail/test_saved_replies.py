@@ -60,3 +60,10 @@ def test_the_composer_offers_them_filled_in(
     assert 'id="saved-reply"' in html
     assert "Dora Petit</template>" in html
     assert "saved_replies.js" in html
+
+
+def test_the_demo_pharmacy_has_saved_replies(directory: dict[str, Mailbox]) -> None:
+    pharmacy = directory["pharmacie.marche@operateur-a.mssante.test"]
+    filled = replies.for_reply(pharmacy, pharmacy.structure.managers.get(), "Dr X <x@h.test>")  # type: ignore[union-attr]
+    assert [f.title for f in filled] == ["Ordonnance prête", "Produit commandé"]
+    assert "Bonjour Dr X," in filled[0].text
