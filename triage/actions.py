@@ -336,3 +336,33 @@ def on_delegation_changed(
     if held:
         target = f"{person.get_username()} conversations={len(held)}"
         _audit(actor, "triage.unassign", mailbox, target, request)
+
+
+@transaction.atomic
+def do_release_lost(mailbox: Mailbox) -> int:
+    """Unassign whoever can no longer triage the mailbox although no revocation told us (a
+    delegation that expired): back to "Non assigné", in the history (no actor: the
+    delegation's end did it) and one audit event per person. Returns how many."""
+    held = (
+        Conversation.objects.filter(mailbox=mailbox, assignee__isnull=False)
+        .values_list("assignee_id", flat=True)
+        .distinct()
+    )
+    lost = [
+        p for p in User.objects.filter(pk__in=held) if not access.can(p, Action.TRIAGE, mailbox)
+    ]
+    released = 0
+    for person in lost:
+        rows = list(
+            Conversation.objects.select_for_update().filter(mailbox=mailbox, assignee=person)
+        )
+        for conversation in rows:
+            conversation.assignee = None
+            _changed(conversation, "assignee")
+            Event.objects.create(
+                conversation=conversation, kind=Event.Kind.ACCESS_ENDED, value=str(person)
+            )
+        target = f"{person.get_username()} conversations={len(rows)}"
+        _audit(None, "triage.unassign", mailbox, target, None)
+        released += len(rows)
+    return released

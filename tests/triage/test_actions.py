@@ -284,3 +284,17 @@ def test_it_leaves_a_personal_mailbox_alone_until_it_is_shared(alice: User, bob:
     Delegation.objects.create(person=bob, mailbox=own, role="triage")
     queries.ensure_backfilled(own)  # the list's first opening
     assert Conversation.objects.get(mailbox=own).thread_key == THREAD
+
+
+def test_it_releases_the_conversations_of_an_expired_delegation(
+    shared: Mailbox, manager: User, bob: User, dora: User
+) -> None:
+    actions.do_assign(manager, shared, THREAD, bob)
+    actions.do_assign(manager, shared, "<other@example.test>", dora)
+    Delegation.objects.filter(person=bob).update(expires_at=timezone.now() - timedelta(1))
+    assert actions.do_release_lost(shared) == 1
+    assert Conversation.objects.get(thread_key=THREAD).assignee is None
+    assert Conversation.objects.get(thread_key="<other@example.test>").assignee == dora
+    event = AuditEvent.objects.get(action="triage.unassign")
+    assert (event.actor, event.target) == (None, "bob conversations=1")
+    assert actions.do_release_lost(shared) == 0

@@ -5,6 +5,7 @@ person's own read state on a shared mailbox."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -226,3 +227,19 @@ def test_it_keeps_each_persons_own_read_state(
     assert unread_rows(bob) == 1
     assert unread_rows(dora) == 2
     assert not Event.objects.exists()  # reading is no change of the conversation
+
+
+def test_it_shows_the_triage_state_in_the_mail_list(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    manager: User,  # noqa: F811
+    bob: User,  # noqa: F811
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    url = reverse("mail-folder", args=[shared.pk])
+    assert 'data-assignee="' not in client_for(bob).get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):  # committed: the version moves
+        actions.do_assign(manager, shared, THREAD, bob)
+    html = client_for(bob).get(url).content.decode()
+    assert f'data-assignee="{bob.pk}"' in html
+    assert html.count('class="tag status-open"') == 1

@@ -161,6 +161,7 @@ def mailbox_list(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     if not queries.is_shared(mailbox):
         raise Http404
     queries.ensure_backfilled(mailbox)
+    actions.do_release_lost(mailbox)  # an expired delegation sends no event
     view = request.GET.get("view", "all")
     filters = filters_of(request, view if view in VIEWS else "all")
     rows = queries.filtered(Conversation.objects.filter(mailbox=mailbox), filters, request.user)
