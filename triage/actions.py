@@ -1,5 +1,5 @@
-"""Every change of a conversation's triage: assign, status, notes, labels; and what the
-domain's hooks (mailboxes.signals) make of new mail, sent replies and ended delegations.
+"""Every change of a conversation's triage: assign, status, notes, labels, and releasing
+the conversations of people who lost access (triage/hooks.py answers the domain's hooks).
 
 Each do_* owns its transaction, writes the conversation's history (Event) and one audit
 event without content (CONF.17-18: a note's text, a subject or a patient never reach the
@@ -10,7 +10,6 @@ Action.TRIAGE on the mailbox in mailboxes.access.
 from __future__ import annotations
 
 import re
-from email.message import Message
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -25,8 +24,8 @@ from mailboxes.access import Action
 from mailboxes.actions import messages as message_actions
 from mailboxes.errors import BadRequest
 from mailboxes.mailcache import live
-from mailboxes.models import Delegation, Folder, Mailbox, MessageIndex, Notification, Outgoing, User
-from triage import people, queries
+from mailboxes.models import Mailbox, MessageIndex, Notification, User
+from triage import people
 from triage.models import Conversation, Event, Note
 
 if TYPE_CHECKING:
@@ -42,7 +41,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.DONE: frozenset({Status.OPEN}),
 }
 REOPENED_BY_REPLY = frozenset({Status.WAITING, Status.DONE})
-NOT_INCOMING = frozenset(queries.NOT_INCOMING)
 # An IMAP keyword is an atom (RFC 3501 flag-keyword); we keep to letters, digits and - _.
 LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 MAX_LABELS = 10
@@ -58,15 +56,15 @@ def conversation_for(mailbox: Mailbox, thread_key: str, *, lock: bool = False) -
     return conversation
 
 
-def _changed(conversation: Conversation, *fields: str) -> None:
+def changed(conversation: Conversation, *fields: str) -> None:
     """Save the fields, bump the version a reply being written checks, redraw open pages."""
     conversation.version = F("version") + 1
     conversation.save(update_fields=[*fields, "version"])
     conversation.refresh_from_db(fields=["version"])
-    _redraw(conversation.mailbox_id)
+    redraw(conversation.mailbox_id)
 
 
-def _redraw(mailbox_id: int) -> None:
+def redraw(mailbox_id: int) -> None:
     transaction.on_commit(lambda: live.bump(mailbox_id))
 
 
@@ -80,7 +78,7 @@ def _notify(person: User, text: str) -> None:
         transaction.on_commit(lambda: send_mail(subject, text, None, [person.email]))
 
 
-def _audit(
+def audited(
     actor: User | None, action: str, mailbox: Mailbox, target: str, request: HttpRequest | None
 ) -> None:
     audit.record(actor, action, mailbox=mailbox, target=target, request=request)
@@ -108,7 +106,7 @@ def do_assign(
     if started:
         conversation.status, conversation.status_changed_at = Status.OPEN, timezone.now()
         fields += ["status", "status_changed_at"]
-    _changed(conversation, *fields)
+    changed(conversation, *fields)
     if assignee is None:
         Event.objects.create(conversation=conversation, actor=actor, kind=Event.Kind.UNASSIGNED)
     else:
@@ -120,7 +118,7 @@ def do_assign(
             conversation=conversation, actor=actor, kind=Event.Kind.STATUS, value=Status.OPEN
         )
     who = assignee.get_username() if assignee else "-"
-    _audit(actor, "triage.assign", mailbox, f"{thread_key} {who}", request)
+    audited(actor, "triage.assign", mailbox, f"{thread_key} {who}", request)
     if assignee is not None and assignee.pk != actor.pk:
         _notify(
             assignee,
@@ -146,11 +144,11 @@ def do_set_status(
     if status not in TRANSITIONS.get(conversation.status, frozenset()):
         raise BadRequest(f"no way from {conversation.status} to {status}")
     conversation.status, conversation.status_changed_at = status, timezone.now()
-    _changed(conversation, "status", "status_changed_at")
+    changed(conversation, "status", "status_changed_at")
     Event.objects.create(
         conversation=conversation, actor=actor, kind=Event.Kind.STATUS, value=status
     )
-    _audit(actor, "triage.status", mailbox, f"{thread_key} {status}", request)
+    audited(actor, "triage.status", mailbox, f"{thread_key} {status}", request)
     return conversation
 
 
@@ -173,7 +171,7 @@ def do_add_note(
     mentions = people.mentioned(text, people.people_of(mailbox))
     note.mentions.set(mentions)
     Event.objects.create(conversation=conversation, actor=actor, kind=Event.Kind.NOTE, note=note)
-    _audit(actor, "triage.note", mailbox, f"{thread_key} mentions={len(mentions)}", request)
+    audited(actor, "triage.note", mailbox, f"{thread_key} mentions={len(mentions)}", request)
     for person in mentions:
         if person.pk != actor.pk:
             _notify(
@@ -181,7 +179,7 @@ def do_add_note(
                 _("%(person)s mentioned you in a note in the mailbox %(mailbox)s.")
                 % {"person": actor, "mailbox": mailbox.address},
             )
-    _redraw(mailbox.pk)
+    redraw(mailbox.pk)
     return note
 
 
@@ -215,127 +213,16 @@ def do_set_label(
         conversation.save(update_fields=["labels"])
         kind = Event.Kind.LABELLED if on else Event.Kind.UNLABELLED
         Event.objects.create(conversation=conversation, actor=actor, kind=kind, value=label)
-        _audit(actor, "triage.label", mailbox, f"{thread_key} {'+' if on else '-'}{label}", request)
-        _redraw(mailbox.pk)
+        audited(
+            actor, "triage.label", mailbox, f"{thread_key} {'+' if on else '-'}{label}", request
+        )
+        redraw(mailbox.pk)
     located = MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key)
     by_folder: dict[str, list[int]] = {}
     for folder, uid in located.values_list("folder__name", "uid"):
         by_folder.setdefault(folder, []).append(uid)
     message_actions.do_set_keyword(actor, mailbox, by_folder, label, on, request)
     return conversation
-
-
-# --- The domain's hooks (connected in TriageConfig.ready) ---------------------------------
-
-
-def on_messages_indexed(mailbox: Mailbox, folder: Folder, messages: list[MessageIndex]) -> None:
-    """New mail in the cache: every incoming conversation has its triage row (Nouveau), its
-    newest date moves on, and one that was done or waiting is reopened ("En cours") by a
-    message written after its status was set (a rebuilt folder re-indexes old mail: that
-    reopens nothing)."""
-    if folder.special_use in NOT_INCOMING or not queries.is_shared(mailbox):
-        return  # a personal mailbox without delegates needs no triage (backfilled if it gets one)
-    own = mailbox.address.lower()
-    newest: dict[str, MessageIndex] = {}
-    for message in messages:
-        if message.thread_key and message.sender_address.lower() != own:
-            known = newest.get(message.thread_key)
-            if known is None or message.date > known.date:
-                newest[message.thread_key] = message
-    if newest:
-        with transaction.atomic():
-            _arrived(mailbox, newest)
-
-
-def _arrived(mailbox: Mailbox, newest: dict[str, MessageIndex]) -> None:
-    Conversation.objects.bulk_create(
-        [
-            Conversation(mailbox=mailbox, thread_key=key, last_message_at=m.date)
-            for key, m in newest.items()
-        ],
-        ignore_conflicts=True,
-    )
-    rows = Conversation.objects.select_for_update().filter(
-        mailbox=mailbox, thread_key__in=list(newest)
-    )
-    reopened = False
-    for conversation in rows:
-        date = newest[conversation.thread_key].date
-        fields = []
-        if date > conversation.last_message_at:
-            conversation.last_message_at = date
-            fields.append("last_message_at")
-        if conversation.status in REOPENED_BY_REPLY and date > conversation.status_changed_at:
-            conversation.status, conversation.status_changed_at = Status.OPEN, timezone.now()
-            _changed(conversation, *fields, "status", "status_changed_at")
-            Event.objects.create(conversation=conversation, kind=Event.Kind.REOPENED)
-            _audit(None, "triage.reopen", mailbox, conversation.thread_key, None)
-            reopened = True
-        elif fields:
-            conversation.save(update_fields=fields)
-    if reopened:
-        _redraw(mailbox.pk)
-
-
-def thread_of(mailbox: Mailbox, message: Message) -> str:
-    """The conversation a message we send answers: the one of the message it replies to,
-    as the cache knows it, else the first Message-ID of its References."""
-    replied = str(message.get("In-Reply-To", "") or "").strip()
-    if not replied:
-        return ""
-    key = (
-        MessageIndex.objects.filter(folder__mailbox=mailbox, message_id=replied)
-        .exclude(thread_key="")
-        .values_list("thread_key", flat=True)
-        .first()
-    )
-    if key:
-        return key
-    references = str(message.get("References", "") or "").split()
-    return references[0] if references else replied
-
-
-def on_message_queued(outgoing: Outgoing, message: Message, action: str) -> None:
-    """A reply leaves from the mailbox: its history says who sent it ("envoyé par"), and a
-    reply being written by someone else in the meantime is stopped (the version moves)."""
-    if action != "message.queue":
-        return
-    mailbox, author = outgoing.mailbox, outgoing.author
-    key = thread_of(mailbox, message)
-    if not key:
-        return
-    conversation = conversation_for(mailbox, key, lock=True)
-    fields = []
-    if conversation.status == Status.NEW:
-        conversation.status, conversation.status_changed_at = Status.OPEN, timezone.now()
-        fields = ["status", "status_changed_at"]
-    _changed(conversation, *fields)
-    # The actor is who sent it ("envoyé par"): the mailbox's address is the From.
-    Event.objects.create(conversation=conversation, actor=author, kind=Event.Kind.REPLIED)
-
-
-def on_delegation_changed(
-    delegation: Delegation, actor: User | None, request: HttpRequest | None
-) -> None:
-    """A delegation was revoked or lowered: whoever can no longer triage the mailbox is no
-    longer assigned there; each conversation goes back to "Non assigné", in its history and
-    in one audit event."""
-    person, mailbox = delegation.person, delegation.mailbox
-    if access.can(person, Action.TRIAGE, mailbox):
-        return
-    held = list(Conversation.objects.select_for_update().filter(mailbox=mailbox, assignee=person))
-    for conversation in held:
-        conversation.assignee = None
-        _changed(conversation, "assignee")
-        Event.objects.create(
-            conversation=conversation,
-            actor=actor,
-            kind=Event.Kind.ACCESS_ENDED,
-            value=str(person),
-        )
-    if held:
-        target = f"{person.get_username()} conversations={len(held)}"
-        _audit(actor, "triage.unassign", mailbox, target, request)
 
 
 @transaction.atomic
@@ -358,11 +245,11 @@ def do_release_lost(mailbox: Mailbox) -> int:
         )
         for conversation in rows:
             conversation.assignee = None
-            _changed(conversation, "assignee")
+            changed(conversation, "assignee")
             Event.objects.create(
                 conversation=conversation, kind=Event.Kind.ACCESS_ENDED, value=str(person)
             )
         target = f"{person.get_username()} conversations={len(rows)}"
-        _audit(None, "triage.unassign", mailbox, target, None)
+        audited(None, "triage.unassign", mailbox, target, None)
         released += len(rows)
     return released

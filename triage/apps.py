@@ -20,18 +20,18 @@ class TriageConfig(AppConfig):
 
 
 def _indexed(sender: object, **kwargs: Any) -> None:
-    from triage import actions
+    from triage import hooks
 
-    actions.on_messages_indexed(kwargs["mailbox"], kwargs["folder"], kwargs["messages"])
+    hooks.on_messages_indexed(kwargs["mailbox"], kwargs["folder"], kwargs["messages"])
 
 
 def _queued(sender: object, **kwargs: Any) -> None:
-    from triage import actions
+    from triage import hooks
 
-    actions.on_message_queued(kwargs["outgoing"], kwargs["message"], kwargs["action"])
+    hooks.on_message_queued(kwargs["outgoing"], kwargs["message"], kwargs["action"])
 
 
 def _delegation(sender: object, **kwargs: Any) -> None:
-    from triage import actions
+    from triage import hooks
 
-    actions.on_delegation_changed(kwargs["delegation"], kwargs["actor"], kwargs["request"])
+    hooks.on_delegation_changed(kwargs["delegation"], kwargs["actor"], kwargs["request"])

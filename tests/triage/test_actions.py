@@ -22,7 +22,7 @@ from mailboxes.models import (
     Notification,
     User,
 )
-from triage import actions, people, queries
+from triage import actions, hooks, people, queries
 from triage.models import Conversation, Event
 
 THREAD = "<first@example.test>"
@@ -140,15 +140,15 @@ def test_it_keeps_a_conversation_done_for_older_or_own_or_sent_mail(
     older = timezone.now() - timedelta(days=3)  # a rebuilt folder re-indexes old mail
     later = timezone.now() + timedelta(seconds=5)
     sent = Folder.objects.create(mailbox=shared, name="Sent", special_use="\\Sent")
-    actions.on_messages_indexed(shared, inbox, [incoming(inbox, 1, older)])
-    actions.on_messages_indexed(shared, inbox, [incoming(inbox, 2, later, shared.address)])
-    actions.on_messages_indexed(shared, sent, [incoming(sent, 3, later)])
+    hooks.on_messages_indexed(shared, inbox, [incoming(inbox, 1, older)])
+    hooks.on_messages_indexed(shared, inbox, [incoming(inbox, 2, later, shared.address)])
+    hooks.on_messages_indexed(shared, sent, [incoming(sent, 3, later)])
     assert Conversation.objects.get().status == Status.DONE
 
 
 def test_it_makes_a_new_conversation_for_new_incoming_mail(shared: Mailbox, inbox: Folder) -> None:
     when = timezone.now()
-    actions.on_messages_indexed(shared, inbox, [incoming(inbox, 1, when)])
+    hooks.on_messages_indexed(shared, inbox, [incoming(inbox, 1, when)])
     conversation = Conversation.objects.get()
     assert (conversation.status, conversation.assignee, conversation.last_message_at) == (
         Status.NEW,
@@ -279,7 +279,7 @@ def test_it_tells_by_email_only_when_asked_and_without_health_data(
 def test_it_leaves_a_personal_mailbox_alone_until_it_is_shared(alice: User, bob: User) -> None:
     own = Mailbox.objects.get(owner=alice)
     folder = Folder.objects.create(mailbox=own, name="INBOX")
-    actions.on_messages_indexed(own, folder, [incoming(folder, 1, timezone.now())])
+    hooks.on_messages_indexed(own, folder, [incoming(folder, 1, timezone.now())])
     assert not Conversation.objects.filter(mailbox=own).exists()  # no triage, no cost
     Delegation.objects.create(person=bob, mailbox=own, role="triage")
     queries.ensure_backfilled(own)  # the list's first opening

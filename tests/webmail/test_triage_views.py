@@ -14,7 +14,7 @@ from mailboxes.actions import delegations
 from mailboxes.models import Delegation, Folder, Mailbox, MessageIndex, User
 from tests.conftest import client_for
 from tests.triage.conftest import bob, dora, erin, manager, shared  # noqa: F401  # fixtures
-from triage import actions
+from triage import actions, hooks
 from triage.models import Conversation, Event
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +35,7 @@ def inbox(shared: Mailbox) -> Folder:  # noqa: F811
             sender_address="dr@clinique.test",
             date=datetime(2026, 11, 20, 8, uid, tzinfo=UTC),
         )
-    actions.on_messages_indexed(shared, folder, list(folder.index.all()))
+    hooks.on_messages_indexed(shared, folder, list(folder.index.all()))
     return folder
 
 
