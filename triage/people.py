@@ -8,23 +8,32 @@ import unicodedata
 from django.db.models import Q
 
 from mailboxes import access
-from mailboxes.access import Action
+from mailboxes.access import Action, Role
 from mailboxes.models import Delegation, Mailbox, User
 
 MENTION = re.compile(r"(?<![\w@.])@([\w][\w.-]*\w|\w)")
 
 
-def people_of(mailbox: Mailbox, action: Action = Action.READ) -> list[User]:
-    """Everyone who may do `action` on the mailbox (its owner, its structure's managers, its
-    active delegates), by name. The policy decides, person by person: a shared mailbox has a
-    handful of people."""
+def roles_of(mailbox: Mailbox) -> list[tuple[User, Role]]:
+    """Everyone with a role on the mailbox (its owner, its structure's managers, its active
+    delegates) and that role, by name. The policy decides, person by person, once: a shared
+    mailbox has a handful of people."""
     delegated = Delegation.objects.active().filter(mailbox=mailbox).values("person_id")
     candidates = Q(pk__in=delegated) | Q(pk=mailbox.owner_id or 0)
     if mailbox.structure_id:
         candidates |= Q(managed_structures=mailbox.structure_id)
-    found = User.objects.filter(candidates, is_active=True).distinct()
-    people = [person for person in found if access.can(person, action, mailbox)]
-    return sorted(people, key=lambda person: (person.last_name, person.first_name, person.pk))
+    found = []
+    for person in User.objects.filter(candidates, is_active=True).distinct():
+        role = access.role_of(person, mailbox)
+        if role is not None:
+            found.append((person, role))
+    return sorted(found, key=lambda pair: (pair[0].last_name, pair[0].first_name, pair[0].pk))
+
+
+def people_of(mailbox: Mailbox, action: Action = Action.READ) -> list[User]:
+    """Everyone who may do `action` on the mailbox, by name."""
+    least = access.MINIMUM_ROLE[action]
+    return [person for person, role in roles_of(mailbox) if role >= least]
 
 
 def handle(person: User) -> str:

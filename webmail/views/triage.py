@@ -45,7 +45,7 @@ def panel(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> dict[str
         queries.mark_read(request.user, conversation)
     status = conversation.status if conversation else Conversation.Status.NEW
     can_triage = Action.TRIAGE in mailbox.allowed
-    team = people.people_of(mailbox) if can_triage else []
+    team = people.roles_of(mailbox) if can_triage else []
     return {
         "conversation": conversation,
         "thread": thread_key,
@@ -57,8 +57,8 @@ def panel(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> dict[str
             if value in actions.TRANSITIONS[status]
         ],
         "can_triage": can_triage,
-        "assignable": [p for p in team if access.can(p, Action.TRIAGE, mailbox)],
-        "handles": [people.handle(p) for p in team],
+        "assignable": [p for p, role in team if role >= access.MINIMUM_ROLE[Action.TRIAGE]],
+        "handles": [people.handle(p) for p, _ in team],
         "live": live_context(request, mailbox, thread_key, writing=False),
     }
 
