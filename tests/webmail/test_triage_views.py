@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from mailboxes.actions import delegations
-from mailboxes.models import Delegation, Folder, Mailbox, MessageIndex, User
+from mailboxes.models import AuditEvent, Delegation, Folder, Mailbox, MessageIndex, User
 from tests.conftest import client_for
 from tests.triage.conftest import bob, dora, erin, manager, shared  # noqa: F401  # fixtures
 from triage import actions, hooks
@@ -243,3 +243,18 @@ def test_it_shows_the_triage_state_in_the_mail_list(
     html = client_for(bob).get(url).content.decode()
     assert f'data-assignee="{bob.pk}"' in html
     assert html.count('class="tag status-open"') == 1
+
+
+def test_it_audits_the_opening_of_a_mailbox_through_its_triage_lists(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    manager: User,  # noqa: F811
+    bob: User,  # noqa: F811
+) -> None:
+    actions.do_assign(manager, shared, THREAD, bob)
+    client = client_for(bob)
+    for _ in range(2):
+        client.get(reverse("triage-mine"))
+        client.get(reverse("triage-list", args=[shared.pk]))
+    opened = AuditEvent.objects.filter(action="mailbox.open", actor=bob, mailbox=shared)
+    assert opened.count() == 1  # once per session, the lists show senders and subjects

@@ -29,7 +29,7 @@ from triage.models import Conversation, SavedReply
 from webmail.auth import session
 from webmail.converters import uid_from
 from webmail.http import AuthedRequest
-from webmail.views.mail import folder_of
+from webmail.views.mail import audit_opening, folder_of
 
 MAX_BULK = 200
 VIEWS = ("all", "unassigned", "mine")
@@ -143,8 +143,11 @@ def mine(request: AuthedRequest) -> HttpResponse:
     """ "Assigné à moi": the person's conversations in every mailbox they may still read."""
     filters = filters_of(request, "mine")
     rows = queries.filtered(Conversation.objects.assigned_to(request.user), filters, request.user)
+    listing = queries.page(rows, request.user, page_number(request))
+    for shown in {row.conversation.mailbox for row in listing.rows}:
+        audit_opening(request, shown)  # senders and subjects: once per session and mailbox
     context = {
-        "listing": queries.page(rows, request.user, page_number(request)),
+        "listing": listing,
         "filters": filters,
         "statuses": Conversation.Status.choices,
         "mailbox": None,
@@ -161,6 +164,7 @@ def mailbox_list(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     if not queries.is_shared(mailbox):
         raise Http404
     queries.ensure_backfilled(mailbox)
+    audit_opening(request, mailbox)
     actions.do_release_lost(mailbox)  # an expired delegation sends no event
     view = request.GET.get("view", "all")
     filters = filters_of(request, view if view in VIEWS else "all")
