@@ -2,7 +2,8 @@
 # Benchmarks of the metadata cache against a fresh local operator (ports 33000+), on
 # PostgreSQL (database webmail_bench, made anew) and Redis; prints one JSON object.
 # Environment: BENCH_MESSAGES (default 100000), BENCH_RUNS (default 100). Takes minutes.
-# BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds). Beside a running test suite:
+# BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds); BENCH_ONLY=triage_assigned_to_me_p95_ms:
+# the triage lists alone (benchmarks/triage_views.py). Beside a running test suite:
 # BENCH_NAME, BENCH_PORT_BASE and BENCH_REDIS_DB (cache; the next one is the broker).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -32,10 +33,12 @@ if [[ "$DATABASE_URL" == postgres* ]]; then
   psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"$db_name\""
   psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\""
 fi
-# The directory's keys (benchmarks/directory_bench.py) beside the cache's, in one JSON object.
+# Every benchmark prints one JSON object on stdout; they are merged into one.
 merge() { "$PY" -c 'import json, sys; print(json.dumps({k: v for line in sys.stdin if line.strip() for k, v in json.loads(line).items()}))'; }
 case "${BENCH_ONLY:-}" in
-  directory_* | autocomplete_*) "$PY" benchmarks/directory_bench.py ;;
-  "") { "$PY" benchmarks/mailbox_cache.py; "$PY" benchmarks/directory_bench.py; } | merge ;;
-  *) "$PY" benchmarks/mailbox_cache.py ;;
+  directory_* | autocomplete_*) benches=(benchmarks/directory_bench.py) ;;
+  triage_*) benches=(benchmarks/triage_views.py) ;;
+  "") benches=(benchmarks/mailbox_cache.py benchmarks/directory_bench.py benchmarks/triage_views.py) ;;
+  *) benches=(benchmarks/mailbox_cache.py) ;;
 esac
+for bench in "${benches[@]}"; do "$PY" "$bench"; done | merge

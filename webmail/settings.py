@@ -375,6 +375,8 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "webmail@localhost")
+# Triage: being assigned or mentioned is also told by e-mail (who and which mailbox only).
+WEBMAIL_TRIAGE_EMAIL = env_bool("WEBMAIL_TRIAGE_EMAIL", False)
 
 # --- Sending ----------------------------------------------------------------------------------
 WEBMAIL_SEND_RETRY_SECONDS = env_int("WEBMAIL_SEND_RETRY_SECONDS", 30, minimum=1)

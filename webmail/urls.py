@@ -8,7 +8,17 @@ from django.views.generic import RedirectView
 from webmail.auth import local_views
 from webmail.auth import views as auth_views
 from webmail.converters import UidConverter
-from webmail.views import actions, compose, delegations, directory, health, mail, reader, search
+from webmail.views import (
+    actions,
+    compose,
+    delegations,
+    directory,
+    health,
+    mail,
+    reader,
+    search,
+    triage,
+)
 
 register_converter(UidConverter, "uid")
 
@@ -60,6 +70,12 @@ urlpatterns = [
     path("directory/", directory.directory_page, name="directory-page"),
     path("directory/suggest/", directory.suggest, name="directory-suggest"),
     path("directory/confirm/", directory.confirm, name="directory-confirm"),
+    path("triage/mine/", triage.mine, name="triage-mine"),
+    path("mailbox/<int:mailbox_id>/triage/", triage.mailbox_list, name="triage-list"),
+    path("mailbox/<int:mailbox_id>/triage/change/", triage.change, name="triage-change"),
+    path("mailbox/<int:mailbox_id>/triage/bulk/", triage.bulk, name="triage-bulk"),
+    path("mailbox/<int:mailbox_id>/triage/live/", triage.live, name="triage-live"),
+    path("mailbox/<int:mailbox_id>/saved-replies/", triage.saved_replies, name="triage-replies"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(
         "mailbox/<int:mailbox_id>/delegations/",

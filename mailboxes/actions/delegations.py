@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mailboxes import access, audit
+from mailboxes import access, audit, signals
 from mailboxes.models import Delegation, Mailbox, Notification, User
 
 if TYPE_CHECKING:
@@ -114,6 +114,9 @@ def do_change_delegation(
 ) -> Delegation:
     delegation.role, delegation.expires_at = role, expires_at
     delegation.save(update_fields=["role", "expires_at"])
+    signals.delegation_changed.send(
+        Delegation, delegation=delegation, actor=changer, request=request
+    )
     audit.record(
         changer,
         "delegation.change",
@@ -136,6 +139,10 @@ def do_revoke_delegation(
     """Revoke now: the delegate's very next request is refused (access checks every time)."""
     delegation.revoked_at, delegation.revoked_by = timezone.now(), revoker
     delegation.save(update_fields=["revoked_at", "revoked_by"])
+    # Before the notice: the feature apps end what the delegate held (triage assignments).
+    signals.delegation_changed.send(
+        Delegation, delegation=delegation, actor=revoker, request=request
+    )
     audit.record(
         revoker,
         "delegation.revoke",

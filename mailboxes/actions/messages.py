@@ -5,11 +5,13 @@ request made and the server's answer (CONFORMANCE.md §4.8). Callers have checke
 
 from __future__ import annotations
 
+import contextlib
+import re
 from typing import TYPE_CHECKING
 
 from mailboxes import audit
 from mailboxes.actions import syncing
-from mailboxes.errors import BadRequest
+from mailboxes.errors import BadRequest, OperatorUnavailable
 from mailboxes.mail.folders import check_folder
 from mailboxes.mailcache import cache
 from mailboxes.operator import imap
@@ -96,3 +98,31 @@ def do_empty_trash(
         cache.after_emptied(mailbox, trash)
         event.response = f"{count} deleted"
         return count
+
+
+# An IMAP keyword (RFC 3501 flag-keyword atom): never a system flag, never atom-specials.
+KEYWORD_ATOM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+
+
+def do_set_keyword(
+    person: User,
+    mailbox: Mailbox,
+    messages: dict[str, list[int]],
+    keyword: str,
+    on: bool,
+    request: HttpRequest | None = None,
+) -> None:
+    """Set (or clear) an IMAP keyword on messages, by folder, so other mail clients see it
+    (triage labels). One audit event per folder with the server's answer; an unreachable
+    or refusing operator is recorded and the remaining folders still tried."""
+    if not KEYWORD_ATOM.match(keyword):
+        raise BadRequest("not an IMAP keyword")
+    for folder, uids in messages.items():
+        target = f"{folder}/{','.join(map(str, uids))} {'+' if on else '-'}{keyword}"
+        with (
+            contextlib.suppress(OperatorUnavailable),
+            _audited(person, "message.keyword", mailbox, target, request) as event,
+        ):
+            imap.set_flag(mailbox, folder, uids, keyword.encode(), on)
+            cache.after_keyword(mailbox, folder, uids, keyword, on)
+            event.response = "ok"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from mailboxes import audit, recipients
+from mailboxes import audit, recipients, signals
 from mailboxes.actions import sending
 from mailboxes.mail.headers import date_now, for_header, message_ids, new_message_id, one_line
 from mailboxes.models import Mailbox, Outgoing, User
@@ -128,6 +128,7 @@ def do_queue_raw(
         request_dsn=request_dsn,
     )
     audit.record(author, action, mailbox=mailbox, target=outgoing.message_id, request=request)
+    signals.message_queued.send(Outgoing, outgoing=outgoing, message=message, action=action)
     sending.enqueue(outgoing)
     return outgoing
 

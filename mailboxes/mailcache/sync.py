@@ -30,7 +30,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from imapclient.response_parser import parse_fetch_response
 
-from mailboxes import audit
+from mailboxes import audit, signals
 from mailboxes.mailcache import indexing, live, search
 from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, MessageText, SyncState
 from mailboxes.operator import imap
@@ -105,8 +105,21 @@ def fetch_new(client: IMAPClient, folder: Folder, uids: list[int]) -> list[Messa
             stored = store(folder, [message for message, _ in built])
             search.store({stored[uid]: text for uid, text in texts.items() if uid in stored})
             SyncState.objects.filter(mailbox=folder.mailbox).update(done=F("done") + len(built))
-        added.extend(message for message, _ in built)
+        rows = [message for message, _ in built]
+        added.extend(rows)
+        indexed_hooks(folder, rows)
     return added
+
+
+def indexed_hooks(folder: Folder, rows: list[MessageIndex]) -> None:
+    """Tell the feature apps (mailboxes.signals): the rows are committed, so a receiver
+    that fails loses no mail; it is logged, and the sync goes on."""
+    answers = signals.messages_indexed.send_robust(
+        Mailbox, mailbox=folder.mailbox, folder=folder, messages=rows
+    )
+    for receiver, answer in answers:
+        if isinstance(answer, Exception):
+            logger.error("messages_indexed receiver %s failed: %r", receiver, type(answer))
 
 
 def copy_rows(messages: list[MessageIndex]) -> None:

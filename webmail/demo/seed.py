@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from mailboxes.models import Mailbox, Structure, User
 from mailboxes.operator.imap import imap_session
+from triage.models import SavedReply
 from webmail.demo import messages
 
 IDENTITIES = Path(__file__).with_name("identities.json")
@@ -64,7 +65,26 @@ def seed_directory() -> dict[str, Mailbox]:
                 "owner": None,
             },
         )[0]
+    seed_saved_replies(structures["pharmacie-marche"])
     return mailboxes
+
+
+SAVED_REPLIES = {
+    "Ordonnance prête": (
+        "Bonjour {correspondant},\n\nL'ordonnance de {patient} est prête à la pharmacie "
+        "depuis le {date}.\n\nBien cordialement,\n{expediteur}"
+    ),
+    "Produit commandé": (
+        "Bonjour {correspondant},\n\nLe produit est commandé : il sera disponible sous "
+        "48 heures.\n\n{expediteur}"
+    ),
+}
+
+
+def seed_saved_replies(structure: Structure) -> None:
+    """The pharmacy's saved replies (triage), for the demo's secretaries."""
+    for title, text in SAVED_REPLIES.items():
+        SavedReply.objects.get_or_create(structure=structure, title=title, defaults={"text": text})
 
 
 def missing_messages(mailboxes: dict[str, Mailbox]) -> tuple[messages.DemoMessage, ...]:

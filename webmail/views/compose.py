@@ -24,6 +24,7 @@ from mailboxes.models import Mailbox, Outgoing
 from webmail import uploads
 from webmail.converters import MAX_UID, uid_from
 from webmail.http import AuthedRequest
+from webmail.views import triage
 from webmail.views.mail import folder_of
 
 
@@ -355,7 +356,11 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     senders = [
         m for m in access.mailboxes_for(request.user) if access.can(request.user, Action.SEND, m)
     ]
-    if request.method == "POST":
+    # A reply whose conversation someone else changed meanwhile waits for a choice (triage).
+    stopped = triage.stopped_reply(request, mailbox) if request.method == "POST" else None
+    if stopped is not None:
+        form = ComposeForm(request.POST)
+    elif request.method == "POST":
         form, queued = queue_from(request, mailbox, senders)
         if queued is not None:
             draft_uid = uid_from(request.POST.get("draft_uid", ""))
@@ -377,6 +382,9 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
         "carried": form.initial.get("carried", []),
         "kept": kept,
+        "triage": triage.reply_context(request, mailbox, str(form["in_reply_to"].value() or "")),
+        "collision": stopped,
+        "saved_replies": triage.composer_replies(request, mailbox, str(form["to"].value() or "")),
     }
     return render(request, "mail/compose.html", context)
 

@@ -23,6 +23,7 @@ from mailboxes.mailcache import cache
 from mailboxes.models import Mailbox, MessageIndex, Receipt
 from webmail import rendering
 from webmail.http import AuthedRequest
+from webmail.views import triage
 from webmail.views.mail import audit_operator_login, folder_of
 
 T = TypeVar("T")
@@ -105,6 +106,7 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "conversation": conversation_of(mailbox, folder, uid),
         "mdn": mdn_offer(parsed, flags, mailbox, request),
         "receipts": receipts_of(mailbox, parsed),
+        "triage": triage.panel_of_message(request, mailbox, folder, uid),
     }
     return render(request, "mail/message.html", context)
 

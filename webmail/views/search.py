@@ -11,6 +11,7 @@ from mailboxes.access import Action
 from mailboxes.mailcache import cache
 from webmail.forms import SearchForm
 from webmail.http import AuthedRequest
+from webmail.views import triage
 
 PER_PAGE = 50
 
@@ -66,5 +67,6 @@ def conversation(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         "mailbox": mailbox,
         "thread": thread,
         "mailboxes": access.mailboxes_for(request.user),
+        "triage": triage.panel(request, mailbox, key),
     }
     return render(request, "mail/conversation.html", context)

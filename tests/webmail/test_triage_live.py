@@ -1,0 +1,150 @@
+"""Presence on a conversation (who is viewing, who is writing) through the shared Redis, and
+a reply stopped when someone else changed the conversation since it was started."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from mailboxes.models import AuditEvent, Delegation, Folder, Mailbox, MessageIndex, Outgoing, User
+from tests.conftest import client_for
+from tests.triage.conftest import bob, dora, erin, manager, shared  # noqa: F401  # fixtures
+from triage import actions, collisions, presence
+
+pytestmark = pytest.mark.django_db
+THREAD = "<ordonnance@clinique.test>"
+
+
+@pytest.fixture
+def inbox(shared: Mailbox) -> Folder:  # noqa: F811
+    folder = Folder.objects.create(mailbox=shared, name="INBOX", messages=1, uidvalidity=1)
+    MessageIndex.objects.create(
+        folder=folder, uid=1, message_id=THREAD, thread_key=THREAD, subject="Renouvellement",
+        sender_address="dr@clinique.test", date=datetime(2026, 11, 20, 8, tzinfo=UTC),
+    )  # fmt: skip
+    presence.leave(shared.pk, THREAD, User(pk=0))  # Redis outlives test databases
+    return folder
+
+
+def poll(user: User, mailbox: Mailbox, **query: str) -> tuple[int, str]:
+    url = reverse("triage-live", args=[mailbox.pk])
+    response = client_for(user).get(url, {"thread": THREAD, **query})
+    return response.status_code, response.content.decode()
+
+
+def test_it_shows_who_else_is_viewing_and_who_is_writing(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    dora: User,  # noqa: F811
+) -> None:
+    poll(bob, shared)
+    status, html = poll(dora, shared, writing="1")
+    assert status == 200
+    assert f'data-person="{bob.pk}"' in html
+    assert "Bob Lefèvre consulte cette conversation" in html
+    _, html = poll(bob, shared)
+    assert "Dora Petit rédige une réponse" in html
+    assert f'data-person="{bob.pk}"' not in html  # not oneself
+
+
+def test_a_reader_is_never_shown_writing(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    erin: User,  # noqa: F811
+) -> None:
+    poll(erin, shared, writing="1")
+    _, html = poll(bob, shared)
+    assert "Erin Roux consulte" in html
+
+
+def test_it_answers_204_until_something_changes(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    manager: User,  # noqa: F811
+) -> None:
+    _, html = poll(bob, shared)
+    query = re.search(r"v=(\d+)&amp;p=(\w+)", html)
+    assert query is not None
+    seen = {"v": query.group(1), "p": query.group(2)}
+    assert poll(bob, shared, **seen)[0] == 204
+    actions.do_assign(manager, shared, THREAD, bob)
+    status, html = poll(bob, shared, **seen)
+    assert status == 200
+    assert f'data-live-assignee="{bob.pk}"' in html
+
+
+def test_the_poll_needs_the_right_to_read(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    charlie: User,
+) -> None:
+    assert poll(charlie, shared)[0] == 404
+
+
+def reply(user: User, mailbox: Mailbox, start: str, **extra: str) -> tuple[int, str]:
+    url = reverse("mail-compose", args=[mailbox.pk])
+    data = {
+        "from_mailbox": str(mailbox.pk),
+        "to": "dr@clinique.test",
+        "subject": "Re: Renouvellement",
+        "text": "C'est prêt.",
+        "in_reply_to": THREAD,
+        "request_dsn": "on",
+        "triage_start": start,
+        **extra,
+    }
+    response = client_for(user).post(url, data)
+    return response.status_code, response.content.decode()
+
+
+def test_it_stops_a_reply_when_someone_else_changed_the_conversation(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    dora: User,  # noqa: F811
+) -> None:
+    start = collisions.start(shared, THREAD, timezone.now() - timedelta(seconds=1))
+    actions.do_assign(bob, shared, THREAD, bob)  # meanwhile, Bob takes it
+    status, html = reply(dora, shared, start)
+    assert status == 200
+    assert 'id="collision"' in html
+    assert "Bob Lefèvre" in html
+    assert 'name="send_anyway"' in html
+    assert not Outgoing.objects.exists()
+    stopped = AuditEvent.objects.get(action="reply.stopped")
+    assert stopped.target == f"{THREAD} changes=2"  # assigned, then in progress
+    status, _ = reply(dora, shared, start, send_anyway="1")
+    assert status == 302
+    assert Outgoing.objects.count() == 1
+
+
+def test_it_sends_a_reply_when_only_i_changed_the_conversation(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    dora: User,  # noqa: F811
+) -> None:
+    start = collisions.start(shared, THREAD, timezone.now() - timedelta(seconds=1))
+    actions.do_set_status(dora, shared, THREAD, "waiting")
+    assert reply(dora, shared, start)[0] == 302
+
+
+def test_a_second_reply_is_stopped_by_the_first(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    dora: User,  # noqa: F811
+) -> None:
+    Delegation.objects.filter(person=bob).update(role="sender")
+    bob_start = collisions.start(shared, THREAD, timezone.now() - timedelta(seconds=1))
+    dora_start = collisions.start(shared, THREAD, timezone.now() - timedelta(seconds=1))
+    assert reply(bob, shared, bob_start)[0] == 302
+    _, html = reply(dora, shared, dora_start)
+    assert 'id="collision"' in html
+    assert "a envoyé une réponse" in html

@@ -1,0 +1,370 @@
+"""Triage pages: the block on a conversation (assign, status, labels, notes, history), the
+lists ("Assigné à moi" across mailboxes, "Non assigné" and "Tous" per mailbox) with their
+filters and bulk changes. Parse -> authorise (mailboxes.access) -> triage.actions -> answer."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+
+from mailboxes import access, audit
+from mailboxes.access import Action
+from mailboxes.errors import BadRequest
+from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
+from triage import actions, collisions, people, presence, queries, replies
+from triage.models import Conversation, SavedReply
+from webmail.auth import session
+from webmail.converters import uid_from
+from webmail.http import AuthedRequest
+from webmail.views.mail import audit_opening, folder_of
+
+MAX_BULK = 200
+VIEWS = ("all", "unassigned", "mine")
+
+
+def panel(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> dict[str, Any] | None:
+    """What the conversation page's triage block shows (None: not a shared mailbox). Opening
+    it marks the conversation read for this person only."""
+    if not queries.is_shared(mailbox):
+        return None
+    conversation, events = queries.panel_state(mailbox, thread_key)
+    if conversation is not None:
+        queries.mark_read(request.user, conversation)
+    status = conversation.status if conversation else Conversation.Status.NEW
+    can_triage = Action.TRIAGE in mailbox.allowed
+    team = people.roles_of(mailbox) if can_triage else []
+    return {
+        "conversation": conversation,
+        "thread": thread_key,
+        "events": events,
+        "status": status,
+        "next_statuses": [
+            (value, Conversation.Status(value).label)
+            for value in Conversation.Status.values
+            if value in actions.TRANSITIONS[status]
+        ],
+        "can_triage": can_triage,
+        "assignable": [p for p, role in team if role >= access.MINIMUM_ROLE[Action.TRIAGE]],
+        "handles": [people.handle(p) for p, _ in team],
+        "live": live_context(request, mailbox, thread_key, writing=False),
+    }
+
+
+def back(request: HttpRequest, fallback: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(fallback)
+
+
+def conversation_url(mailbox: Mailbox, thread_key: str) -> str:
+    return reverse("mail-conversation", args=[mailbox.pk]) + "?" + urlencode({"thread": thread_key})
+
+
+def assignee_of(mailbox: Mailbox, value: str) -> User | None:
+    """The person picked ("" = nobody); BadRequest for anyone who may not triage here."""
+    if not value:
+        return None
+    person = User.objects.filter(pk=int(value) if value.isdigit() else 0).first()
+    if person is None:
+        raise BadRequest("no such person")
+    return person
+
+
+def apply(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> None:
+    """One change of the triage block, as posted."""
+    change, user, post = request.POST.get("change", ""), request.user, request.POST
+    if change == "assign":
+        assignee = assignee_of(mailbox, post.get("assignee", ""))
+        actions.do_assign(user, mailbox, thread_key, assignee, request)
+    elif change == "take":
+        actions.do_assign(user, mailbox, thread_key, user, request)
+    elif change == "status":
+        actions.do_set_status(user, mailbox, thread_key, post.get("status", ""), request)
+    elif change == "note":
+        actions.do_add_note(user, mailbox, thread_key, post.get("text", ""), request)
+    elif change in ("label", "unlabel"):
+        label = post.get("label", "")
+        actions.do_set_label(user, mailbox, thread_key, label, change == "label", request)
+    else:
+        raise BadRequest("unknown change")
+
+
+@login_required
+def change(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    mailbox = access.mailbox_or_404(request.user, Action.TRIAGE, mailbox_id, request)
+    if request.method != "POST":  # after access: a refusal looks the same either way
+        return HttpResponseNotAllowed(["POST"])
+    thread_key = request.POST.get("thread", "")
+    if not MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key).exists():
+        raise Http404  # only conversations the cache knows in this mailbox
+    try:
+        apply(request, mailbox, thread_key)
+    except BadRequest:
+        return HttpResponseBadRequest()
+    return back(request, conversation_url(mailbox, thread_key))
+
+
+def mailboxes_prefix() -> str:
+    """ "/mailbox/": a list's rows append "<id>/conversation/" (no reverse() per row)."""
+    return reverse("mail-folder", args=[1]).removesuffix("1/")
+
+
+def filters_of(request: HttpRequest, view: str) -> queries.Filters:
+    assignee = request.GET.get("assignee", "")
+    return queries.Filters(
+        view=view,
+        status=request.GET.get("status", ""),
+        label=request.GET.get("label", "")[:40],
+        assignee=int(assignee) if assignee.isdigit() else None,
+    )
+
+
+def page_number(request: HttpRequest) -> int:
+    value = request.GET.get("page", "1")
+    return min(int(value), 1000) if value.isdigit() and int(value) > 0 else 1
+
+
+@login_required
+def mine(request: AuthedRequest) -> HttpResponse:
+    """ "Assigné à moi": the person's conversations in every mailbox they may still read."""
+    filters = filters_of(request, "mine")
+    rows = queries.filtered(Conversation.objects.assigned_to(request.user), filters, request.user)
+    listing = queries.page(rows, request.user, page_number(request))
+    for shown in {row.conversation.mailbox for row in listing.rows}:
+        audit_opening(request, shown)  # senders and subjects: once per session and mailbox
+    context = {
+        "listing": listing,
+        "filters": filters,
+        "statuses": Conversation.Status.choices,
+        "mailbox": None,
+        "page": page_number(request),
+        "conversation_prefix": mailboxes_prefix(),
+    }
+    return render(request, "triage/list.html", context)
+
+
+@login_required
+def mailbox_list(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """A shared mailbox's conversations: "Tous", "Non assigné" or mine, with filters."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    if not queries.is_shared(mailbox):
+        raise Http404
+    queries.ensure_backfilled(mailbox)
+    audit_opening(request, mailbox)
+    actions.do_release_lost(mailbox)  # an expired delegation sends no event
+    view = request.GET.get("view", "all")
+    filters = filters_of(request, view if view in VIEWS else "all")
+    rows = queries.filtered(Conversation.objects.filter(mailbox=mailbox), filters, request.user)
+    can_triage = Action.TRIAGE in mailbox.allowed
+    context = {
+        "listing": queries.page(rows, request.user, page_number(request)),
+        "filters": filters,
+        "statuses": Conversation.Status.choices,
+        "mailbox": mailbox,
+        "labels": queries.labels_in(mailbox),
+        "assignable": people.people_of(mailbox, Action.TRIAGE) if can_triage else [],
+        "can_triage": can_triage,
+        "page": page_number(request),
+        "conversation_prefix": mailboxes_prefix(),
+    }
+    return render(request, "triage/list.html", context)
+
+
+def threads_posted(request: HttpRequest, mailbox: Mailbox) -> list[str]:
+    """The conversations a bulk change is for: posted as threads (the triage list) or as
+    the UIDs of one folder's messages (the mail list's own form)."""
+    threads = request.POST.getlist("thread")[:MAX_BULK]
+    uids = [uid_from(value) for value in request.POST.getlist("uid")[:MAX_BULK]]
+    if any(uid is None for uid in uids):
+        raise BadRequest("not a UID")
+    if uids:
+        folder = folder_of(request)
+        threads += MessageIndex.objects.filter(
+            folder__mailbox=mailbox, folder__name=folder, uid__in=uids
+        ).values_list("thread_key", flat=True)
+    known = MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key__in=threads)
+    return sorted(set(known.values_list("thread_key", flat=True)))
+
+
+def bulk_assignee(request: AuthedRequest, mailbox: Mailbox) -> tuple[bool, User | None]:
+    """(whether to assign, to whom): "me", "none" (unassign) or a person's id."""
+    value = request.POST.get("triage_assign", "")
+    if not value:
+        return False, None
+    if value == "me":
+        return True, request.user
+    return True, None if value == "none" else assignee_of(mailbox, value)
+
+
+@login_required
+def bulk(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """Assign, or set the status of, several conversations at once. A conversation the
+    status cannot go to from where it is keeps its own (the others change)."""
+    mailbox = access.mailbox_or_404(request.user, Action.TRIAGE, mailbox_id, request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    status = request.POST.get("triage_status", "")
+    try:
+        threads = threads_posted(request, mailbox)
+        assign, assignee = bulk_assignee(request, mailbox)
+        if status and status not in Conversation.Status.values:
+            raise BadRequest("no such status")
+        for thread_key in threads:
+            if assign:
+                actions.do_assign(request.user, mailbox, thread_key, assignee, request)
+            if status:
+                with contextlib.suppress(BadRequest):
+                    actions.do_set_status(request.user, mailbox, thread_key, status, request)
+    except BadRequest:
+        return HttpResponseBadRequest()
+    return back(request, reverse("triage-list", args=[mailbox.pk]))
+
+
+def panel_of_message(
+    request: AuthedRequest, mailbox: Mailbox, folder: str, uid: int
+) -> dict[str, Any] | None:
+    """The triage block under one message: its conversation's, when the cache knows it."""
+    thread_key = (
+        MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid)
+        .values_list("thread_key", flat=True)
+        .first()
+    )
+    return panel(request, mailbox, thread_key) if thread_key else None
+
+
+# --- Presence and collisions --------------------------------------------------------------
+
+
+def live_context(
+    request: AuthedRequest, mailbox: Mailbox, thread_key: str, *, writing: bool, start: str = ""
+) -> dict[str, Any]:
+    """Who else is there, the conversation's state now, and (for a reply being written)
+    what others changed since it started. Being asked is being there."""
+    presence.touch(mailbox.pk, thread_key, request.user, writing=writing)
+    others = presence.others(mailbox.pk, thread_key, request.user)
+    conversation = Conversation.objects.filter(mailbox=mailbox, thread_key=thread_key).first()
+    started = collisions.read_start(mailbox, start) if start else None
+    status = conversation.status if conversation else Conversation.Status.NEW
+    return {
+        "thread": thread_key,
+        "others": others,
+        "conversation": conversation,
+        "status": status,
+        "status_label": Conversation.Status(status).label,
+        "version": conversation.version if conversation else 0,
+        "digest": presence.digest(others),
+        "writing": writing,
+        "start": start,
+        "changes": collisions.changes_since(mailbox, started, request.user) if started else [],
+    }
+
+
+@session.background  # polled every 2 s: not the person's activity
+@login_required
+def live(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """Polled by a conversation and by a reply being written: 204 while nothing changed,
+    else the presence line (and the state) redrawn."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    thread_key = request.GET.get("thread", "")
+    if not MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key).exists():
+        raise Http404
+    writing = request.GET.get("writing") == "1" and Action.SEND in mailbox.allowed
+    state = live_context(
+        request, mailbox, thread_key, writing=writing, start=request.GET.get("start", "")
+    )
+    seen = (request.GET.get("v", ""), request.GET.get("p", ""))
+    if seen == (str(state["version"]), state["digest"]):
+        return HttpResponse(status=204)
+    return render(request, "triage/live.html", {"mailbox": mailbox, "l": state})
+
+
+def reply_context(
+    request: AuthedRequest, mailbox: Mailbox, in_reply_to: str
+) -> dict[str, Any] | None:
+    """For the composer of a reply in a shared mailbox: the signed start, and the live line
+    that says who else is there and writing."""
+    thread_key = collisions.thread_replied_to(mailbox, in_reply_to)
+    if not thread_key or not queries.is_shared(mailbox):
+        return None
+    start = request.POST.get("triage_start", "") or collisions.start(
+        mailbox, thread_key, timezone.now()
+    )
+    return {
+        "start": start,
+        "live": live_context(request, mailbox, thread_key, writing=True, start=start),
+    }
+
+
+def composer_replies(request: AuthedRequest, mailbox: Mailbox, to: str) -> list[replies.Filled]:
+    """The structure's saved replies, filled in for this message, for the composer."""
+    return replies.for_reply(mailbox, request.user, to)
+
+
+def stopped_reply(request: AuthedRequest, mailbox: Mailbox) -> dict[str, Any] | None:
+    """A reply whose conversation others changed since it started, and not "send anyway":
+    what changed, for the composer to show with the choice. Audited (no content)."""
+    token = request.POST.get("triage_start", "")
+    started = collisions.read_start(mailbox, token) if token else None
+    if started is None or request.POST.get("send_anyway") == "1":
+        return None
+    changes = collisions.changes_since(mailbox, started, request.user)
+    if not changes:
+        return None
+    audit.record(
+        request.user,
+        "reply.stopped",
+        mailbox=mailbox,
+        target=f"{started.thread_key} changes={len(changes)}",
+        outcome=AuditEvent.Outcome.DENIED,
+        request=request,
+    )
+    return {"changes": changes, "conversation_url": conversation_url(mailbox, started.thread_key)}
+
+
+# --- Saved replies --------------------------------------------------------------------------
+
+
+@login_required
+def saved_replies(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """The saved replies of the mailbox's structure: its managers write, change and delete
+    them (placeholders: triage.replies.PLACEHOLDERS)."""
+    mailbox = access.mailbox_or_404(request.user, Action.MANAGE, mailbox_id, request)
+    if mailbox.structure_id is None:
+        raise Http404
+    if request.method == "POST":
+        post = request.POST
+        chosen = SavedReply.objects.filter(
+            pk=int(post["reply"]) if post.get("reply", "").isdigit() else 0,
+            structure_id=mailbox.structure_id,
+        ).first()
+        try:
+            if post.get("delete") and chosen is not None:
+                replies.do_delete_reply(request.user, mailbox, chosen, request)
+            else:
+                replies.do_save_reply(
+                    request.user, mailbox, post.get("title", ""), post.get("text", ""),
+                    chosen, request,
+                )  # fmt: skip
+        except BadRequest:
+            return HttpResponseBadRequest()
+        return redirect("triage-replies", mailbox_id=mailbox.pk)
+    context = {
+        "mailbox": mailbox,
+        "replies": replies.of_structure(mailbox.structure_id),
+        "placeholders": replies.PLACEHOLDERS,
+    }
+    return render(request, "triage/replies.html", context)
