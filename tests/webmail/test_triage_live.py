@@ -92,7 +92,7 @@ def reply(user: User, mailbox: Mailbox, start: str, **extra: str) -> tuple[int, 
     url = reverse("mail-compose", args=[mailbox.pk])
     data = {
         "from_mailbox": str(mailbox.pk),
-        "to": "dr@clinique.test",
+        "to": "dr@hopital-c.mssante.test",  # inside the trust space (the operator's domain)
         "subject": "Re: Renouvellement",
         "text": "C'est prêt.",
         "in_reply_to": THREAD,

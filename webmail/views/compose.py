@@ -360,6 +360,7 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     stopped = triage.stopped_reply(request, mailbox) if request.method == "POST" else None
     if stopped is not None:
         form = ComposeForm(request.POST)
+        kept = refused_draft_attachments(request, mailbox)
     elif request.method == "POST":
         form, queued = queue_from(request, mailbox, senders)
         if queued is not None:
