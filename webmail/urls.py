@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from webmail.auth import local_views
 from webmail.auth import views as auth_views
 from webmail.converters import UidConverter
-from webmail.views import actions, compose, delegations, health, mail, reader, search
+from webmail.views import actions, compose, delegations, documents, health, mail, reader, search
 
 register_converter(UidConverter, "uid")
 
@@ -23,6 +23,21 @@ urlpatterns = [
         name="mail-part",
     ),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/raw/", reader.raw_source, name="mail-raw"),
+    path(
+        "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/document/<int:number>/",
+        documents.document,
+        name="mail-document",
+    ),
+    path(
+        "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/document/<int:number>/content/",
+        documents.document_content,
+        name="mail-document-content",
+    ),
+    path(
+        "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/document/<int:number>/download/",
+        documents.document_download,
+        name="mail-document-download",
+    ),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/mdn/", reader.send_mdn, name="mail-mdn"),
     path("mailbox/<int:mailbox_id>/actions/", actions.messages_action, name="mail-actions"),
     path("mailbox/<int:mailbox_id>/compose/", compose.compose, name="mail-compose"),

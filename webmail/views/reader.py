@@ -13,6 +13,7 @@ from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from documents import reading as health_documents
 from mailboxes import access, audit
 from mailboxes.access import Action
 from mailboxes.actions import reading
@@ -97,6 +98,7 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "folders": cache.folders(mailbox),
         "conversation": conversation_of(mailbox, folder, uid),
         "mdn": mdn_offer(parsed, flags, mailbox, request),
+        "documents": health_documents.of_message(parsed),  # XDM-R11, HDR-IN, PAT4
     }
     return render(request, "mail/message.html", context)
 

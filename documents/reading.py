@@ -1,0 +1,83 @@
+"""What the reader shows of a received message's health documents (CONFORMANCE.md XDM-R2,
+XDM-R11, HDR-IN, PAT4): one summary per IHE XDM attachment, the X-MSS-* headers, whether
+the sender is a patient. Never raises on a message's content: the message always opens."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+from dataclasses import dataclass, field
+from email.message import Message
+
+from documents import ins, package
+from mailboxes.mail import mime
+
+logger = logging.getLogger(__name__)
+MSS_HEADERS = ("X-MSS-CODECDA", "X-MSS-INS", "X-MSS-MES")
+HEADER_LIMIT = 200  # HDR-IN: shown escaped and truncated
+
+
+@dataclass
+class Found:
+    """One XDM attachment of the message and its summary."""
+
+    index: int  # the part's index (part URLs name it)
+    filename: str
+    summary: package.PackageSummary
+
+
+@dataclass
+class Documents:
+    packages: list[Found] = field(default_factory=list)
+    coherent: bool = True  # XDM-R10 across every package of the message
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    from_patient: bool = False  # PAT4
+
+
+def summarise(payload: bytes) -> package.PackageSummary:
+    """package.read, with a last wall: a bug of ours on a strange package is logged (no
+    content) and shown as "illisible", never a 500."""
+    try:
+        return package.read(payload)
+    except Exception:
+        logger.exception("XDM package summary failed")
+        return package.PackageSummary(error="unreadable")
+
+
+def xdm_parts(parsed: mime.ParsedMessage) -> list[mime.Attachment]:
+    """XDM-R1: attachments named like a package, whatever their declared type."""
+    return [a for a in parsed.attachments if package.is_xdm(a.filename)]
+
+
+def payload_of(parsed: mime.ParsedMessage, index: int) -> bytes:
+    found = mime.part_at(parsed.msg, index)
+    return found.payload if found is not None else b""
+
+
+def of_message(parsed: mime.ParsedMessage) -> Documents:
+    found = [
+        Found(a.index, a.filename, summarise(payload_of(parsed, a.index)))
+        for a in xdm_parts(parsed)
+    ]
+    identities = {tuple(i) for f in found for i in f.summary.identities}
+    return Documents(
+        packages=found,
+        coherent=len(identities) <= 1 and all(f.summary.coherent for f in found),
+        headers=mss_headers(parsed.msg),
+        from_patient=from_patient(parsed.from_),
+    )
+
+
+def mss_headers(msg: Message) -> list[tuple[str, str]]:
+    """HDR-IN: the MSSanté headers present, truncated."""
+    return [
+        (name, mime.header(msg, name)[:HEADER_LIMIT])
+        for name in MSS_HEADERS
+        if mime.header(msg, name)
+    ]
+
+
+def from_patient(from_header: str) -> bool:
+    """PAT4/XDM-R11: a message from Mon espace santé (`@patient.mssante.fr`)."""
+    _, address = email.utils.parseaddr(from_header)
+    return ins.patient_address(address)
