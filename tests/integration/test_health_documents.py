@@ -14,7 +14,7 @@ from documents import samples
 from mailboxes.models import AuditEvent, Mailbox, User
 from tests.conftest import client_for
 from tests.documents import hostile_xdm as hostile
-from tests.integration.helpers import deliver_to
+from tests.integration.helpers import deliver_to, synced
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +111,9 @@ def test_it_marks_a_message_from_a_patient_and_two_patients(
     html = opened(client_for(jeanne), jeanne_mailbox, uid)
     assert "Message d'un usager (Mon espace santé)" in html
     assert "plusieurs patients" in html
+    synced(jeanne_mailbox)
+    listing = client_for(jeanne).get(reverse("mail-folder", args=[jeanne_mailbox.pk]))
+    assert '<span class="tag patient"' in listing.content.decode()  # PAT4 in the list
 
 
 def test_it_shows_an_unreadable_document_and_refuses_a_fake_pdf_inline(

@@ -50,3 +50,9 @@ def masked_label(code: str) -> str:
         "invisible-guardians": _("invisible to the legal representatives"),
     }
     return labels.get(code, code)
+
+
+@register.filter
+def patient_address(address: str) -> bool:
+    """PAT4: a Mon espace santé address, marked in lists and the reader."""
+    return ins.patient_address(address or "")

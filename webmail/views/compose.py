@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from documents import subject as health_subject
 from mailboxes import access
 from mailboxes.access import Action
 from mailboxes.actions import drafts, outbox, reading, sending
@@ -96,9 +97,8 @@ def reply_initial(mailbox: Mailbox, folder: str, uid: int, everyone: bool) -> di
     cc = (
         [a for a in (parsed.to + parsed.cc) if mailbox.address not in a.lower()] if everyone else []
     )
-    subject = (
-        parsed.subject if parsed.subject.lower().startswith("re:") else f"Re: {parsed.subject}"
-    )
+    shown = health_subject.display(parsed.subject)  # a reply carries no XDM (XDM-S6)
+    subject = shown if shown.lower().startswith("re:") else f"Re: {shown}"
     when = parsed.date.strftime("%d/%m/%Y %H:%M") if parsed.date else ""
     quoted = "\n".join(f"> {line}" for line in parsed.text.splitlines())
     attribution = _("On %(date)s, %(who)s wrote:") % {"date": when, "who": parsed.from_}
