@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from documents import cda, ins, metadata
 from documents.errors import Refused
@@ -294,3 +295,25 @@ def open_document(
                     return payload, None
         count += len(submission.entries)
     raise Refused("missing")
+
+
+def as_dict(summary: PackageSummary) -> dict[str, Any]:
+    """The summary as JSON-ready data (the cache stores it)."""
+    return asdict(summary)
+
+
+def from_dict(data: dict[str, Any]) -> PackageSummary:
+    """A summary back from `as_dict`; fields this version does not know are ignored."""
+    known = {f.name for f in fields(PackageSummary)}
+    values = {k: v for k, v in data.items() if k in known}
+    patient = values.get("patient")
+    values["patient"] = PatientSummary(**_known(PatientSummary, patient)) if patient else None
+    values["documents"] = [
+        DocumentSummary(**_known(DocumentSummary, d)) for d in values.get("documents", [])
+    ]
+    return PackageSummary(**values)
+
+
+def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in data.items() if k in names}

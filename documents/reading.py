@@ -5,14 +5,14 @@ the sender is a patient. Never raises on a message's content: the message always
 from __future__ import annotations
 
 import email.utils
-import logging
 from dataclasses import dataclass, field
 from email.message import Message
 
-from documents import ins, package
+from documents import ins, package, summaries
 from mailboxes.mail import mime
+from mailboxes.models import Mailbox
 
-logger = logging.getLogger(__name__)
+Where = tuple[Mailbox, str, int]  # mailbox, folder, UID
 MSS_HEADERS = ("X-MSS-CODECDA", "X-MSS-INS", "X-MSS-MES")
 HEADER_LIMIT = 200  # HDR-IN: shown escaped and truncated
 
@@ -34,16 +34,6 @@ class Documents:
     from_patient: bool = False  # PAT4
 
 
-def summarise(payload: bytes) -> package.PackageSummary:
-    """package.read, with a last wall: a bug of ours on a strange package is logged (no
-    content) and shown as "illisible", never a 500."""
-    try:
-        return package.read(payload)
-    except Exception:
-        logger.exception("XDM package summary failed")
-        return package.PackageSummary(error="unreadable")
-
-
 def xdm_parts(parsed: mime.ParsedMessage) -> list[mime.Attachment]:
     """XDM-R1: attachments named like a package, whatever their declared type."""
     return [a for a in parsed.attachments if package.is_xdm(a.filename)]
@@ -54,10 +44,10 @@ def payload_of(parsed: mime.ParsedMessage, index: int) -> bytes:
     return found.payload if found is not None else b""
 
 
-def of_message(parsed: mime.ParsedMessage) -> Documents:
+def of_message(parsed: mime.ParsedMessage, where: Where | None = None) -> Documents:
+    """The message's packages summarised (from the cache when `where` names the message)."""
     found = [
-        Found(a.index, a.filename, summarise(payload_of(parsed, a.index)))
-        for a in xdm_parts(parsed)
+        Found(a.index, a.filename, _summary(parsed, a.index, where)) for a in xdm_parts(parsed)
     ]
     identities = {tuple(i) for f in found for i in f.summary.identities}
     return Documents(
@@ -66,6 +56,14 @@ def of_message(parsed: mime.ParsedMessage) -> Documents:
         headers=mss_headers(parsed.msg),
         from_patient=from_patient(parsed.from_),
     )
+
+
+def _summary(parsed: mime.ParsedMessage, index: int, where: Where | None) -> package.PackageSummary:
+    payload = payload_of(parsed, index)
+    if where is None:
+        return summaries.summarise(payload)
+    mailbox, folder, uid = where
+    return summaries.summary_for(mailbox, folder, uid, index, payload)
 
 
 def mss_headers(msg: Message) -> list[tuple[str, str]]:

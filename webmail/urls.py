@@ -15,6 +15,7 @@ urlpatterns = [
     path("mailbox/<int:mailbox_id>/changes/", mail.changes, name="mail-changes"),
     path("mailbox/<int:mailbox_id>/conversation/", search.conversation, name="mail-conversation"),
     path("search/", search.search, name="mail-search"),
+    path("search/documents/", documents.search, name="mail-document-search"),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/", reader.message, name="mail-message"),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/body/", reader.body, name="mail-body"),
     path(

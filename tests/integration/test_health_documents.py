@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from documents import samples
+from documents.models import StoredSummary
 from mailboxes.models import AuditEvent, Mailbox, User
 from tests.conftest import client_for
 from tests.documents import hostile_xdm as hostile
@@ -133,3 +134,26 @@ def test_it_shows_an_unreadable_document_and_refuses_a_fake_pdf_inline(
     content = reverse("mail-document-content", args=[jeanne_mailbox.pk, uid, 2, 1])
     for kind in ("pdf", "media", "narrative"):
         assert client.get(content, {"folder": "INBOX", "as": kind}).status_code == 404
+
+
+def test_it_caches_the_summary_and_finds_documents_by_patient_ins_and_type(
+    jeanne: User, jeanne_mailbox: Mailbox, karim: User
+) -> None:
+    """XDM-R2 (summary cached per part, keyed by message identity) and the document search,
+    within the mailboxes the person may read."""
+    data = hostile.good(samples.level1())
+    uid = deliver_to(jeanne_mailbox, xdm_message(("IHE_XDM.ZIP", data)))
+    synced(jeanne_mailbox)
+    client = client_for(jeanne)
+    opened(client, jeanne_mailbox, uid)
+    opened(client, jeanne_mailbox, uid)
+    [stored] = StoredSummary.objects.all()
+    assert (stored.folder, stored.uid, stored.part_index) == ("INBOX", uid, 2)
+    search = reverse("mail-document-search")
+    for words in ("legrand", "Légrand camille", samples.CAMILLE.matricule, "imagerie", "18748-4"):
+        page = client.post(search, {"q": words}).content.decode()
+        assert "<strong>LEGRAND</strong> Camille" in page, words
+    assert "Aucun document trouvé" in client.post(search, {"q": "robert"}).content.decode()
+    other = client_for(karim).post(search, {"q": "legrand"}).content.decode()
+    assert "Aucun document trouvé" in other
+    assert not AuditEvent.objects.filter(target__icontains="legrand").exists()

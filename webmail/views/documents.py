@@ -14,9 +14,9 @@ from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from documents import cda, narrative, package
+from documents import cda, narrative, package, summaries
 from documents.errors import Refused, reason
-from mailboxes import audit
+from mailboxes import access, audit
 from mailboxes.errors import OperatorUnavailable
 from mailboxes.mail import mime
 from mailboxes.models import Mailbox
@@ -189,3 +189,23 @@ def document_download(
     response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@never_cache
+@login_required
+def search(request: AuthedRequest) -> HttpResponse:
+    """Health documents by patient name, INS or document type, in every mailbox the person
+    may read. POST, so the words (a patient's name) stay out of URLs and logs; never audited
+    with the words."""
+    mailboxes = access.mailboxes_for(request.user)
+    query = request.POST.get("q", "")[:200] if request.method == "POST" else ""
+    results = summaries.search(mailboxes, query) if query else None
+    if query:
+        for mailbox in mailboxes:
+            audit.record(request.user, "xdm.search", mailbox=mailbox, request=request)
+    rows = [(row, package.from_dict(row.summary)) for row in results or []]
+    return render(
+        request,
+        "documents/search.html",
+        {"query": query, "rows": rows, "searched": results is not None},
+    )

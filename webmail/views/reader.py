@@ -98,7 +98,9 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "folders": cache.folders(mailbox),
         "conversation": conversation_of(mailbox, folder, uid),
         "mdn": mdn_offer(parsed, flags, mailbox, request),
-        "documents": health_documents.of_message(parsed),  # XDM-R11, HDR-IN, PAT4
+        "documents": health_documents.of_message(
+            parsed, (mailbox, folder, uid)
+        ),  # XDM-R11, HDR-IN, PAT4
     }
     return render(request, "mail/message.html", context)
 
