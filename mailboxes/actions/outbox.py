@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from mailboxes import audit
+from mailboxes import audit, hooks
 from mailboxes.actions import sending
 from mailboxes.models import Mailbox, Outgoing, User
 from mailboxes.operator import smtp
@@ -38,6 +38,7 @@ class Draft:
     request_dsn: bool = True
     request_mdn: bool = False
     forwarded: bytes = b""  # a message forwarded as an attachment (message/rfc822)
+    headers: list[tuple[str, str]] = field(default_factory=list)  # set by hooks (X-MSS-*)
 
 
 def addresses(value: str) -> list[str]:
@@ -93,6 +94,8 @@ def build(author: User, mailbox: Mailbox, draft: Draft) -> EmailMessage:
         message["References"] = " ".join([*references, *replied])
     if draft.request_mdn:
         message["Disposition-Notification-To"] = mailbox.address
+    for name, value in draft.headers:
+        message[name] = one_line(value)
     message.set_content(draft.text, charset="utf-8")  # ECO.2.2.3: UTF-8 text
     if draft.forwarded:
         message.add_attachment(
@@ -125,6 +128,8 @@ def do_queue_message(
     """Build the message, keep it in the outbox, and have a worker send it after commit.
     The caller has checked Action.SEND on `mailbox`. TooLarge, and nothing kept, when the
     message would be larger than `max_size` (the operator's SIZE) as sent."""
+    for hook in hooks.before_queue:  # hooks.Refused goes up to the view
+        hook(author, mailbox, draft)
     message = build(author, mailbox, draft)
     if max_size and len(message.as_bytes(policy=SMTP)) > max_size:
         raise TooLarge

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from documents import subject as health_subject
-from mailboxes import access
+from mailboxes import access, hooks
 from mailboxes.access import Action
 from mailboxes.actions import drafts, outbox, reading, sending
 from mailboxes.errors import FolderMissing, OperatorUnavailable
@@ -213,6 +213,9 @@ def queue_from(
         queued = outbox.do_queue_message(
             request.user, sender, draft, request, max_size=outbox.size_limit()
         )
+    except hooks.Refused as refused:  # e.g. documents: two patients (XDM-S7), PAT1
+        form.add_error(None, str(refused))
+        return form, None
     except outbox.TooLarge:
         message = _(
             "The message is too large for the operator (%(limit)s MB at most, attachments "

@@ -1,0 +1,77 @@
+"""A CDA sent from compose arrives as a conformant IHE XDM package, through the real worker,
+Postfix and Dovecot, and reads back through our own reader (CONFORMANCE.md XDM-S, TST 4)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from pytest_django import Settings
+
+from documents import samples
+from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
+from mailboxes.operator import imap
+from tests.conftest import client_for
+from tests.integration.helpers import in_folder, uid_of, wait_until
+from webmail.celery import app as celery_app
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+MARIE = "marie.durand@operateur-a.mssante.test"
+KARIM = "karim.benali@hopital-c.mssante.test"
+
+
+@pytest.fixture
+def worker(settings: Settings) -> Iterator[None]:
+    settings.WEBMAIL_SEND_RETRY_SECONDS = 1
+    settings.DOCUMENTS_ACCEPT_TEST_INS = True
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+        yield
+
+
+def compose(user: User, mailbox: Mailbox, to: str, *files: SimpleUploadedFile) -> str:
+    data = {"to": to, "subject": "CR", "text": "Bonjour,\nci-joint le compte rendu.",
+            "from_mailbox": str(mailbox.pk), "attachments": list(files)}  # fmt: skip
+    page = client_for(user).post(reverse("mail-compose", args=[mailbox.pk]), data)
+    return page.content.decode() if page.status_code != 302 else ""
+
+
+def test_it_sends_a_cda_as_an_xdm_package_that_reads_back(
+    worker: None, directory: dict[str, Mailbox], marie: User, karim: User
+) -> None:
+    cda_file = SimpleUploadedFile("cr-biologie.xml", samples.level3(with_pdf=True), "text/xml")
+    assert compose(marie, directory[MARIE], KARIM, cda_file) == ""
+    outgoing = Outgoing.objects.latest("created")
+    wait_until(lambda: Outgoing.objects.get(pk=outgoing.pk).status == "sent", seconds=60)
+    wait_until(lambda: in_folder(directory[KARIM], outgoing.message_id))
+    uid = uid_of(directory[KARIM], outgoing.message_id)
+    with imap.imap_session(directory[KARIM]) as client:
+        client.select_folder("INBOX", readonly=True)
+        raw = client.fetch([uid], [b"BODY.PEEK[]"])[uid][b"BODY[]"]
+    assert b"X-MSS-CODECDA: 11502-2" in raw and b"X-MSS-INS: O" in raw
+    assert b'filename="IHE_XDM.ZIP"' in raw
+    page = client_for(karim).get(
+        reverse("mail-message", args=[directory[KARIM].pk, uid]), {"folder": "INBOX"}
+    )
+    html = page.content.decode()
+    assert "<h1>CR d&#x27;examens biologiques LEGRAND Camille 12/03/1975</h1>" in html
+    assert "<strong>LEGRAND</strong> Camille" in html and "vérifiée" in html
+    assert "plusieurs patients" not in html
+    target = AuditEvent.objects.get(action="message.queue").target
+    assert samples.CAMILLE.matricule not in target
+
+
+def test_it_refuses_in_compose_a_cda_for_another_patient_than_the_address(
+    directory: dict[str, Mailbox], marie: User, settings: Settings
+) -> None:
+    """XDM-S7: the form says why, nothing is queued."""
+    paul = f"{samples.PAUL.matricule}@patient.mssante.fr"
+    cda_file = SimpleUploadedFile("cr.xml", samples.level1(), "text/xml")
+    html = compose(marie, directory[MARIE], paul, cda_file)
+    assert "ne correspond pas au patient des documents" in html, re.findall(
+        r'class="[^"]*error[^"]*"[^>]*>([^<]*)', html
+    )
+    assert not Outgoing.objects.exists()
