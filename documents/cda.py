@@ -181,6 +181,37 @@ def _decoded(element: etree._Element | None) -> Media | None:
     return Media(media_type=xml.attr(element, "mediaType").lower(), payload=payload)
 
 
+def _head(element: etree._Element | None) -> Media | None:
+    """The media type and first bytes only (enough for the magic bytes): the summary of a
+    package must not decode megabytes of base64 it does not show."""
+    if element is None or xml.attr(element, "representation").upper() != "B64":
+        return None
+    start = "".join((element.text or "")[:400].split())[:24]
+    try:
+        payload = base64.b64decode(start[: len(start) // 4 * 4])
+    except (binascii.Error, ValueError):
+        return None
+    return Media(media_type=xml.attr(element, "mediaType").lower(), payload=payload)
+
+
+def body_head(document: Document) -> Media | None:
+    """An N1 body's type and first bytes (the summary's level, type, PDF check)."""
+    return _head(xml.child(document.root, "component", "nonXMLBody", "text"))
+
+
+def has_pdf(document: Document) -> bool:
+    """Whether `pdf_of` would find a PDF, without decoding it (XDM-R11 summary)."""
+    if document.header.level == "N1":
+        media = body_head(document)
+        return bool(media and media.media_type == "application/pdf" and is_pdf(media.payload))
+    for element in document.root.iter():
+        if xml.local(element.tag) == "observationMedia":
+            media = _head(xml.child(element, "value"))
+            if media and media.media_type == "application/pdf" and is_pdf(media.payload):
+                return True
+    return False
+
+
 def body_media(document: Document) -> Media | None:
     """CDA-R1: the N1 body (nonXMLBody/text, base64)."""
     return _decoded(xml.child(document.root, "component", "nonXMLBody", "text"))

@@ -212,9 +212,9 @@ def _fill(row: DocumentSummary, document: cda.Document) -> None:
     if not row.confidentiality and head.confidentiality:
         row.confidentiality = [head.confidentiality]
     row.level = head.level
-    row.has_pdf = cda.pdf_of(document) is not None
+    row.has_pdf = cda.has_pdf(document)
     if head.level == "N1":
-        media = cda.body_media(document)
+        media = cda.body_head(document)
         row.media_type = media.media_type if media else ""
 
 

@@ -2,7 +2,8 @@
 # Benchmarks of the metadata cache against a fresh local operator (ports 33000+), on
 # PostgreSQL (database webmail_bench, made anew) and Redis; prints one JSON object.
 # Environment: BENCH_MESSAGES (default 100000), BENCH_RUNS (default 100). Takes minutes.
-# BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds). Beside a running test suite:
+# BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds); BENCH_ONLY=xdm_open_25mb_p95_ms
+# (or any xdm_*/cda_* key): the health-document measures alone (benchmarks/documents.py). Beside a running test suite:
 # BENCH_NAME, BENCH_PORT_BASE and BENCH_REDIS_DB (cache; the next one is the broker).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -32,4 +33,14 @@ if [[ "$DATABASE_URL" == postgres* ]]; then
   psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"$db_name\""
   psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\""
 fi
-"$PY" benchmarks/mailbox_cache.py
+# Health documents (benchmarks/documents.py): in process, no operator needed.
+case "${BENCH_ONLY:-}" in
+  xdm_* | cda_*) "$PY" benchmarks/documents.py ;;
+  "")
+    cache_json="$("$PY" benchmarks/mailbox_cache.py)"
+    documents_json="$("$PY" benchmarks/documents.py)"
+    "$PY" -c 'import json, sys; print(json.dumps({**json.loads(sys.argv[1]), **json.loads(sys.argv[2])}))' \
+      "$(tail -n1 <<<"$cache_json")" "$(tail -n1 <<<"$documents_json")"
+    ;;
+  *) "$PY" benchmarks/mailbox_cache.py ;;
+esac
