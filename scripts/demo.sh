@@ -35,6 +35,7 @@ export DJANGO_ALLOWED_HOSTS="${ADDRESS%:*},localhost,127.0.0.1"
 # Invitations: shown on screen to the inviting manager, and written to var/sent-mail/.
 export WEBMAIL_SHOW_INVITATION_LINKS=true
 export EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
+export DOCUMENTS_ACCEPT_TEST_INS=true  # the demo's patients carry the INS test OID (X-MSS-INS: O)
 
 log "preparing the database (SQLite in var/), translations, static files, demo data"
 "$PY" manage.py migrate -v0

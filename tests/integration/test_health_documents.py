@@ -15,7 +15,8 @@ from documents.models import StoredSummary
 from mailboxes.models import AuditEvent, Mailbox, User
 from tests.conftest import client_for
 from tests.documents import hostile_xdm as hostile
-from tests.integration.helpers import deliver_to, synced
+from tests.integration.helpers import deliver_to, synced, uid_of
+from webmail.demo import messages
 
 pytestmark = pytest.mark.integration
 
@@ -157,3 +158,21 @@ def test_it_caches_the_summary_and_finds_documents_by_patient_ins_and_type(
     other = client_for(karim).post(search, {"q": "legrand"}).content.decode()
     assert "Aucun document trouvé" in other
     assert not AuditEvent.objects.filter(target__icontains="legrand").exists()
+
+
+@pytest.mark.usefixtures("demo_mail")
+def test_it_shows_the_demo_lab_report_to_the_gp(marie: User, marie_mailbox: Mailbox) -> None:
+    """The issue's "done when": the GP opens a lab report and sees the patient, the type,
+    the author and the rendered result."""
+    demo = next(m for m in messages.MESSAGES if m.key == "22")
+    uid = uid_of(marie_mailbox, demo.message_id)
+    client = client_for(marie)
+    html = opened(client, marie_mailbox, uid)
+    assert "<strong>ROBERT</strong> Paul" in html and "CR d&#x27;examens biologiques" in html
+    assert "Dr Hélène FICTIF" in html
+    [view] = links(html, "document")
+    page = client.get(view).content.decode()
+    frame = re.search(r'<iframe class="body" sandbox="[^"]*"[^>]* src="([^"]+)"', page)
+    assert frame, page
+    result = client.get(frame.group(1).replace("&amp;", "&")).content.decode()
+    assert "Hémoglobine" in result and "<strong>13,2</strong>" in result
