@@ -26,6 +26,7 @@ export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/we
 export CELERY_BROKER_URL="redis://127.0.0.1:6379/$((REDIS_DB + 1))"
 export REDIS_URL="redis://127.0.0.1:6379/$REDIS_DB"
 export DJANGO_SECURE_COOKIES=false
+export WEBMAIL_MSS_NIL="${WEBMAIL_MSS_NIL:-WEBMAIL-MSSANTE-BENCH}"
 redis-cli -n $((REDIS_DB + 1)) flushdb >/dev/null
 redis-cli -n "$REDIS_DB" flushdb >/dev/null
 if [[ "$DATABASE_URL" == postgres* ]]; then

@@ -30,6 +30,7 @@ eval "$(python3 scripts/operator_backend.py env --name demo --port-base "$PORT_B
 start_psc demo "$PSC_PORT" "http://$ADDRESS/oidc/callback/" "http://$ADDRESS/login/"
 
 export DJANGO_SECURE_COOKIES=false  # plain HTTP on loopback
+export WEBMAIL_MSS_NIL="${WEBMAIL_MSS_NIL:-WEBMAIL-MSSANTE-DEMO}"  # X-MSS-NIL (CONF.16): required outside DEBUG
 export WEBMAIL_SITE_URL="http://$ADDRESS"
 export DJANGO_ALLOWED_HOSTS="${ADDRESS%:*},localhost,127.0.0.1"
 # Invitations: shown on screen to the inviting manager, and written to var/sent-mail/.

@@ -366,3 +366,6 @@ DOCUMENTS_XDM_RATIO_FLOOR = env_int("DOCUMENTS_XDM_RATIO_FLOOR", 1024 * 1024, mi
 DOCUMENTS_SOURCE_OID = env_str("DOCUMENTS_SOURCE_OID", "1.2.250.1.999.1.1")
 # X-MSS-INS: O with the INS test/demo OIDs too (XDM-S6): the demo and the tests only.
 DOCUMENTS_ACCEPT_TEST_INS = env_bool("DOCUMENTS_ACCEPT_TEST_INS", DEBUG)
+# X-MSS-NIL: the product's Convergence reference, on every message sent (CONF.16/ECO.2.4.3);
+# required outside DEBUG (webmail.checks).
+WEBMAIL_MSS_NIL = env_str("WEBMAIL_MSS_NIL", "")

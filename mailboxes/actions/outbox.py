@@ -11,6 +11,7 @@ from email.policy import SMTP, default
 from email.utils import format_datetime, formataddr, getaddresses, make_msgid
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -88,6 +89,8 @@ def build(author: User, mailbox: Mailbox, draft: Draft) -> EmailMessage:
     message["Subject"] = one_line(draft.subject)
     message["Date"] = format_datetime(timezone.now())
     message["Message-ID"] = make_msgid(domain=mailbox.address.rsplit("@", 1)[1])
+    if settings.WEBMAIL_MSS_NIL:  # on every message (CONF.16/ECO.2.4.3, XDM-S6)
+        message["X-MSS-NIL"] = settings.WEBMAIL_MSS_NIL
     if replied := message_ids(draft.in_reply_to)[:1]:
         references = [i for i in message_ids(draft.references) if i != replied[0]]
         message["In-Reply-To"] = replied[0]

@@ -197,6 +197,8 @@ def build_mdn(mailbox: Mailbox, original: EmailMessage, to: str) -> Message:
     report["Date"] = format_datetime(timezone.now())
     report["Message-ID"] = make_msgid(domain=mailbox.address.rsplit("@", 1)[1])
     report["References"] = original_id
+    if settings.WEBMAIL_MSS_NIL:  # on every message, read reports too (XDM-S6)
+        report["X-MSS-NIL"] = settings.WEBMAIL_MSS_NIL
     human = (
         f"Le message envoyé à {mailbox.address} a été affiché le "
         f"{timezone.localtime():%d/%m/%Y à %H:%M}. Cela ne garantit pas qu'il ait été lu "

@@ -99,6 +99,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "DJANGO_SECRET_KEY": "k" * 20 + "-production-only-9f3a1c7e5b2d4a6f8e0c1b3d5f7a9e2c4b6d8f0a",
         "DJANGO_ALLOWED_HOSTS": "webmail.exemple.fr",
         "DJANGO_BEHIND_TLS_PROXY": "true",
+        "WEBMAIL_MSS_NIL": "REF-CONVERGENCE-TEST",  # X-MSS-NIL (webmail.checks)
     }
 
 
