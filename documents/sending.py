@@ -131,6 +131,8 @@ def before_queue(author: User, mailbox: Mailbox, draft: Draft) -> None:
             cdas.append((data, document))
     documents = [d for _, d in cdas]
     check_patients(draft, documents)
+    if not patient_recipients(draft):  # PAT2: X-MSS-MES: FIN only to patients
+        draft.headers = [(n, v) for n, v in draft.headers if n.upper() != "X-MSS-MES"]
     if any(not d.header.patient.ids for d in documents):
         raise hooks.Refused(_("A CDA document has no patient (recordTarget)."))
     if not cdas:

@@ -123,3 +123,13 @@ def test_it_names_the_pdf_as_eco_2_1_6_says() -> None:
 
     name = sending.pdf_name(cda.parse(samples.level1()))
     assert name == "20261120_CR_d'imagerie_médicale_LEGRAND_Camille.pdf"
+
+
+def test_it_keeps_x_mss_mes_fin_only_for_patients(author: User) -> None:
+    """PAT2: "l'usager ne pourra pas répondre" only means something to a patient."""
+    fin = [("X-MSS-MES", "FIN")]
+    professional = sent(author, Draft(to=[COLLEAGUE], subject="x", headers=list(fin)))
+    assert professional.headers == []
+    camille = f"{samples.CAMILLE.matricule}@patient.mssante.fr"
+    patient = sent(author, Draft(to=[camille], subject="x", headers=list(fin)))
+    assert patient.headers == fin

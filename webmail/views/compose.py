@@ -38,6 +38,11 @@ class ComposeForm(forms.Form):
         label=gettext_lazy("Delivery receipt (DSN)"), required=False, initial=True
     )
     request_mdn = forms.BooleanField(label=gettext_lazy("Ask for a read receipt"), required=False)
+    # PAT2: X-MSS-MES: FIN, kept only for patient recipients (documents.sending).
+    patient_no_reply = forms.BooleanField(
+        label=gettext_lazy("The patient will not be able to reply (Mon espace santé)"),
+        required=False,
+    )
     in_reply_to = forms.CharField(widget=forms.HiddenInput, required=False)
     references = forms.CharField(widget=forms.HiddenInput, required=False)
     forward_uid = forms.IntegerField(
@@ -208,6 +213,7 @@ def queue_from(
         request_dsn=data["request_dsn"],
         request_mdn=data["request_mdn"],
         forwarded=forwarded,
+        headers=[("X-MSS-MES", "FIN")] if data["patient_no_reply"] else [],
     )
     try:
         queued = outbox.do_queue_message(
