@@ -99,13 +99,19 @@ def parse(raw: bytes) -> Report | None:
             block = next(iter(_fields(part)), None)  # type: ignore[arg-type]  # typeshed: no None default for Message
             if block is None:
                 return None
-            disposition = str(block.get("Disposition", "")).split(";")[-1].strip().lower()
+            # RFC 8098 3.2.6 type["/"modifier]: a CI-SIS integration result rides in the
+            # modifier, "processed/Error: 902^Identifiant patient inconnu" (RCPT a).
+            disposition = str(block.get("Disposition", "")).split(";")[-1].strip()
+            action, _, modifier = disposition.partition("/")
+            recipient = _address(str(block.get("Final-Recipient", "")))
             return Report(
                 "mdn",
                 report_id,
                 sender,
                 original_message_id=str(block.get("Original-Message-ID", "")).strip(),
-                entries=[Entry(_address(str(block.get("Final-Recipient", ""))), disposition)],
+                entries=[
+                    Entry(recipient, action.strip().lower(), diagnostic=modifier.strip()[:300])
+                ],
             )
     return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from documents import errors, ins
 
@@ -56,3 +57,30 @@ def masked_label(code: str) -> str:
 def patient_address(address: str) -> bool:
     """PAT4: a Mon espace santé address, marked in lists and the reader."""
     return ins.patient_address(address or "")
+
+
+@register.filter
+def integration_error(diagnostic: str) -> str:
+    """RCPT (a): a CI-SIS MDN modifier `Error: 902^Identifiant patient inconnu` ->
+    "902 — Identifiant patient inconnu"; "" when it is no integration error."""
+    head, _, rest = (diagnostic or "").partition(":")
+    if head.strip().lower() != "error":
+        return ""
+    code, _, label = rest.strip().partition("^")
+    return f"{code.strip()} — {label.strip()}" if label else code.strip()
+
+
+MES_BOUNCES = (
+    ("messagerie fermée", gettext_lazy("the patient's Mon espace santé mailbox is closed")),
+    ("patient non trouvé", gettext_lazy("no such patient in Mon espace santé")),
+    ("adresse invalide", gettext_lazy("the patient address is invalid")),
+    ("size", gettext_lazy("the message is too large for Mon espace santé (25 MB)")),
+    ("taille", gettext_lazy("the message is too large for Mon espace santé (25 MB)")),
+)
+
+
+@register.filter
+def mes_bounce(diagnostic: str) -> str:
+    """RCPT (c): a Mon espace santé bounce explained in French; "" for any other."""
+    lowered = (diagnostic or "").lower()
+    return next((str(label) for text, label in MES_BOUNCES if text in lowered), "")
