@@ -14,8 +14,9 @@ import unicodedata
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from documents import building, cda, ins
+from documents import building, cda, ins, package
 from documents.errors import Refused as NotCda
+from documents.subject import PREFIX, display
 from mailboxes import hooks
 from mailboxes.actions.outbox import Draft
 from mailboxes.models import Mailbox, User
@@ -25,6 +26,7 @@ SUBJECT_LABEL = 40  # XDM-S6: the libellé is cut to 40 characters
 PDF_NAME_KEEP = re.compile(r"[^A-Za-z0-9À-ÿ'_-]")
 PRODUCTION_INS = (ins.INS_NIR, ins.INS_NIA)
 TEST_INS = (ins.INS_NIR_TEST, ins.INS_NIR_DEMO)
+MARKERS = re.compile(r"^(?:(?:re|tr|fw|fwd|aw)\s*:\s*)+", re.IGNORECASE)
 XML_TYPES = ("text/xml", "application/xml", "application/hl7-cda+xml")
 
 
@@ -70,6 +72,12 @@ def subject_for(documents: list[cda.Document]) -> str:
     birth = patient.birth_date
     when = f" {birth[6:8]}/{birth[4:6]}/{birth[:4]}" if len(birth) >= 8 else ""
     return f"XDM/1.0/DDM+{label} {patient.birth_name} {patient.given}{when}"
+
+
+def forwarded_subject(subject: str) -> str:
+    """XDM-S6: a forward carrying the original IHE_XDM.ZIP keeps `XDM/1.0/DDM+` as the
+    first token, no `Tr:` in front, so receiving systems still detect it."""
+    return PREFIX + MARKERS.sub("", display(subject), count=1)
 
 
 def pdf_name(document: cda.Document) -> str:
@@ -136,6 +144,8 @@ def before_queue(author: User, mailbox: Mailbox, draft: Draft) -> None:
     if any(not d.header.patient.ids for d in documents):
         raise hooks.Refused(_("A CDA document has no patient (recordTarget)."))
     if not cdas:
+        if any(package.is_xdm(name) for name, _, _ in kept):
+            draft.subject = forwarded_subject(draft.subject)
         return
     built = building.build([data for data, _ in cdas], author_of(author, mailbox, draft))
     pdfs = [(pdf_name(d), "application/pdf", p) for d in documents if (p := cda.pdf_of(d))]

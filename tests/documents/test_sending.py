@@ -133,3 +133,12 @@ def test_it_keeps_x_mss_mes_fin_only_for_patients(author: User) -> None:
     camille = f"{samples.CAMILLE.matricule}@patient.mssante.fr"
     patient = sent(author, Draft(to=[camille], subject="x", headers=list(fin)))
     assert patient.headers == fin
+
+
+def test_it_keeps_the_prefix_first_on_a_forward_carrying_the_package(author: User) -> None:
+    """XDM-S6: the compose field showed "Tr: CR …"; the package goes, so the prefix too."""
+    carried = ("IHE_XDM.ZIP", "application/zip", b"PK")
+    draft = sent(author, Draft(to=[COLLEAGUE], subject="Tr: CR biologie", attachments=[carried]))
+    assert draft.subject == "XDM/1.0/DDM+CR biologie"
+    plain = sent(author, Draft(to=[COLLEAGUE], subject="Tr: CR biologie"))
+    assert plain.subject == "Tr: CR biologie"

@@ -124,9 +124,8 @@ def signature_block(mailbox: Mailbox) -> str:
 
 def forward_initial(mailbox: Mailbox, folder: str, uid: int, as_attachment: bool) -> dict[str, Any]:
     parsed = mime.parse(original(mailbox, folder, uid))
-    subject = (
-        parsed.subject if parsed.subject.lower().startswith("tr:") else f"Tr: {parsed.subject}"
-    )
+    shown = health_subject.display(parsed.subject)  # re-added on send with the XDM (XDM-S6)
+    subject = shown if shown.lower().startswith("tr:") else f"Tr: {shown}"
     initial: dict[str, Any] = {
         "subject": subject,
         "forward_uid": uid,
