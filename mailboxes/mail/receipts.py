@@ -12,6 +12,7 @@ Return-Path; we never send one automatically at all).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
@@ -72,7 +73,7 @@ def parse(raw: bytes) -> Report | None:
     except mime.TooDeep:
         return None
     if message.get_content_type() != "multipart/report":
-        return None
+        return integration_error(message)
     report_id = mime.header(message, "Message-ID")
     sender = parseaddr(mime.header(message, "From"))[1].lower()
     for part in mime.leaves(message):
@@ -114,6 +115,48 @@ def parse(raw: bytes) -> Report | None:
                 ],
             )
     return None
+
+
+# RCPT (b): the CI-SIS "courriel standard" sent when a document could not be integrated.
+KO_SUBJECT = re.compile(
+    r"^\[(KO Intégration système !|Erreur d[’']intégration !)\]\[(\d{3})\]\s*(.*)"
+)
+KO_SEARCHES = (["SUBJECT", "KO Int"], ["SUBJECT", "Erreur d"])
+
+
+def integration_error(message: EmailMessage) -> Report | None:
+    """A "courriel standard" KO mail as a read report about the original it carries: the
+    same display as an MDN's `processed/Error: 902^…` (kind mdn, action failed)."""
+    found = KO_SUBJECT.match(mime.header(message, "Subject").strip())
+    if found is None:
+        return None
+    original = ""
+    for part in mime.leaves(message):
+        kind = part.get_content_type()
+        payload = part.get_payload()
+        first = payload[0] if isinstance(payload, list) and payload else None
+        if kind == "message/rfc822" and isinstance(first, Message):
+            original = mime.header(first, "Message-ID")
+        elif kind == "text/rfc822-headers":
+            original = str(
+                HeaderParser(policy=default_policy)
+                .parsestr(mime.part_text(part))
+                .get("Message-ID", "")
+            )
+        if original:
+            break
+    if not original:
+        return None
+    sender = parseaddr(mime.header(message, "From"))[1].lower()
+    error = f"Error: {found.group(2)}^{found.group(3).strip() or found.group(1)}"[:300]
+    entry = Entry(sender, "failed", diagnostic=error)
+    return Report(
+        "mdn",
+        mime.header(message, "Message-ID"),
+        sender,
+        original_message_id=original.strip(),
+        entries=[entry],
+    )
 
 
 def match(mailbox: Mailbox, report: Report) -> Outgoing | None:
@@ -177,7 +220,10 @@ def collect(mailbox: Mailbox) -> int:
     """Read the reports in the mailbox's INBOX and record those about our sent messages."""
     with imap.imap_session(mailbox) as client:
         client.select_folder("INBOX", readonly=True)
-        uids = client.search(["HEADER", "Content-Type", "report"])
+        found = set(client.search(["HEADER", "Content-Type", "report"]))
+        for criteria in KO_SEARCHES:  # RCPT (b): the "courriel standard" KO mails
+            found.update(client.search(criteria))
+        uids = sorted(found)
         fetched = client.fetch(uids, [b"BODY.PEEK[]"]) if uids else {}
     added = 0
     for uid, data in fetched.items():
