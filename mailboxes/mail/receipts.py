@@ -259,9 +259,12 @@ def build_mdn(mailbox: Mailbox, original: EmailMessage, to: str) -> Message:
     report.attach(MIMEText(human, "plain", "utf-8", policy=default_policy))
     fields = Message(policy=default_policy)
     fields["Content-Type"] = "message/disposition-notification"
+    # RCPT (d): echo the Original-Recipient the original carried (RFC 8098 3.2.3).
+    echoed = mime.header(original, "Original-Recipient").strip()
     fields.set_payload(
         "Reporting-UA: webmail MSSante\r\n"
-        f"Final-Recipient: rfc822; {mailbox.address}\r\n"
+        + (f"Original-Recipient: {' '.join(echoed.split())}\r\n" if echoed else "")
+        + f"Final-Recipient: rfc822; {mailbox.address}\r\n"
         f"Original-Message-ID: {original_id}\r\n"
         "Disposition: manual-action/MDN-sent-manually; displayed\r\n"
     )

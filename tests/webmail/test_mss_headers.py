@@ -1,5 +1,6 @@
-"""X-MSS-NIL on every message we send, required outside DEBUG (CONFORMANCE.md XDM-S6,
-CONF.16/ECO.2.4.3, TST 4)."""
+"""MSSanté headers of what we send: X-MSS-NIL on every message, required outside DEBUG
+(CONFORMANCE.md XDM-S6,
+CONF.16/ECO.2.4.3, TST 4); read reports echo Original-Recipient (RCPT d)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,15 @@ def test_the_deployment_check_refuses_production_without_it(tmp_path: Path) -> N
     del env["WEBMAIL_MSS_NIL"]
     result = run_manage(env, "check", "--deploy")
     assert result.returncode != 0 and "webmail.E001" in result.stderr + result.stdout
+
+
+def test_a_read_report_echoes_the_original_recipient(alice: User) -> None:
+    """RCPT (d): Original-Recipient echoed, Final-Recipient the mailbox."""
+    mailbox = Mailbox.objects.get(owner=alice)
+    original = EmailMessage()
+    original["Message-ID"] = "<a@b>"
+    original["Original-Recipient"] = "rfc822; secretariat@x.test"
+    report = build_mdn(mailbox, original, "b@x.test").as_string()
+    assert "Original-Recipient: rfc822; secretariat@x.test" in report
+    assert f"Final-Recipient: rfc822; {mailbox.address}" in report
+    assert "Original-Recipient" not in build_mdn(mailbox, EmailMessage(), "b@x.test").as_string()
