@@ -1,6 +1,6 @@
 """MSSanté headers of what we send: X-MSS-NIL on every message, required outside DEBUG
-(CONFORMANCE.md XDM-S6,
-CONF.16/ECO.2.4.3, TST 4); read reports echo Original-Recipient (RCPT d)."""
+(CONFORMANCE.md XDM-S6, CONF.16/ECO.2.4.3, TST 4); read reports echo Original-Recipient
+(RCPT d)."""
 
 from __future__ import annotations
 
