@@ -7,10 +7,10 @@ import hashlib
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 
 from documents import package
-from documents.models import StoredSummary
+from documents.models import StoredSummary, StoredSummaryQuerySet
 from mailboxes.mailcache.search import searchable, terms
 from mailboxes.models import Folder, Mailbox, MessageIndex
 
@@ -90,3 +90,29 @@ def search(mailboxes: QuerySet[Mailbox], query: str, limit: int = 100) -> list[S
         .order_by("-created")
     )
     return list(found[:limit])
+
+
+def in_folder(folder: Folder) -> StoredSummaryQuerySet:
+    """The summaries of a folder's messages under its current UIDVALIDITY."""
+    return StoredSummary.objects.filter(
+        mailbox_id=folder.mailbox_id, folder=folder.name, uidvalidity=folder.uidvalidity
+    )
+
+
+def version(folder: Folder) -> int:
+    """Changes when a summary of this folder is stored (a list's rows cache key)."""
+    return in_folder(folder).aggregate(last=Max("pk"))["last"] or 0
+
+
+def lines(folder: Folder, uids: list[int]) -> dict[int, str]:
+    """The line a list shows under a message with documents: patient and document types."""
+    found: dict[int, str] = {}
+    for uid, data in in_folder(folder).filter(uid__in=uids).values_list("uid", "summary"):
+        summary = package.from_dict(data)
+        patient = summary.patient
+        who = f"{patient.birth_name} {patient.given}".strip() if patient else ""
+        kinds = list(dict.fromkeys(d.type_display or d.title for d in summary.documents))
+        line = " — ".join(p for p in (who, ", ".join(k for k in kinds[:3] if k)) if p)
+        if line:
+            found[uid] = f"{found[uid]} · {line}" if uid in found else line
+    return found

@@ -146,8 +146,12 @@ def test_it_caches_the_summary_and_finds_documents_by_patient_ins_and_type(
     uid = deliver_to(jeanne_mailbox, xdm_message(("IHE_XDM.ZIP", data)))
     synced(jeanne_mailbox)
     client = client_for(jeanne)
+    listing = reverse("mail-folder", args=[jeanne_mailbox.pk])
+    line = "LEGRAND Camille — CR d&#x27;imagerie médicale"
+    assert line not in client.get(listing).content.decode()  # not summarised yet
     opened(client, jeanne_mailbox, uid)
     opened(client, jeanne_mailbox, uid)
+    assert line in client.get(listing).content.decode()  # the list's line, rows cache renewed
     [stored] = StoredSummary.objects.all()
     assert (stored.folder, stored.uid, stored.part_index) == ("INBOX", uid, 2)
     search = reverse("mail-document-search")

@@ -84,3 +84,9 @@ def mes_bounce(diagnostic: str) -> str:
     """RCPT (c): a Mon espace santé bounce explained in French; "" for any other."""
     lowered = (diagnostic or "").lower()
     return next((str(label) for text, label in MES_BOUNCES if text in lowered), "")
+
+
+@register.filter
+def line_for(found: dict[int, str] | None, uid: int) -> str:
+    """A list row's health-document line (documents.summaries.lines), "" when none."""
+    return (found or {}).get(uid, "")
