@@ -7,7 +7,8 @@ class DocumentsConfig(AppConfig):
     verbose_name = _("Health documents")
 
     def ready(self) -> None:
-        from documents import sending
+        from documents import sending, tasks
         from mailboxes import hooks
 
         hooks.register_before_queue(sending.before_queue)
+        hooks.register_messages_indexed(tasks.after_sync)
