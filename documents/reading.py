@@ -15,6 +15,7 @@ from mailboxes.models import Mailbox
 Where = tuple[Mailbox, str, int]  # mailbox, folder, UID
 MSS_HEADERS = ("X-MSS-CODECDA", "X-MSS-INS", "X-MSS-MES")
 HEADER_LIMIT = 200  # HDR-IN: shown escaped and truncated
+MAX_PACKAGES = 25  # summarised per message; the others stay plain attachments
 
 
 @dataclass
@@ -35,8 +36,9 @@ class Documents:
 
 
 def xdm_parts(parsed: mime.ParsedMessage) -> list[mime.Attachment]:
-    """XDM-R1: attachments named like a package, whatever their declared type."""
-    return [a for a in parsed.attachments if package.is_xdm(a.filename)]
+    """XDM-R1: attachments named like a package, whatever their declared type (the first
+    MAX_PACKAGES: a hostile message may name a thousand parts IHE_XDM_n.ZIP)."""
+    return [a for a in parsed.attachments if package.is_xdm(a.filename)][:MAX_PACKAGES]
 
 
 def payload_of(parsed: mime.ParsedMessage, index: int) -> bytes:
