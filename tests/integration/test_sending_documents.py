@@ -3,6 +3,7 @@ Postfix and Dovecot, and reads back through our own reader (CONFORMANCE.md XDM-S
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
@@ -32,6 +33,11 @@ def worker(settings: Settings) -> Iterator[None]:
         yield
 
 
+def html_links(html: str) -> list[str]:
+    found = re.findall(r'href="([^"]*/document/\d+/\?[^"]*)"', html)
+    return [u.replace("&amp;", "&") for u in found]
+
+
 def compose(user: User, mailbox: Mailbox, to: str, *files: SimpleUploadedFile) -> str:
     data = {"to": to, "subject": "CR", "text": "Bonjour,\nci-joint le compte rendu.",
             "from_mailbox": str(mailbox.pk), "attachments": list(files)}  # fmt: skip
@@ -40,8 +46,15 @@ def compose(user: User, mailbox: Mailbox, to: str, *files: SimpleUploadedFile) -
 
 
 def test_it_sends_a_cda_as_an_xdm_package_that_reads_back(
-    worker: None, directory: dict[str, Mailbox], marie: User, karim: User
+    worker: None,
+    directory: dict[str, Mailbox],
+    marie: User,
+    karim: User,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """And TST 9: no INS, patient name or subject in the audit trail, the logs, or the sent
+    message's row once sent."""
+    caplog.set_level(logging.DEBUG)
     cda_file = SimpleUploadedFile("cr-biologie.xml", samples.level3(with_pdf=True), "text/xml")
     assert compose(marie, directory[MARIE], KARIM, cda_file) == ""
     outgoing = Outgoing.objects.latest("created")
@@ -60,8 +73,15 @@ def test_it_sends_a_cda_as_an_xdm_package_that_reads_back(
     assert "<h1>CR d&#x27;examens biologiques LEGRAND Camille 12/03/1975</h1>" in html
     assert "<strong>LEGRAND</strong> Camille" in html and "vérifiée" in html
     assert "plusieurs patients" not in html
-    target = AuditEvent.objects.get(action="message.queue").target
-    assert samples.CAMILLE.matricule not in target
+    client_for(karim).get(html_links(html)[0])  # Voir: audited xdm.view
+    secrets = (samples.CAMILLE.matricule, "LEGRAND", "Camille", "examens biologiques")
+    rows = [str(v) for e in AuditEvent.objects.values() for v in e.values()]
+    row = Outgoing.objects.values().get(pk=outgoing.pk)
+    for secret in secrets:
+        assert not any(secret in value for value in rows), secret
+        assert secret not in caplog.text, secret
+        assert secret not in str(row), secret
+    assert AuditEvent.objects.filter(action="xdm.view").exists()
 
 
 def test_it_refuses_in_compose_a_cda_for_another_patient_than_the_address(
