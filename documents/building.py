@@ -22,6 +22,7 @@ LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 SUBMISSION_SET_CLASS = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
 PDF_FORMAT = ("urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3")
+N3_FORMAT = ("urn:asip:ci-sis:2010", "1.2.250.1.213.1.1.4.2.282")
 IDNPS = "1.2.250.1.71.4.2.1"
 
 
@@ -92,10 +93,10 @@ def _entry(number: int, head: cda.Header, payload: bytes, document: cda.Document
     owner = f"Document{number:02d}"
     author = head.authors[0] if head.authors else cda.Person()
     patient = patient_cx(head.patient)
-    uid = next((f"{r}^{e}" if e else r for r, e in [_doc_id(document)]), "")
-    fmt = (
-        PDF_FORMAT if head.level == "N1" else ("urn:asip:ci-sis:2010", "1.2.250.1.213.1.1.4.2.282")
-    )
+    root, extension = _doc_id(document)
+    uid = f"{root}^{extension}" if extension else root
+    # [I] N3: one CI-SIS format for every template until the ANS table ASS_A11 is mapped.
+    fmt = PDF_FORMAT if head.level == "N1" else N3_FORMAT
     p = head.patient
     parts = [
         slot("creationTime", head.effective_time[:14]),
@@ -232,9 +233,9 @@ def readme(sender: Sender) -> bytes:
 
 
 INDEX = (
-    b'<!-- --><html xmlns="http://www.w3.org/1999/xhtml"><head><title>IHE XDM</title></head>'
+    b'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>IHE XDM</title></head>'
     b'<body><p><a href="README.TXT">README.TXT</a></p></body></html>\r\n'
-).replace(b"<!-- -->", b"")
+)
 
 
 def build(documents: list[bytes], sender: Sender) -> Built:
