@@ -33,6 +33,9 @@ class Documents:
     coherent: bool = True  # XDM-R10 across every package of the message
     headers: list[tuple[str, str]] = field(default_factory=list)
     from_patient: bool = False  # PAT4
+    # CDA-R2: attachments that are the PDF rendering of a package's document (ECO.2.1.6
+    # name), the same document and not another: their part indexes.
+    companions: set[int] = field(default_factory=set)
 
 
 def xdm_parts(parsed: mime.ParsedMessage) -> list[mime.Attachment]:
@@ -53,6 +56,7 @@ def of_message(parsed: mime.ParsedMessage, where: Where | None = None) -> Docume
     ]
     identities = {tuple(i) for f in found for i in f.summary.identities}
     return Documents(
+        companions=companions(parsed, found),
         packages=found,
         coherent=len(identities) <= 1 and all(f.summary.coherent for f in found),
         headers=mss_headers(parsed.msg),
@@ -66,6 +70,35 @@ def _summary(parsed: mime.ParsedMessage, index: int, where: Where | None) -> pac
         return summaries.summarise(payload)
     mailbox, folder, uid = where
     return summaries.summary_for(mailbox, folder, uid, index, payload)
+
+
+def companion_names(summary: package.PackageSummary) -> set[str]:
+    """The ECO.2.1.6 names of the PDFs the sender put beside the package, in a loose form."""
+    patient = summary.patient
+    if patient is None:
+        return set()
+    return {
+        loose(f"{d.date[:8]}_{d.type_display}_{patient.birth_name}_{patient.given}")
+        for d in summary.documents
+        if d.has_pdf
+    }
+
+
+def loose(name: str) -> str:
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
+def companions(parsed: mime.ParsedMessage, found: list[Found]) -> set[int]:
+    """PDF attachments named after a package's document (a `_<n° dossier>` may follow)."""
+    names = tuple({name for f in found for name in companion_names(f.summary)})
+    if not names:
+        return set()
+    return {
+        a.index
+        for a in parsed.attachments
+        if a.content_type == "application/pdf"
+        and loose(a.filename.rsplit(".", 1)[0]).startswith(names)
+    }
 
 
 def mss_headers(msg: Message) -> list[tuple[str, str]]:
