@@ -90,6 +90,12 @@ def pdf_name(document: cda.Document) -> str:
     return PDF_NAME_KEEP.sub("", unicodedata.normalize("NFC", joined)) + ".pdf"
 
 
+def closes_exchanges(subject: str) -> bool:
+    """PAT2: Mon espace santé reads a subject of exactly `[FIN]` as the end of every
+    previous exchange with the patient."""
+    return subject.strip().upper() == "[FIN]"
+
+
 def patient_recipients(draft: Draft) -> list[str]:
     return [a for a in [*draft.to, *draft.cc, *draft.bcc] if ins.patient_address(a)]
 

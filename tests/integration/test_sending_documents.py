@@ -95,3 +95,22 @@ def test_it_refuses_in_compose_a_cda_for_another_patient_than_the_address(
         r'class="[^"]*error[^"]*"[^>]*>([^<]*)', html
     )
     assert not Outgoing.objects.exists()
+
+
+def test_it_warns_once_before_sending_a_fin_subject(
+    directory: dict[str, Mailbox], marie: User
+) -> None:
+    """PAT2: "[FIN]" closes every previous exchange: said once, sent on the second try."""
+    url = reverse("mail-compose", args=[directory[MARIE].pk])
+    data = {
+        "to": KARIM,
+        "subject": "[FIN]",
+        "text": "Fin.",
+        "from_mailbox": str(directory[MARIE].pk),
+    }
+    first = client_for(marie).post(url, data)
+    html = first.content.decode()
+    assert first.status_code == 200 and "clôt tous les échanges précédents" in html
+    assert 'name="fin_confirmed" value="True"' in html
+    second = client_for(marie).post(url, {**data, "fin_confirmed": "True"})
+    assert second.status_code == 302 and Outgoing.objects.count() == 1

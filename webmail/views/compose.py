@@ -8,12 +8,13 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from documents import sending as sending_rules
 from documents import subject as health_subject
 from mailboxes import access, hooks
 from mailboxes.access import Action
@@ -43,6 +44,24 @@ class ComposeForm(forms.Form):
         label=gettext_lazy("The patient will not be able to reply (Mon espace santé)"),
         required=False,
     )
+    fin_confirmed = forms.BooleanField(widget=forms.HiddenInput, required=False)  # PAT2
+
+    def clean(self) -> dict[str, Any]:
+        """PAT2: a subject of exactly [FIN] closes every previous exchange with the patient:
+        said once, sent when the person sends again."""
+        data = super().clean() or {}
+        if sending_rules.closes_exchanges(data.get("subject", "")) and not data["fin_confirmed"]:
+            if isinstance(self.data, QueryDict):
+                confirmed = self.data.copy()
+                confirmed["fin_confirmed"] = "True"
+                self.data = confirmed
+            message = _(
+                "A subject of exactly [FIN] closes every previous exchange with the patient. "
+                "Send again to confirm."
+            )
+            raise forms.ValidationError(message)
+        return data
+
     in_reply_to = forms.CharField(widget=forms.HiddenInput, required=False)
     references = forms.CharField(widget=forms.HiddenInput, required=False)
     forward_uid = forms.IntegerField(
