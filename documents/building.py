@@ -89,8 +89,11 @@ def person_xcn(person: cda.Person) -> str:
     return xcn(person.id, person.family, person.given, person.prefix)
 
 
-def _entry(number: int, head: cda.Header, payload: bytes, document: cda.Document) -> str:
-    owner = f"Document{number:02d}"
+def _entry(
+    owner: str, number: int, head: cda.Header, payload: bytes, document: cda.Document
+) -> str:
+    """One XDSDocumentEntry; `owner` its entryUUID."""
+    label = f"doc{number:02d}"  # its classifications' and identifiers' ids
     author = head.authors[0] if head.authors else cda.Person()
     patient = patient_cx(head.patient)
     root, extension = _doc_id(document)
@@ -119,14 +122,14 @@ def _entry(number: int, head: cda.Header, payload: bytes, document: cda.Document
     cls = classification
     parts += [
         named(head.title),
-        f'<rim:Classification id="{owner}-author" classificationScheme="{metadata.DE_AUTHOR}" '
+        f'<rim:Classification id="{label}-author" classificationScheme="{metadata.DE_AUTHOR}" '
         f'classifiedObject="{owner}" nodeRepresentation="">'
         f"{slot('authorPerson', person_xcn(author))}"
         f"{slot('authorInstitution', author.organisation) if author.organisation else ''}"
         f"{slot('authorSpecialty', f'^{author.profession}^') if author.profession else ''}"
         "</rim:Classification>",
         cls(
-            f"{owner}-class",
+            f"{label}-class",
             metadata.DE_CLASS,
             owner,
             head.code,
@@ -134,16 +137,32 @@ def _entry(number: int, head: cda.Header, payload: bytes, document: cda.Document
             head.code_display,
         ),
         cls(
-            f"{owner}-conf",
+            f"{label}-conf",
             metadata.DE_CONFIDENTIALITY,
             owner,
             head.confidentiality or "N",
             "2.16.840.1.113883.5.25",
             head.confidentiality or "N",
         ),
-        cls(f"{owner}-format", metadata.DE_FORMAT, owner, fmt[0], fmt[1], fmt[0]),
+        cls(f"{label}-format", metadata.DE_FORMAT, owner, fmt[0], fmt[1], fmt[0]),
         cls(
-            f"{owner}-type",
+            f"{label}-facility",
+            metadata.DE_FACILITY,
+            owner,
+            head.facility_type.code,
+            head.facility_type.system,
+            head.facility_type.display,
+        ),
+        cls(
+            f"{label}-practice",
+            metadata.DE_PRACTICE,
+            owner,
+            head.practice_setting.code,
+            head.practice_setting.system,
+            head.practice_setting.display,
+        ),
+        cls(
+            f"{label}-type",
             metadata.DE_TYPE,
             owner,
             head.code,
@@ -151,9 +170,9 @@ def _entry(number: int, head: cda.Header, payload: bytes, document: cda.Document
             head.code_display,
         ),
         identifier(
-            f"{owner}-patient", metadata.DE_PATIENT, owner, patient, "XDSDocumentEntry.patientId"
+            f"{label}-patient", metadata.DE_PATIENT, owner, patient, "XDSDocumentEntry.patientId"
         ),
-        identifier(f"{owner}-unique", metadata.DE_UNIQUE, owner, uid, "XDSDocumentEntry.uniqueId"),
+        identifier(f"{label}-unique", metadata.DE_UNIQUE, owner, uid, "XDSDocumentEntry.uniqueId"),
     ]
     return (
         f'<rim:ExtrinsicObject id="{owner}" mimeType="text/xml" '
@@ -174,7 +193,11 @@ def metadata_xml(sender: Sender, documents: list[tuple[bytes, cda.Document]], wh
     author = slot("authorPerson", xcn(sender.id, sender.family, sender.given))
     if sender.institution:
         author += slot("authorInstitution", sender.institution)
-    objects = [_entry(n, d.header, p, d) for n, (p, d) in enumerate(documents, start=1)]
+    owners = [f"urn:uuid:{uuid.uuid4()}" for _ in documents]  # XDS entryUUIDs
+    objects = [
+        _entry(o, n, d.header, p, d)
+        for o, (n, (p, d)) in zip(owners, enumerate(documents, start=1), strict=True)
+    ]
     package = (
         f'<rim:RegistryPackage id="{owner}">'
         + slot("submissionTime", when)
@@ -211,9 +234,9 @@ def metadata_xml(sender: Sender, documents: list[tuple[bytes, cda.Document]], wh
     associations = "".join(
         f'<rim:Association id="as{n:02d}" '
         'associationType="urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember" '
-        f'sourceObject="{owner}" targetObject="Document{n:02d}">'
+        f'sourceObject="{owner}" targetObject="{target}">'
         f"{slot('SubmissionSetStatus', 'Original')}</rim:Association>"
-        for n in range(1, len(documents) + 1)
+        for n, target in enumerate(owners, start=1)
     )
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<lcm:SubmitObjectsRequest xmlns:lcm="{LCM}" '

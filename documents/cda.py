@@ -37,6 +37,18 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Code:
+    code: str = ""
+    system: str = ""
+    display: str = ""
+
+
+def code_of(element: etree._Element | None) -> Code:
+    return Code(xml.attr(element, "code"), xml.attr(element, "codeSystem"),
+                xml.attr(element, "displayName"))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Header:
     title: str = ""
     code: str = ""
@@ -51,6 +63,8 @@ class Header:
     legal_authenticator: Person = field(default_factory=Person)
     recipients: tuple[Person, ...] = ()
     level: str = ""  # "N1" (nonXMLBody) or "N3" (structuredBody)
+    facility_type: Code = field(default_factory=Code)  # XDS healthcareFacilityTypeCode
+    practice_setting: Code = field(default_factory=Code)  # XDS practiceSettingCode
 
 
 @dataclass(frozen=True)
@@ -160,6 +174,27 @@ def header(root: etree._Element) -> Header:
             for r in xml.children(root, "informationRecipient")
         ),
         level=_level(root),
+        facility_type=code_of(
+            xml.child(
+                root,
+                "componentOf",
+                "encompassingEncounter",
+                "location",
+                "healthCareFacility",
+                "code",
+            )
+        ),
+        practice_setting=code_of(
+            xml.child(
+                root,
+                "documentationOf",
+                "serviceEvent",
+                "performer",
+                "assignedEntity",
+                "representedOrganization",
+                "standardIndustryClassCode",
+            )
+        ),
     )
 
 

@@ -81,7 +81,10 @@ def _header(patient: FakePatient, code: str, display: str, title: str, when: str
 </assignedAuthor></author>
 <custodian><assignedCustodian><representedCustodianOrganization><id root="1.2.250.1.71.4.2.2" extension="1999999999"/><name>Centre hospitalier de démonstration</name></representedCustodianOrganization></assignedCustodian></custodian>
 <legalAuthenticator><time value="{when}+0100"/><signatureCode code="S"/><assignedEntity><id root="1.2.250.1.71.4.2.1" extension="810001234567"/><assignedPerson><name><prefix>Dr</prefix><given>Hélène</given><family>FICTIF</family></name></assignedPerson></assignedEntity></legalAuthenticator>
-<documentationOf><serviceEvent><effectiveTime><low value="{when[:8]}"/></effectiveTime></serviceEvent></documentationOf>
+<documentationOf><serviceEvent><effectiveTime><low value="{when[:8]}"/></effectiveTime>
+<performer typeCode="PRF"><assignedEntity><id root="1.2.250.1.71.4.2.1" extension="810001234567"/><representedOrganization><standardIndustryClassCode code="ETABLISSEMENT" displayName="Etablissement de santé" codeSystem="1.2.250.1.213.1.1.4.9"/></representedOrganization></assignedEntity></performer>
+</serviceEvent></documentationOf>
+<componentOf><encompassingEncounter><effectiveTime value="{when[:8]}"/><location><healthCareFacility><code code="SA01" displayName="Centre Hospitalier (CH)" codeSystem="1.2.250.1.71.4.2.4"/></healthCareFacility></location></encompassingEncounter></componentOf>
 """
 
 

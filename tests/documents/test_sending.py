@@ -142,3 +142,34 @@ def test_it_keeps_the_prefix_first_on_a_forward_carrying_the_package(author: Use
     assert draft.subject == "XDM/1.0/DDM+CR biologie"
     plain = sent(author, Draft(to=[COLLEAGUE], subject="Tr: CR biologie"))
     assert plain.subject == "Tr: CR biologie"
+
+
+def test_the_metadata_has_every_required_field_of_xdm_s3(author: User) -> None:
+    """XDM-S3: submission set and document entry, required fields."""
+    from documents import metadata, xml
+
+    draft = sent(author, cda_draft(samples.level3(with_pdf=True)))
+    with zipfile.ZipFile(io.BytesIO(draft.attachments[0][2])) as archive:
+        root = xml.parse(archive.read("IHE_XDM/SUBSET01/METADATA.XML")).root
+    [package_element] = [e for e in root.iter() if xml.local(e.tag) == "RegistryPackage"]
+    [entry] = [e for e in root.iter() if xml.local(e.tag) == "ExtrinsicObject"]
+    assert entry.get("id", "").startswith("urn:uuid:") and entry.get("mimeType") == "text/xml"
+    slots = set(metadata.slots(entry))
+    assert {"creationTime", "hash", "size", "languageCode", "URI", "sourcePatientId",
+            "legalAuthenticator", "serviceStartTime"} <= slots  # fmt: skip
+    schemes = {
+        c.get("classificationScheme")
+        for c in root.iter()
+        if xml.local(c.tag) == "Classification" and c.get("classifiedObject") == entry.get("id")
+    }
+    assert {metadata.DE_AUTHOR, metadata.DE_CLASS, metadata.DE_CONFIDENTIALITY, metadata.DE_FORMAT,
+            metadata.DE_FACILITY, metadata.DE_PRACTICE, metadata.DE_TYPE} <= schemes  # fmt: skip
+    identifiers = {e.get("identificationScheme") for e in root.iter()
+                   if xml.local(e.tag) == "ExternalIdentifier"}  # fmt: skip
+    assert {metadata.DE_PATIENT, metadata.DE_UNIQUE, metadata.SS_PATIENT, metadata.SS_SOURCE,
+            metadata.SS_UNIQUE} <= identifiers  # fmt: skip
+    assert {"submissionTime", "intendedRecipient"} <= set(metadata.slots(package_element))
+    assert metadata.name_of(entry) == "Compte rendu d'examens biologiques"
+    read = package.read(draft.attachments[0][2])
+    [document] = read.documents
+    assert document.integrity == "ok" and read.coherent
