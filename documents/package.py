@@ -60,6 +60,7 @@ class DocumentSummary:
     integrity: str = "unverifiable"  # ok, mismatch, unverifiable (XDM-R9)
     has_pdf: bool = False
     media_type: str = ""  # an N1's body type
+    identified: bool = True  # False: "document non identifié" (METADATA refused, XDM-R6)
 
 
 @dataclass
@@ -82,6 +83,7 @@ class Located:
     entry: metadata.Entry
     key: str = ""  # the archive's name (upper case), "" when missing or refused
     status: str = "ok"
+    identified: bool = True  # False: found beside a refused METADATA (XDM-R6)
 
 
 def subsets(archive: Archive) -> list[str]:
@@ -116,6 +118,35 @@ def located(
     return found
 
 
+HOSTILE = ("not-zip", "total-too-large", "ratio", "entry-too-large")  # the archive itself
+
+
+def subset(
+    archive: Archive, key: str
+) -> tuple[metadata.Submission | None, tuple[metadata.Entry, ...], str]:
+    """A subset's submission, its document entries and "" - or, its METADATA refused
+    (XDM-R6), None, the subset's other XML files as unidentified documents, and the reason.
+    Refused when the archive itself is hostile."""
+    try:
+        submission = metadata.read(archive.read(key, archive.limits.metadata_bytes))
+    except Refused as refused:
+        if refused.code in HOSTILE:
+            raise
+        return None, unidentified(archive, key), refused.code
+    return submission, submission.entries, ""
+
+
+def unidentified(archive: Archive, metadata_key: str) -> tuple[metadata.Entry, ...]:
+    """XDM-R6: "document non identifié" - the XML files beside a refused METADATA."""
+    folder = metadata_key.rsplit("/", 1)[0] + "/"
+    names = sorted(
+        name[len(folder) :]
+        for name in archive.names
+        if name.startswith(folder) and name != metadata_key and name.endswith(".XML")
+    )
+    return tuple(metadata.Entry(uri=name) for name in names if "/" not in name)
+
+
 def read(data: bytes, limits: Limits | None = None) -> PackageSummary:
     """The summary of a package's bytes (the attachment's payload)."""
     summary = PackageSummary()
@@ -129,19 +160,20 @@ def read(data: bytes, limits: Limits | None = None) -> PackageSummary:
     documents: list[tuple[Located, cda.Document | None]] = []
     for key in keys:
         try:
-            submission = metadata.read(archive.read(key, archive.limits.metadata_bytes))
+            submission, entries, note = subset(archive, key)
         except Refused as refused:
-            if refused.code in ("not-zip", "total-too-large", "ratio", "entry-too-large"):
-                return PackageSummary(error=refused.code)  # the archive itself is hostile
-            summary.notes.append(refused.code)
-            continue
-        summary.conformant &= submission.conformant
-        submissions.append(submission)
-        for place in located(archive, key, submission.entries, len(documents) + 1):
+            return PackageSummary(error=refused.code)
+        if submission is None:
+            summary.notes.append(note)
+        else:
+            summary.conformant &= submission.conformant
+            submissions.append(submission)
+        for place in located(archive, key, entries, len(documents) + 1):
+            place.identified = submission is not None
             try:
                 documents.append((place, _document(archive, place, summary)))
             except Refused as refused:
-                if refused.code in ("not-zip", "total-too-large", "ratio"):
+                if refused.code in HOSTILE:
                     return PackageSummary(error=refused.code)
                 raise
     summary.patient = _patient(submissions, [d for _, d in documents if d is not None])
@@ -184,6 +216,7 @@ def _row(place: Located) -> DocumentSummary:
     codes = [c.code for c in entry.confidentiality]
     return DocumentSummary(
         number=place.number,
+        identified=place.identified,
         title=entry.title,
         type_code=entry.type_code.code,
         type_display=entry.type_code.display,
@@ -280,11 +313,8 @@ def open_document(
     archive = Archive(data, limits)
     count = 0
     for key in subsets(archive):
-        try:
-            submission = metadata.read(archive.read(key, archive.limits.metadata_bytes))
-        except Refused:
-            continue
-        for place in located(archive, key, submission.entries, count + 1):
+        _, entries, _ = subset(archive, key)
+        for place in located(archive, key, entries, count + 1):
             if place.number == number:
                 if place.status != "ok":
                     raise Refused(place.status)
@@ -293,7 +323,7 @@ def open_document(
                     return payload, cda.parse(payload)
                 except Refused:
                     return payload, None
-        count += len(submission.entries)
+        count += len(entries)
     raise Refused("missing")
 
 

@@ -87,7 +87,10 @@ def test_it_refuses_hostile_xml_in_metadata_without_touching_the_network(
     assert time.monotonic() - started < SECONDS
     expected = "metadata-too-large" if kind == "text-node" else code  # 2 MB limit first
     assert summary.notes == [expected]
-    assert summary.documents == []
+    # XDM-R6: the CDA beside the refused METADATA is still shown, "non identifié".
+    assert [(d.identified, d.status, d.integrity) for d in summary.documents] == [
+        (False, "ok", "unverifiable")
+    ]
     assert not connected(listener)
 
 

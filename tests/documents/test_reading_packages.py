@@ -63,7 +63,13 @@ def test_it_tolerates_an_undeclared_namespace_prefix_and_flags_it() -> None:
 def test_it_refuses_a_metadata_with_any_other_syntax_error() -> None:
     """XDM-R6: only the namespace fault is tolerated."""
     data = hostile.replaced(hostile.good(), hostile.METADATA, b"<lcm:SubmitObjectsRequest>")
-    assert package.read(data).notes == ["xml-syntax"]
+    summary = package.read(data)
+    assert summary.notes == ["xml-syntax"]
+    [document] = summary.documents  # "document non identifié", read from the CDA itself
+    assert not document.identified and document.type_code == "18748-4"
+    assert summary.patient is not None and summary.patient.birth_name == "LEGRAND"
+    _payload, parsed = package.open_document(data, 1)
+    assert parsed is not None and parsed.header.code == "18748-4"
 
 
 def test_it_reads_a_uri_relative_to_ihe_xdm_lower_case_names_utf16_and_crlf() -> None:
