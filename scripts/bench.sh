@@ -3,7 +3,8 @@
 # PostgreSQL (database webmail_bench, made anew) and Redis; prints one JSON object.
 # Environment: BENCH_MESSAGES (default 100000), BENCH_RUNS (default 100). Takes minutes.
 # BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds); BENCH_ONLY=triage_assigned_to_me_p95_ms:
-# the triage lists alone (benchmarks/triage_views.py). Beside a running test suite:
+# the triage lists alone (benchmarks/triage_views.py); BENCH_ONLY=xdm_open_25mb_p95_ms (or any
+# xdm_*/cda_* key): the health-document measures alone (benchmarks/documents.py). Beside a running test suite:
 # BENCH_NAME, BENCH_PORT_BASE and BENCH_REDIS_DB (cache; the next one is the broker).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -26,6 +27,7 @@ export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/we
 export CELERY_BROKER_URL="redis://127.0.0.1:6379/$((REDIS_DB + 1))"
 export REDIS_URL="redis://127.0.0.1:6379/$REDIS_DB"
 export DJANGO_SECURE_COOKIES=false
+export WEBMAIL_MSS_NIL="${WEBMAIL_MSS_NIL:-WEBMAIL-MSSANTE-BENCH}"
 redis-cli -n $((REDIS_DB + 1)) flushdb >/dev/null
 redis-cli -n "$REDIS_DB" flushdb >/dev/null
 if [[ "$DATABASE_URL" == postgres* ]]; then
@@ -33,12 +35,13 @@ if [[ "$DATABASE_URL" == postgres* ]]; then
   psql "${DATABASE_URL%/*}/postgres" -qc "DROP DATABASE IF EXISTS \"$db_name\""
   psql "${DATABASE_URL%/*}/postgres" -qc "CREATE DATABASE \"$db_name\""
 fi
-# Every benchmark prints one JSON object on stdout; they are merged into one.
-merge() { "$PY" -c 'import json, sys; print(json.dumps({k: v for line in sys.stdin if line.strip() for k, v in json.loads(line).items()}))'; }
+# Every benchmark prints one JSON object as its last line on stdout; they are merged into one.
+merge() { "$PY" -c 'import json, sys; print(json.dumps({k: v for line in sys.stdin if line.startswith("{") for k, v in json.loads(line).items()}))'; }
 case "${BENCH_ONLY:-}" in
   directory_* | autocomplete_*) benches=(benchmarks/directory_bench.py) ;;
   triage_*) benches=(benchmarks/triage_views.py) ;;
-  "") benches=(benchmarks/mailbox_cache.py benchmarks/directory_bench.py benchmarks/triage_views.py) ;;
+  xdm_* | cda_*) benches=(benchmarks/documents.py) ;;
+  "") benches=(benchmarks/mailbox_cache.py benchmarks/documents.py benchmarks/directory_bench.py benchmarks/triage_views.py) ;;
   *) benches=(benchmarks/mailbox_cache.py) ;;
 esac
 for bench in "${benches[@]}"; do "$PY" "$bench"; done | merge

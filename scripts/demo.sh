@@ -30,11 +30,13 @@ eval "$(python3 scripts/operator_backend.py env --name demo --port-base "$PORT_B
 start_psc demo "$PSC_PORT" "http://$ADDRESS/oidc/callback/" "http://$ADDRESS/login/"
 
 export DJANGO_SECURE_COOKIES=false  # plain HTTP on loopback
+export WEBMAIL_MSS_NIL="${WEBMAIL_MSS_NIL:-WEBMAIL-MSSANTE-DEMO}"  # X-MSS-NIL (CONF.16): required outside DEBUG
 export WEBMAIL_SITE_URL="http://$ADDRESS"
 export DJANGO_ALLOWED_HOSTS="${ADDRESS%:*},localhost,127.0.0.1"
 # Invitations: shown on screen to the inviting manager, and written to var/sent-mail/.
 export WEBMAIL_SHOW_INVITATION_LINKS=true
 export EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend
+export DOCUMENTS_ACCEPT_TEST_INS=true  # the demo's patients carry the INS test OID (X-MSS-INS: O)
 
 log "preparing the database (SQLite in var/), translations, static files, demo data"
 "$PY" manage.py migrate -v0

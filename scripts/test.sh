@@ -52,6 +52,7 @@ redis-cli -n $((REDIS_DB + 1)) flushdb >/dev/null  # no task, lock, version or c
 redis-cli -n "$REDIS_DB" flushdb >/dev/null
 export WEBMAIL_DATA_DIR="${TMPDIR:-/tmp}/mssante-webmail-$INSTANCE"
 export DJANGO_SECURE_COOKIES=false
+export WEBMAIL_MSS_NIL="${WEBMAIL_MSS_NIL:-WEBMAIL-MSSANTE-TEST}"  # X-MSS-NIL (CONF.16): required outside DEBUG
 export DATABASE_CONN_MAX_AGE=0  # the live server thread must not keep the test database open
 
 db_name="${DATABASE_URL##*/}"

@@ -11,6 +11,7 @@ from django.utils import formats, timezone
 
 from mailboxes import audit
 from mailboxes.errors import BadRequest
+from mailboxes.mail import headers
 from mailboxes.models import Mailbox, Structure, User
 from triage.models import SavedReply
 
@@ -53,9 +54,7 @@ def fill(text: str, *, correspondent: str, address: str, writer: User) -> str:
 
 def for_reply(mailbox: Mailbox, writer: User, to: str) -> list[Filled]:
     """The structure's saved replies, filled in for a reply to `to` ("Name <address>")."""
-    from email.utils import parseaddr
-
-    name, address = parseaddr(to)
+    [(name, address), *_] = headers.addresses([to]) or [("", "")]
     return [
         Filled(r.pk, r.title, fill(r.text, correspondent=name, address=address, writer=writer))
         for r in of_structure(mailbox.structure_id)

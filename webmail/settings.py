@@ -433,3 +433,19 @@ ANNUAIRE_FHIR_API_KEY = env_str("ANNUAIRE_FHIR_API_KEY")
 ANNUAIRE_FHIR_URL = env_str("ANNUAIRE_FHIR_URL", "https://gateway.api.esante.gouv.fr/fhir/v2")
 if not ANNUAIRE_FHIR_URL.startswith(("https://", "http://127.0.0.1:", "http://localhost:")):
     raise ImproperlyConfigured("ANNUAIRE_FHIR_URL must be https (plain http on loopback only)")
+
+# Health documents (documents/, CONFORMANCE.md XDM-R3 and XDM-S): every unzip limit is a
+# setting; the OID of this installation names it as the source of the packages it sends.
+DOCUMENTS_XDM_PART_BYTES = env_int("DOCUMENTS_XDM_PART_BYTES", 25 * 1024 * 1024, minimum=1)
+DOCUMENTS_XDM_ENTRIES = env_int("DOCUMENTS_XDM_ENTRIES", 100, minimum=1)
+DOCUMENTS_XDM_ENTRY_BYTES = env_int("DOCUMENTS_XDM_ENTRY_BYTES", 20 * 1024 * 1024, minimum=1)
+DOCUMENTS_XDM_METADATA_BYTES = env_int("DOCUMENTS_XDM_METADATA_BYTES", 2 * 1024 * 1024, minimum=1)
+DOCUMENTS_XDM_TOTAL_BYTES = env_int("DOCUMENTS_XDM_TOTAL_BYTES", 100 * 1024 * 1024, minimum=1)
+DOCUMENTS_XDM_RATIO = env_int("DOCUMENTS_XDM_RATIO", 200, minimum=1)
+DOCUMENTS_XDM_RATIO_FLOOR = env_int("DOCUMENTS_XDM_RATIO_FLOOR", 1024 * 1024, minimum=0)
+DOCUMENTS_SOURCE_OID = env_str("DOCUMENTS_SOURCE_OID", "1.2.250.1.999.1.1")
+# X-MSS-INS: O with the INS test/demo OIDs too (XDM-S6): the demo and the tests only.
+DOCUMENTS_ACCEPT_TEST_INS = env_bool("DOCUMENTS_ACCEPT_TEST_INS", DEBUG)
+# X-MSS-NIL: the product's Convergence reference, on every message sent (CONF.16/ECO.2.4.3);
+# required outside DEBUG (webmail.checks).
+WEBMAIL_MSS_NIL = env_str("WEBMAIL_MSS_NIL", "")

@@ -13,6 +13,7 @@ from webmail.views import (
     compose,
     delegations,
     directory,
+    documents,
     health,
     mail,
     reader,
@@ -33,6 +34,7 @@ urlpatterns = [
     path("mailbox/<int:mailbox_id>/changes/", mail.changes, name="mail-changes"),
     path("mailbox/<int:mailbox_id>/conversation/", search.conversation, name="mail-conversation"),
     path("search/", search.search, name="mail-search"),
+    path("search/documents/", documents.search, name="mail-document-search"),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/", reader.message, name="mail-message"),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/body/", reader.body, name="mail-body"),
     path(
@@ -46,6 +48,21 @@ urlpatterns = [
         name="mail-attached-message",
     ),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/raw/", reader.raw_source, name="mail-raw"),
+    path(
+        "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/document/<int:number>/",
+        documents.document,
+        name="mail-document",
+    ),
+    path(
+        "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/document/<int:number>/content/",
+        documents.document_content,
+        name="mail-document-content",
+    ),
+    path(
+        "mailbox/<int:mailbox_id>/message/<uid:uid>/part/<int:index>/document/<int:number>/download/",
+        documents.document_download,
+        name="mail-document-download",
+    ),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/mdn/", reader.send_mdn, name="mail-mdn"),
     path("mailbox/<int:mailbox_id>/actions/", actions.messages_action, name="mail-actions"),
     path("mailbox/<int:mailbox_id>/compose/", compose.compose, name="mail-compose"),

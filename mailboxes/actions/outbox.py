@@ -9,9 +9,10 @@ from email.message import EmailMessage, Message
 from email.policy import SMTP, default
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import transaction
 
-from mailboxes import audit, recipients, signals
+from mailboxes import audit, hooks, recipients, signals
 from mailboxes.actions import sending
 from mailboxes.mail.headers import date_now, for_header, message_ids, new_message_id, one_line
 from mailboxes.models import Mailbox, Outgoing, User
@@ -36,6 +37,7 @@ class Draft:
     request_dsn: bool = True
     request_mdn: bool = False
     forwarded: bytes = b""  # a message forwarded as an attachment (message/rfc822)
+    headers: list[tuple[str, str]] = field(default_factory=list)  # set by hooks (X-MSS-*)
 
 
 def sender_of(author: User) -> str:
@@ -55,12 +57,16 @@ def build(author: User, mailbox: Mailbox, draft: Draft) -> EmailMessage:
     message["Subject"] = one_line(draft.subject)
     message["Date"] = date_now()
     message["Message-ID"] = new_message_id(mailbox.address)
+    if settings.WEBMAIL_MSS_NIL:  # on every message (CONF.16/ECO.2.4.3, XDM-S6)
+        message["X-MSS-NIL"] = settings.WEBMAIL_MSS_NIL
     if replied := message_ids(draft.in_reply_to)[:1]:
         references = [i for i in message_ids(draft.references) if i != replied[0]]
         message["In-Reply-To"] = replied[0]
         message["References"] = " ".join([*references, *replied])
     if draft.request_mdn:
         message["Disposition-Notification-To"] = mailbox.address
+    for name, value in draft.headers:
+        message[name] = one_line(value)
     message.set_content(draft.text, charset="utf-8")  # ECO.2.2.3: UTF-8 text
     if draft.forwarded:
         message.add_attachment(
@@ -101,6 +107,8 @@ def do_queue_message(
         if refused.blocking or not confirmed_outside:
             sending.record_refusals(author, mailbox, outside, request)
             raise refused
+    for hook in hooks.before_queue:  # hooks.Refused goes up to the view
+        hook(author, mailbox, draft)
     message = build(author, mailbox, draft)
     if max_size and len(message.as_bytes(policy=SMTP)) > max_size:
         raise TooLarge

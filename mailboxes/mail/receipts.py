@@ -12,6 +12,7 @@ Return-Path; we never send one automatically at all).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
@@ -80,7 +81,7 @@ def parse(raw: bytes) -> Report | None:
     except mime.TooDeep:
         return None
     if message.get_content_type() != "multipart/report":
-        return None
+        return integration_error(message)
     report_id = mime.header(message, "Message-ID")
     sender = first_address(mime.header(message, "From"))
     for part in mime.leaves(message):
@@ -107,15 +108,63 @@ def parse(raw: bytes) -> Report | None:
             block = next(iter(_fields(part)), None)  # type: ignore[arg-type]  # typeshed: no None default for Message
             if block is None:
                 return None
-            disposition = str(block.get("Disposition", "")).split(";")[-1].strip().lower()
+            # RFC 8098 3.2.6 type["/"modifier]: a CI-SIS integration result rides in the
+            # modifier, "processed/Error: 902^Identifiant patient inconnu" (RCPT a).
+            disposition = str(block.get("Disposition", "")).split(";")[-1].strip()
+            action, _, modifier = disposition.partition("/")
+            recipient = _address(str(block.get("Final-Recipient", "")))
             return Report(
                 "mdn",
                 report_id,
                 sender,
                 original_message_id=str(block.get("Original-Message-ID", "")).strip(),
-                entries=[Entry(_address(str(block.get("Final-Recipient", ""))), disposition)],
+                entries=[
+                    Entry(recipient, action.strip().lower(), diagnostic=modifier.strip()[:300])
+                ],
             )
     return None
+
+
+# RCPT (b): the CI-SIS "courriel standard" sent when a document could not be integrated.
+KO_SUBJECT = re.compile(
+    r"^\[(KO Intégration système !|Erreur d[’']intégration !)\]\[(\d{3})\]\s*(.*)"
+)
+KO_SEARCHES = (["SUBJECT", "KO Int"], ["SUBJECT", "Erreur d"])
+
+
+def integration_error(message: EmailMessage) -> Report | None:
+    """A "courriel standard" KO mail as a read report about the original it carries: the
+    same display as an MDN's `processed/Error: 902^…` (kind mdn, action failed)."""
+    found = KO_SUBJECT.match(mime.header(message, "Subject").strip())
+    if found is None:
+        return None
+    original = ""
+    for part in mime.leaves(message):
+        kind = part.get_content_type()
+        payload = part.get_payload()
+        first = payload[0] if isinstance(payload, list) and payload else None
+        if kind == "message/rfc822" and isinstance(first, Message):
+            original = mime.header(first, "Message-ID")
+        elif kind == "text/rfc822-headers":
+            original = str(
+                HeaderParser(policy=default_policy)
+                .parsestr(mime.part_text(part))
+                .get("Message-ID", "")
+            )
+        if original:
+            break
+    if not original:
+        return None
+    sender = first_address(mime.header(message, "From"))
+    error = f"Error: {found.group(2)}^{found.group(3).strip() or found.group(1)}"[:300]
+    entry = Entry(sender, "failed", diagnostic=error)
+    return Report(
+        "mdn",
+        mime.header(message, "Message-ID"),
+        sender,
+        original_message_id=original.strip(),
+        entries=[entry],
+    )
 
 
 def match(mailbox: Mailbox, report: Report) -> Outgoing | None:
@@ -196,7 +245,10 @@ def collect(mailbox: Mailbox) -> int:
     otherwise leave an unread English report in INBOX."""
     with imap.imap_session(mailbox) as client:
         client.select_folder("INBOX", readonly=True)
-        uids = client.search(["HEADER", "Content-Type", "report"])
+        found = set(client.search(["HEADER", "Content-Type", "report"]))
+        for criteria in KO_SEARCHES:  # RCPT (b): the "courriel standard" KO mails
+            found.update(client.search(criteria))
+        uids = sorted(found)
         fetched = client.fetch(uids, [b"BODY.PEEK[]"]) if uids else {}
     added, done = 0, []
     for uid, data in fetched.items():
@@ -232,6 +284,8 @@ def build_mdn(mailbox: Mailbox, original: EmailMessage, to: str) -> Message:
     report["Message-ID"] = new_message_id(mailbox.address)
     if original_ids := message_ids(original_id)[:1]:
         report["References"] = original_ids[0]
+    if settings.WEBMAIL_MSS_NIL:  # on every message, read reports too (XDM-S6)
+        report["X-MSS-NIL"] = settings.WEBMAIL_MSS_NIL
     human = (
         f"Le message envoyé à {mailbox.address} a été affiché le "
         f"{timezone.localtime():%d/%m/%Y à %H:%M}. Cela ne garantit pas qu'il ait été lu "
@@ -240,9 +294,12 @@ def build_mdn(mailbox: Mailbox, original: EmailMessage, to: str) -> Message:
     report.attach(MIMEText(human, "plain", "utf-8", policy=default_policy))
     fields = Message(policy=default_policy)
     fields["Content-Type"] = "message/disposition-notification"
+    # RCPT (d): echo the Original-Recipient the original carried (RFC 8098 3.2.3).
+    echoed = mime.header(original, "Original-Recipient").strip()
     fields.set_payload(
         "Reporting-UA: webmail MSSante\r\n"
-        f"Final-Recipient: rfc822; {mailbox.address}\r\n"
+        + (f"Original-Recipient: {' '.join(echoed.split())}\r\n" if echoed else "")
+        + f"Final-Recipient: rfc822; {mailbox.address}\r\n"
         f"Original-Message-ID: {original_id}\r\n"
         "Disposition: manual-action/MDN-sent-manually; displayed\r\n"
     )

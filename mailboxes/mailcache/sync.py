@@ -30,7 +30,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 from imapclient.response_parser import parse_fetch_response
 
-from mailboxes import audit, signals
+from mailboxes import audit, hooks, signals
 from mailboxes.mailcache import indexing, live, search
 from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, MessageText, SyncState
 from mailboxes.operator import imap
@@ -281,7 +281,8 @@ def sync_folder(client: IMAPClient, folder: Folder, modes: set[str]) -> FolderRe
         changes = flag_changes(client, folder, sorted(known & server_uids), modseq)
     if new:
         SyncState.objects.filter(mailbox=folder.mailbox).update(total=F("total") + len(new))
-    result.added = len(fetch_new(client, folder, new))
+    added = fetch_new(client, folder, new)
+    result.added = len(added)
     with transaction.atomic():
         for uid, fields in changes.items():
             result.changed += folder.index.filter(uid=uid).update(**fields)
@@ -292,6 +293,8 @@ def sync_folder(client: IMAPClient, folder: Folder, modes: set[str]) -> FolderRe
             folder.unseen = folder.index.filter(seen=False).count()
         folder.synced_at = timezone.now()
         folder.save()
+    if with_documents := [m.uid for m in added if m.has_xdm]:
+        hooks.notify_indexed(folder, with_documents)  # documents summarises them (XDM-R2)
     return result
 
 

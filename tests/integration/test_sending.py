@@ -289,7 +289,8 @@ def test_it_resumes_a_draft_from_the_drafts_folder(
 def test_it_masks_patients_in_the_outbox_once_sent(
     worker: None, directory: dict[str, Mailbox], marie: User, listed_outside: None
 ) -> None:
-    patient = "1234567890123@patient.mssante.fr"  # refused here: outside the test trust space
+    # A valid INS (PAT1: the key checks), refused here: outside the test trust space.
+    patient = "123456789012311@patient.mssante.fr"
     outgoing = settled(send(marie, directory[MARIE], to=f"{KARIM}, {patient}"))
     wait_until(lambda: Outgoing.objects.get(pk=outgoing.pk).copied_to_sent)
     row = Outgoing.objects.get(pk=outgoing.pk)

@@ -100,6 +100,7 @@ def production_env(tmp_path: Path) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "webmail.exemple.fr",
         "DJANGO_BEHIND_TLS_PROXY": "true",
         "WEBMAIL_CREDENTIAL_KEYS": "rJ0n4gqB0cS2pYl6bL7m8c1i0y1t9QZ5x3w2v4u6t8s=",
+        "WEBMAIL_MSS_NIL": "REF-CONVERGENCE-TEST",  # X-MSS-NIL (webmail.checks)
     }
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from webmail.demo import health
 from webmail.demo.pdf import tiny_pdf
 
 MARIE = "Dr Marie DURAND <marie.durand@operateur-a.mssante.test>"
@@ -19,6 +20,7 @@ KARIM = "Dr Karim BENALI <karim.benali@hopital-c.mssante.test>"
 JEANNE = "Jeanne LEFÈVRE <jeanne.lefevre@operateur-a.mssante.test>"
 PHARMACIE = "Pharmacie du Marché <pharmacie.marche@operateur-a.mssante.test>"
 CARDIO = "Cardiologie — CH de C <cardiologie@hopital-c.mssante.test>"
+PATIENT = "Camille MARTIN <275037512345693@patient.mssante.fr>"  # documents.samples.CAMILLE
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class DemoMessage:
     html: str = ""
     pdf_name: str = ""
     pdf_lines: tuple[str, ...] = ()
+    documents: str = ""  # a package of webmail.demo.health (the subject gets XDM's prefix)
 
     @property
     def message_id(self) -> str:
@@ -183,6 +186,64 @@ MESSAGES: tuple[DemoMessage, ...] = (
         "simvastatine pour une patiente commune ?\n\nMerci,\nMarie",
         hours_ago=2,
     ),
+    # Health documents (issue 12): synthetic CDA in IHE XDM packages, the INS test OID.
+    DemoMessage(
+        "20",
+        KARIM,
+        MARIE,
+        "CR d'imagerie médicale LEGRAND Camille 12/03/1975",
+        "Chère consœur,\n\nVeuillez trouver ci-joint le compte rendu d'imagerie de Mme "
+        "Legrand.\n\nDr Karim Benali",
+        hours_ago=30,
+        documents="imaging",
+    ),
+    DemoMessage(
+        "21",
+        KARIM,
+        MARIE,
+        "CR d'examens biologiques LEGRAND Camille 12/03/1975",
+        "Bonjour,\n\nRésultats du bilan biologique, avec leur copie PDF.\n\nLaboratoire du CH de C",
+        hours_ago=26,
+        documents="lab-pdf",
+    ),
+    DemoMessage(
+        "22",
+        KARIM,
+        MARIE,
+        "CR d'examens biologiques ROBERT Paul 04/07/1962",
+        "Bonjour,\n\nRésultats du bilan biologique de M. Robert.\n\nLaboratoire du CH de C",
+        hours_ago=25,
+        documents="lab",
+    ),
+    DemoMessage(
+        "23",
+        KARIM,
+        MARIE,
+        "Lettre de liaison à la sortie ROBERT Paul 04/07/1962",
+        "Chère consœur,\n\nM. Robert est sorti ce jour ; sa lettre de liaison est jointe.\n\n"
+        "Dr Karim Benali",
+        hours_ago=24,
+        documents="discharge",
+    ),
+    DemoMessage(
+        "24",
+        KARIM,
+        MARIE,
+        "2 documents LEGRAND Camille 12/03/1975",
+        "Bonjour,\n\nLe compte rendu d'imagerie et le bilan biologique de Mme Legrand.\n\n"
+        "Dr Karim Benali",
+        hours_ago=23,
+        documents="two",
+    ),
+    DemoMessage(
+        "25",
+        PATIENT,
+        MARIE,
+        "Question sur mon traitement",
+        "Bonjour Docteur,\n\nJe voudrais savoir si je peux prendre du paracétamol avec mon "
+        "traitement actuel.\n\nMerci,\nCamille Martin",
+        hours_ago=1.5,
+    ),
 )
 
 
@@ -190,7 +251,7 @@ def build(message: DemoMessage, now: datetime) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = message.sender
     msg["To"] = message.to
-    msg["Subject"] = message.subject
+    msg["Subject"] = ("XDM/1.0/DDM+" if message.documents else "") + message.subject
     msg["Date"] = format_datetime(now - timedelta(hours=message.hours_ago))
     msg["Message-ID"] = message.message_id
     msg.set_content(message.text)
@@ -203,6 +264,8 @@ def build(message: DemoMessage, now: datetime) -> EmailMessage:
             subtype="pdf",
             filename=message.pdf_name,
         )
+    if message.documents:
+        health.attach(msg, message.documents)
     return msg
 
 

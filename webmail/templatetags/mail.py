@@ -9,19 +9,17 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from documents import subject as health_subject
 from mailboxes.mail.refusals import TOO_LARGE, Refusal
 
 register = template.Library()
-
-XDM_PREFIX = "XDM/1.0/DDM+"
 
 
 @register.filter
 def display_subject(subject: str) -> str:
     """The subject as people should read it: without the IHE XDM prefix that MSSanté
-    software puts in front (Ref. ECO.2.1.3; hidden in the UI, UX.28)."""
-    subject = subject or ""
-    return subject[len(XDM_PREFIX) :].lstrip() if subject.startswith(XDM_PREFIX) else subject
+    software puts in front, after Re:/Tr:/bracket tags too (XDM-R12, documents.subject)."""
+    return health_subject.display(subject)
 
 
 SHORT_FORMATS = {"fr": "%d/%m/%Y %H:%M", "en": "%m/%d/%Y %I:%M %p"}

@@ -7,13 +7,15 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mailboxes import access, recipients
+from documents import sending as sending_rules
+from documents import subject as health_subject
+from mailboxes import access, hooks, recipients
 from mailboxes.access import Action
 from mailboxes.actions import drafts, outbox, reading, sending
 from mailboxes.errors import FolderMissing, OperatorUnavailable
@@ -39,6 +41,29 @@ class ComposeForm(forms.Form):
         label=gettext_lazy("Delivery receipt (DSN)"), required=False, initial=True
     )
     request_mdn = forms.BooleanField(label=gettext_lazy("Ask for a read receipt"), required=False)
+    # PAT2: X-MSS-MES: FIN, kept only for patient recipients (documents.sending).
+    patient_no_reply = forms.BooleanField(
+        label=gettext_lazy("The patient will not be able to reply (Mon espace santé)"),
+        required=False,
+    )
+    fin_confirmed = forms.BooleanField(widget=forms.HiddenInput, required=False)  # PAT2
+
+    def clean(self) -> dict[str, Any]:
+        """PAT2: a subject of exactly [FIN] closes every previous exchange with the patient:
+        said once, sent when the person sends again."""
+        data = super().clean() or {}
+        if sending_rules.closes_exchanges(data.get("subject", "")) and not data["fin_confirmed"]:
+            if isinstance(self.data, QueryDict):
+                confirmed = self.data.copy()
+                confirmed["fin_confirmed"] = "True"
+                self.data = confirmed
+            message = _(
+                "A subject of exactly [FIN] closes every previous exchange with the patient. "
+                "Send again to confirm."
+            )
+            raise forms.ValidationError(message)
+        return data
+
     in_reply_to = forms.CharField(widget=forms.HiddenInput, required=False)
     references = forms.CharField(widget=forms.HiddenInput, required=False)
     forward_uid = forms.IntegerField(
@@ -101,9 +126,8 @@ def reply_initial(mailbox: Mailbox, folder: str, uid: int, everyone: bool) -> di
             if pair[1].lower() not in seen:
                 seen.add(pair[1].lower())
                 cc.append(pair)
-    subject = (
-        parsed.subject if parsed.subject.lower().startswith("re:") else f"Re: {parsed.subject}"
-    )
+    shown = health_subject.display(parsed.subject)  # a reply carries no XDM (XDM-S6)
+    subject = shown if shown.lower().startswith("re:") else f"Re: {shown}"
     when = headers.quoted_date(parsed.date)
     quoted = "\n".join(f"> {line}" for line in parsed.text.splitlines())
     attribution = _("On %(date)s, %(who)s wrote:") % {"date": when, "who": parsed.from_}
@@ -124,9 +148,8 @@ def signature_block(mailbox: Mailbox) -> str:
 
 def forward_initial(mailbox: Mailbox, folder: str, uid: int, as_attachment: bool) -> dict[str, Any]:
     parsed = mime.parse(original(mailbox, folder, uid))
-    subject = (
-        parsed.subject if parsed.subject.lower().startswith("tr:") else f"Tr: {parsed.subject}"
-    )
+    shown = health_subject.display(parsed.subject)  # re-added on send with the XDM (XDM-S6)
+    subject = shown if shown.lower().startswith("tr:") else f"Tr: {shown}"
     initial: dict[str, Any] = {
         "subject": subject,
         "forward_uid": uid,
@@ -227,6 +250,7 @@ def queue_from(
         request_dsn=data["request_dsn"],
         request_mdn=data["request_mdn"],
         forwarded=forwarded,
+        headers=[("X-MSS-MES", "FIN")] if data["patient_no_reply"] else [],
     )
     try:
         queued = outbox.do_queue_message(
@@ -241,6 +265,8 @@ def queue_from(
         for found in exc.outside:
             form.add_error(None, found.reason)
         form.needs_confirmation = not exc.blocking
+    except hooks.Refused as refused:  # e.g. documents: two patients (XDM-S7), PAT1
+        form.add_error(None, str(refused))
         return form, None
     except outbox.TooLarge:
         message = _(

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from documents import summaries as health_summaries
 from mailboxes import access, audit
 from mailboxes.access import Action
 from mailboxes.actions import syncing
@@ -191,6 +192,7 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
             context["can_send"],
             get_language(),
             sorted(context["selected"]),
+            health_summaries.version(folder),  # a package summarised since (XDM-R2)
         )
     )
     key = f"webmail:rows:{folder.mailbox_id}:{version}:{hashlib.sha256(shape.encode()).hexdigest()}"
@@ -202,8 +204,11 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
             page.total = folder.unseen
         return page, html
     page = cache.page(folder, context["listing_options"], PER_PAGE, older=older, newer=newer)
+    health = health_summaries.lines(folder, [row.uid for row in page.rows if row.has_xdm])
     html = (
-        render_to_string("components/message_rows.html", {**context, "listing": page})
+        render_to_string(
+            "components/message_rows.html", {**context, "listing": page, "health_lines": health}
+        )
         if page.rows
         else ""
     )

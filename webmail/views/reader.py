@@ -14,6 +14,7 @@ from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from documents import reading as health_documents
 from mailboxes import access, audit
 from mailboxes.access import Action
 from mailboxes.actions import reading
@@ -107,6 +108,9 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "mdn": mdn_offer(parsed, flags, mailbox, request),
         "receipts": receipts_of(mailbox, parsed),
         "triage": triage.panel_of_message(request, mailbox, folder, uid),
+        "documents": health_documents.of_message(
+            parsed, (mailbox, folder, uid)
+        ),  # XDM-R11, HDR-IN, PAT4
     }
     return render(request, "mail/message.html", context)
 

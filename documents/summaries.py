@@ -1,0 +1,118 @@
+"""Package summaries cached per message part (CONFORMANCE.md XDM-R2): computed once, when the
+message is first opened, then read back by the reader and by the document search."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, OuterRef, QuerySet
+
+from documents import package
+from documents.models import StoredSummary, StoredSummaryQuerySet
+from mailboxes.mailcache.search import searchable, terms
+from mailboxes.models import Folder, Mailbox, MessageIndex
+
+logger = logging.getLogger(__name__)
+
+
+def summary_for(
+    mailbox: Mailbox, folder: str, uid: int, index: int, payload: bytes
+) -> package.PackageSummary:
+    """The cached summary of this part, else read now and stored."""
+    uidvalidity = (
+        Folder.objects.filter(mailbox=mailbox, name=folder)
+        .values_list("uidvalidity", flat=True)
+        .first()
+    )
+    if not uidvalidity:
+        return summarise(payload)  # a folder the cache does not know yet: nothing to key on
+    identity = {
+        "mailbox": mailbox,
+        "folder": folder,
+        "uidvalidity": uidvalidity,
+        "uid": uid,
+        "part_index": index,
+        "part_sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    stored = StoredSummary.objects.filter(**identity).values_list("summary", flat=True).first()
+    if stored is not None:
+        return package.from_dict(stored)
+    summary = summarise(payload)
+    try:
+        with transaction.atomic():
+            StoredSummary.objects.create(**identity, **search_fields(summary))
+    except IntegrityError:
+        pass  # another request stored the same summary first
+    return summary
+
+
+def search_fields(summary: package.PackageSummary) -> dict[str, object]:
+    patient = summary.patient
+    names = f"{patient.birth_name} {patient.given}" if patient else ""
+    types = " ".join(f"{d.type_code} {d.type_display} {d.title}" for d in summary.documents)
+    return {
+        "summary": package.as_dict(summary),
+        "patient_words": searchable(names)[:300],
+        "ins": (patient.ins.upper() if patient else "")[:32],
+        "type_words": searchable(types)[:1000],
+    }
+
+
+def summarise(payload: bytes) -> package.PackageSummary:
+    """package.read, with a last wall: a bug of ours on a strange package is logged (no
+    content) and shown as "illisible", never a 500."""
+    try:
+        return package.read(payload)
+    except Exception:
+        logger.exception("XDM package summary failed")
+        return package.PackageSummary(error="unreadable")
+
+
+def search(mailboxes: QuerySet[Mailbox], query: str, limit: int = 100) -> list[StoredSummary]:
+    """Packages about a patient (birth name, first name, INS) or of a document type, in these
+    mailboxes, whose message the cache still holds (same folder, UIDVALIDITY and UID)."""
+    words = terms(query)
+    if not words:
+        return []
+    present = MessageIndex.objects.filter(
+        folder__mailbox=OuterRef("mailbox"),
+        folder__name=OuterRef("folder"),
+        folder__uidvalidity=OuterRef("uidvalidity"),
+        uid=OuterRef("uid"),
+    )
+    found = (
+        StoredSummary.objects.in_mailboxes(mailboxes)
+        .matching(words)
+        .filter(Exists(present))
+        .select_related("mailbox")
+        .order_by("-created")
+    )
+    return list(found[:limit])
+
+
+def in_folder(folder: Folder) -> StoredSummaryQuerySet:
+    """The summaries of a folder's messages under its current UIDVALIDITY."""
+    return StoredSummary.objects.filter(
+        mailbox_id=folder.mailbox_id, folder=folder.name, uidvalidity=folder.uidvalidity
+    )
+
+
+def version(folder: Folder) -> int:
+    """Changes when a summary of this folder is stored (a list's rows cache key)."""
+    return in_folder(folder).aggregate(last=Max("pk"))["last"] or 0
+
+
+def lines(folder: Folder, uids: list[int]) -> dict[int, str]:
+    """The line a list shows under a message with documents: patient and document types."""
+    found: dict[int, str] = {}
+    for uid, data in in_folder(folder).filter(uid__in=uids).values_list("uid", "summary"):
+        summary = package.from_dict(data)
+        patient = summary.patient
+        who = f"{patient.birth_name} {patient.given}".strip() if patient else ""
+        kinds = list(dict.fromkeys(d.type_display or d.title for d in summary.documents))
+        line = " — ".join(p for p in (who, ", ".join(k for k in kinds[:3] if k)) if p)
+        if line:
+            found[uid] = f"{found[uid]} · {line}" if uid in found else line
+    return found
