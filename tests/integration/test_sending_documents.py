@@ -88,6 +88,9 @@ def test_it_refuses_in_compose_a_cda_for_another_patient_than_the_address(
     directory: dict[str, Mailbox], marie: User, settings: Settings
 ) -> None:
     """XDM-S7: the form says why, nothing is queued."""
+    from tests.directory.lists import put_in_force
+
+    put_in_force("patient.mssante.fr")  # Mon espace santé is inside the trust space (TL)
     paul = f"{samples.PAUL.matricule}@patient.mssante.fr"
     cda_file = SimpleUploadedFile("cr.xml", samples.level1(), "text/xml")
     html = compose(marie, directory[MARIE], paul, cda_file)

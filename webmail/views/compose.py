@@ -265,6 +265,7 @@ def queue_from(
         for found in exc.outside:
             form.add_error(None, found.reason)
         form.needs_confirmation = not exc.blocking
+        return form, None
     except hooks.Refused as refused:  # e.g. documents: two patients (XDM-S7), PAT1
         form.add_error(None, str(refused))
         return form, None
