@@ -11,8 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from mailboxes import audit
-from mailboxes.actions import sending, syncing
-from mailboxes.mail import receipts
+from mailboxes.actions import receipts, sending, syncing
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable
 from mailboxes.operator.strategies import reachable_in_background
@@ -78,7 +77,7 @@ def collect_receipts(mailbox_id: int) -> int:
     mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
     if mailbox is None:
         return 0
-    return receipts.collect(mailbox)
+    return receipts.do_collect_receipts(mailbox)
 
 
 @shared_task(name="mailboxes.collect_recent_receipts")

@@ -116,12 +116,14 @@ def karim_mailbox(directory: dict[str, Mailbox]) -> Mailbox:
 
 @pytest.fixture(autouse=True)
 def _fresh_login_throttle() -> Iterator[None]:
-    """Failed logins are counted in Redis across requests: each test starts from none."""
+    """Failed logins are counted in Redis across requests: each test starts from none. So
+    are the receipt collection marks (a mailbox id is reused by the next test's database)."""
     from django.core.cache import cache
 
     client = cache._cache.get_client()  # type: ignore[attr-defined]
-    for key in client.scan_iter(match="*login-failures*"):
-        client.delete(key)
+    for pattern in ("*login-failures*", "*webmail:receipts:seen:*"):
+        for key in client.scan_iter(match=pattern):
+            client.delete(key)
     yield
 
 

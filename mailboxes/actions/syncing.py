@@ -20,7 +20,7 @@ from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
 from mailboxes import queue
-from mailboxes.mail import receipts
+from mailboxes.actions import receipts
 from mailboxes.mailcache import live, sync
 from mailboxes.models import Mailbox, Outgoing, SyncState
 from mailboxes.operator import OperatorUnavailable, strategies
@@ -79,7 +79,7 @@ def do_sync(mailbox: Mailbox) -> str:
                 if strategies.strategy_for(mailbox).background:
                     queue.later(queue.COLLECT_RECEIPTS, mailbox.pk)
                 else:
-                    receipts.collect(mailbox)
+                    receipts.do_collect_receipts(mailbox)
             if not connection.exists(again):
                 break
     finally:

@@ -9,7 +9,8 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from pytest_django import Settings
 
-from mailboxes.mail import mime, receipts
+from mailboxes.actions import receipts as receipt_actions
+from mailboxes.mail import mime
 from mailboxes.models import Mailbox, MessageIndex, Outgoing, Receipt, User
 from mailboxes.operator.imap import imap_session
 from tests.conftest import client_for
@@ -49,7 +50,9 @@ def test_it_records_genuine_reports_past_a_deeply_nested_message(
     wait_until(lambda: Outgoing.objects.get().status == "sent", seconds=60)
     message_id = Outgoing.objects.get().message_id
     wait_until(lambda: report_about(directory[KARIM], message_id), seconds=30)
-    receipts.collect(directory[KARIM])  # raised RecursionError; the worker may collect too
+    receipt_actions.do_collect_receipts(
+        directory[KARIM]
+    )  # raised RecursionError; the worker may collect too
     assert Receipt.objects.get().recipient == MARIE
 
 

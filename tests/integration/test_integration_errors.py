@@ -8,6 +8,7 @@ from email.message import EmailMessage
 import pytest
 from django.urls import reverse
 
+from mailboxes.actions import receipts as receipt_actions
 from mailboxes.mail import receipts
 from mailboxes.models import Mailbox, Outgoing, Receipt, User
 from tests.conftest import client_for
@@ -44,7 +45,7 @@ def test_it_attaches_a_ko_mail_to_the_sent_message_and_says_why(
     subject = "[KO Intégration système !][902] Identifiant patient inconnu"
     deliver_to(mailbox, ko_mail(outgoing.message_id, subject))
     deliver_to(mailbox, ko_mail("<not-ours@x.test>", subject))  # about nothing we sent
-    assert receipts.collect(mailbox) == 1
+    assert receipt_actions.do_collect_receipts(mailbox) == 1
     receipt = Receipt.objects.get()
     assert (receipt.outgoing, receipt.recipient, receipt.action) == (outgoing, MARIE, "failed")
     page = client_for(karim).get(reverse("mail-outbox", args=[mailbox.pk])).content.decode()

@@ -19,6 +19,7 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 from pytest_django import Settings
 
+from mailboxes.actions import receipts as receipt_actions
 from mailboxes.mail import receipts
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, Receipt, User
 from mailboxes.operator.imap import imap_session
@@ -62,7 +63,10 @@ def test_it_links_delivery_and_read_reports_to_the_sent_message(
     assert page.status_code == 302
     outgoing = sent(Outgoing.objects.get().pk)
     # Delivered: Postfix's success report reaches Karim and is matched by our envelope id.
-    wait_until(lambda: receipts.collect(directory[KARIM]) or Receipt.objects.exists(), seconds=30)
+    wait_until(
+        lambda: receipt_actions.do_collect_receipts(directory[KARIM]) or Receipt.objects.exists(),
+        seconds=30,
+    )
     delivered = Receipt.objects.get(kind="dsn")
     assert (delivered.outgoing, delivered.recipient) == (outgoing, MARIE)
     # "relayed": Dovecot's LMTP does not speak DSN, so Postfix says it handed the message on;
@@ -92,14 +96,27 @@ def test_it_links_delivery_and_read_reports_to_the_sent_message(
     reader.post(reverse("mail-mdn", args=[directory[MARIE].pk, uid]) + "?folder=INBOX")
     assert Outgoing.objects.filter(mailbox=directory[MARIE]).count() == 1  # never twice
     wait_until(lambda: in_folder(directory[KARIM], mdn.message_id), seconds=30)
-    receipts.collect(directory[KARIM])
+    receipt_actions.do_collect_receipts(directory[KARIM])
     read = Receipt.objects.get(kind="mdn")
     assert (read.outgoing, read.recipient, read.action) == (outgoing, MARIE, "displayed")
-    assert receipts.collect(directory[KARIM]) == 0  # collecting twice adds nothing
+    assert (
+        receipt_actions.do_collect_receipts(directory[KARIM]) == 0
+    )  # collecting twice adds nothing
     outbox = client_for(karim).get(reverse("mail-outbox", args=[directory[KARIM].pk]))
     text = outbox.content.decode()
     assert f"Remis à {MARIE}" in text and f"Lu par {MARIE}" in text
     assert AuditEvent.objects.filter(action="mdn.send", actor=marie).exists()
+    # Issue 17: incremental. What was read once is not read again (its cost would grow with
+    # the mailbox's history, every minute); forgotten marks only cost one full read.
+    from django.core.cache import cache
+
+    Receipt.objects.filter(kind="mdn").delete()  # were it read again, it would come back
+    assert receipt_actions.do_collect_receipts(directory[KARIM]) == 0
+    assert not Receipt.objects.filter(kind="mdn").exists()
+    with imap_session(directory[KARIM]) as client:
+        inbox = client.select_folder("INBOX", readonly=True)
+    seen = f"{inbox[b'UIDVALIDITY']}:{inbox[b'UIDNEXT'] - 1}"
+    assert cache.get(f"webmail:receipts:seen:{directory[KARIM].pk}") == seen
 
 
 def test_it_parses_a_failure_report() -> None:
@@ -168,7 +185,7 @@ def test_it_records_no_forged_delivery_or_read_report(
     for_marie = receipts.build_mdn(Mailbox(address=MARIE, label="Marie"), original, KARIM)
     for_marie.replace_header("From", OUTSIDER)  # speaks for someone else than its sender
     through_the_mx(for_marie.as_bytes(policy=SMTP_POLICY), KARIM, OUTSIDER)
-    receipts.collect(directory[KARIM])
+    receipt_actions.do_collect_receipts(directory[KARIM])
     assert list(Receipt.objects.values_list("kind", "recipient")) == [("dsn", MARIE)]
     outbox = client_for(karim).get(reverse("mail-outbox", args=[directory[KARIM].pk]))
     assert OUTSIDER not in outbox.content.decode()
@@ -178,13 +195,13 @@ def test_it_vouches_only_for_people_written_to_masked_patients_included() -> Non
     patient = "1234567890123@patient.mssante.fr"
     sent_row = Outgoing(recipients=[MARIE, "***@patient.mssante.fr"])  # as masked once sent
     dsn = receipts.Report("dsn", "<r@x>", "mailer-daemon@mx.operateur-a.mssante.test")
-    assert receipts.vouched(sent_row, dsn, receipts.Entry(patient, "delivered")) == (
+    assert receipt_actions.vouched(sent_row, dsn, receipts.Entry(patient, "delivered")) == (
         "***@patient.mssante.fr"
     )
-    assert receipts.vouched(sent_row, dsn, receipts.Entry(OUTSIDER, "delivered")) == ""
+    assert receipt_actions.vouched(sent_row, dsn, receipts.Entry(OUTSIDER, "delivered")) == ""
     by_original = receipts.Entry("alias@x.test", "delivered", original_recipient=MARIE)
-    assert receipts.vouched(sent_row, dsn, by_original) == MARIE
+    assert receipt_actions.vouched(sent_row, dsn, by_original) == MARIE
     mdn = receipts.Report("mdn", "<r@x>", OUTSIDER)
-    assert receipts.vouched(sent_row, mdn, receipts.Entry(MARIE, "displayed")) == ""
+    assert receipt_actions.vouched(sent_row, mdn, receipts.Entry(MARIE, "displayed")) == ""
     mdn.sender = MARIE
-    assert receipts.vouched(sent_row, mdn, receipts.Entry(MARIE, "displayed")) == MARIE
+    assert receipt_actions.vouched(sent_row, mdn, receipts.Entry(MARIE, "displayed")) == MARIE
