@@ -112,10 +112,9 @@ class ParsedMessage:
 
 
 def header(msg: Message, name: str) -> str:
-    """The decoded header, or its raw text when decoding fails (RFC 2047 gone wrong). C1
-    controls (an ISO-8859-1 word that was Windows-1252) are read as Windows-1252."""
+    """The decoded header, or its raw text when decoding fails (RFC 2047 gone wrong)."""
     try:
-        return charsets.without_c1(str(msg.get(name, "") or ""))
+        return str(msg.get(name, "") or "")
     except (ValueError, TypeError, LookupError, IndexError):
         raw = msg.get_all(name, failobj=[""])
         return str(raw[0]) if raw else ""
