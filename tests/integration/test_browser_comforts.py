@@ -74,3 +74,55 @@ def test_a_live_redraw_keeps_the_keyboard_focus_and_logs_no_error(
     assert problems == []
     assert context.request.get(f"{live_url}/favicon.ico").ok
     context.close()
+
+
+def test_keyboard_shortcuts_move_select_archive_and_open(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    """j/k move through the list, x selects, e archives the selection, o opens, r replies,
+    ? shows the help; "select all" ticks the page; the skip link leads to the content."""
+    from email.message import EmailMessage
+
+    from tests.integration.helpers import deliver_to, in_folder, synced
+
+    mailbox = directory[JEANNE]
+    made = []
+    for n in range(2):
+        message = EmailMessage()
+        message["Subject"] = f"Raccourci {n}"
+        message.set_content("x")
+        deliver_to(mailbox, message)
+        made.append(message["Message-ID"])
+    synced(mailbox)
+    context = logged_in(chromium, live_url, mailbox)
+    page = context.new_page()
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("?")
+    assert page.is_visible("#shortcuts-help")
+    page.keyboard.press("Escape")
+    page.click("#select-all")
+    boxes = page.locator("#listing input[name=uid]")
+    assert boxes.count() >= 2 and all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    page.click("#select-all")
+    page.keyboard.press("j")  # the newest message: "Raccourci 1"
+    assert "Raccourci 1" in page.inner_text("#listing tr.current-row")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    page.keyboard.press("x")
+    assert page.locator("#listing tr.current-row input[name=uid]").is_checked()
+    page.keyboard.press("e")
+    page.wait_for_load_state()
+    wait = 0
+    while in_folder(mailbox, made[1]) and wait < 50:
+        page.wait_for_timeout(100)
+        wait += 1
+    assert not in_folder(mailbox, made[1]) and in_folder(mailbox, made[1], folder="Archive")
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_url("**/message/**")
+    page.keyboard.press("r")
+    page.wait_for_url("**/compose/**reply=**")
+    assert page.inner_text("h1") == "Répondre"
+    context.close()

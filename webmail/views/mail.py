@@ -160,6 +160,8 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "current": current,
         "in_trash": current.special_use == "\\Trash",
         "in_drafts": current.special_use == "\\Drafts",
+        # Sent and Drafts list whom the messages are for, as mail clients do.
+        "shows_recipients": current.special_use in ("\\Sent", "\\Drafts"),
         "targets": [f for f in folders if f.name != folder_name],
     }
     context["listing"], context["rows_html"] = rows_of(request, context, version)
