@@ -126,3 +126,35 @@ def test_keyboard_shortcuts_move_select_archive_and_open(
     page.wait_for_url("**/compose/**reply=**")
     assert page.inner_text("h1") == "Répondre"
     context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(375, 740), (1280, 800)])
+def test_the_pages_fit_a_phone_and_a_desktop_with_screenshots_kept(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox], width: int, height: int
+) -> None:
+    """Responsive layout: nothing wider than the screen on the list, a message and the
+    composer; screenshots kept as test artefacts (TEST_ARTEFACTS, else the temp dir)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from tests.integration.helpers import synced
+
+    mailbox = directory[JEANNE]
+    synced(mailbox)
+    shots = Path(os.environ.get("TEST_ARTEFACTS", tempfile.gettempdir())) / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = logged_in(chromium, live_url, mailbox)
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    first = page.locator("#listing td.subject a").first.get_attribute("href")
+    for name, url in (("list", f"/mailbox/{mailbox.pk}/"), ("message", first),
+                      ("compose", f"/mailbox/{mailbox.pk}/compose/")):  # fmt: skip
+        page.goto(f"{live_url}{url}")
+        page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+        overflow = page.evaluate(
+            "document.scrollingElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{name} at {width}px is {overflow}px too wide"
+    context.close()

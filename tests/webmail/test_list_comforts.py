@@ -51,6 +51,7 @@ def test_sent_lists_whom_messages_are_for_and_rows_are_named(
     assert '<option value="" selected>Déplacer vers…</option>' in html
     assert '<a class="skip-link" href="#content">Aller au contenu</a>' in html
     assert 'data-shortcut="e"' in html and "Raccourcis clavier" in html
+    assert 'aria-keyshortcuts="e">Archiver</button>' in html  # the verb, not the folder
 
 
 def test_names_only_keeps_names_else_addresses() -> None:
