@@ -46,6 +46,7 @@ LIST_FIELDS = (
     "subject",
     "sender_name",
     "sender_address",
+    "recipients",  # shown instead of the sender in Sent and Drafts
     "date",
     "size",
     "seen",

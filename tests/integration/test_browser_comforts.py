@@ -13,9 +13,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 JEANNE = "jeanne.lefevre@operateur-a.mssante.test"
 
 
-def logged_in(chromium: Browser, live_url: str, mailbox: Mailbox) -> BrowserContext:
+def logged_in(
+    chromium: Browser, live_url: str, mailbox: Mailbox, **options: object
+) -> BrowserContext:
     session = client_for(mailbox.owner).cookies["sessionid"].value  # type: ignore[arg-type]
-    context = chromium.new_context(locale="fr-FR")
+    context = chromium.new_context(locale="fr-FR", **options)  # type: ignore[arg-type]
     context.add_cookies([{"name": "sessionid", "value": session, "url": live_url}])
     return context
 
