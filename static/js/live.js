@@ -49,3 +49,15 @@ document.addEventListener("change", (event) => {
     if (all) all.checked = boxes.length > 0 && boxes.every((each) => each.checked);
   }
 });
+
+// The selection's actions show once something is selected (the toolbar is contextual);
+// without this script they are always there.
+function showSelectionActions() {
+  const bar = document.querySelector("#listing .bulk");
+  if (!bar) return;
+  const any = document.querySelector("#listing input[name=uid]:checked");
+  bar.classList.toggle("idle", !any);
+}
+document.addEventListener("change", showSelectionActions);
+document.addEventListener("htmx:afterSettle", showSelectionActions);
+document.addEventListener("DOMContentLoaded", showSelectionActions);

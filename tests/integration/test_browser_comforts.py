@@ -104,7 +104,9 @@ def test_keyboard_shortcuts_move_select_archive_and_open(
     page.keyboard.press("?")
     assert page.is_visible("#shortcuts-help")
     page.keyboard.press("Escape")
+    assert not page.is_visible("#listing .bulk button[value=archive]")  # nothing selected
     page.click("#select-all")
+    assert page.is_visible("#listing .bulk button[value=archive]")  # the toolbar appears
     boxes = page.locator("#listing input[name=uid]")
     assert boxes.count() >= 2 and all(boxes.nth(i).is_checked() for i in range(boxes.count()))
     page.click("#select-all")
