@@ -46,6 +46,7 @@ def test_sent_lists_whom_messages_are_for_and_rows_are_named(
     )
     html = page.content.decode()
     assert "<th>À</th>" in html and "Dr Karim BENALI, x@y.test" in html
+    assert '<span class="position">1–1 sur 1</span>' in html
     assert 'aria-label="Sélectionner : Avis cardiologique"' in html
     assert 'id="select-all" aria-label="Tout sélectionner"' in html
     assert '<option value="" selected>Déplacer vers…</option>' in html
