@@ -47,6 +47,18 @@ node_env() {
   fi
 }
 
+# axe-core (pinned in tests/axe/package-lock.json) for the accessibility tests.
+axe_env() {
+  local dir="$REPO/tests/axe" stamp want
+  stamp="$dir/node_modules/.installed"
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "installing axe-core for the accessibility tests (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+}
+
 redis_up() {
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return
   log "starting Redis on 127.0.0.1:6379"

@@ -9,6 +9,7 @@ cd "$REPO"
 debian_packages chromium
 python_env
 node_env
+axe_env
 postgres_up
 redis_up
 

@@ -35,5 +35,6 @@ def decode(payload: bytes, charset: str | None) -> str:
 
 
 def without_c1(text: str) -> str:
-    """Text already decoded as ISO-8859-1 (an RFC 2047 word, say), read as Windows-1252."""
+    """Text already decoded as ISO-8859-1, read as Windows-1252. Only for text known to come
+    from such a charset: a C1 character of UTF-8 text (U+0085, a line break) stays itself."""
     return text.translate(C1_AS_WINDOWS_1252)

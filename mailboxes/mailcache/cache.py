@@ -43,6 +43,7 @@ LIST_FIELDS = (
     "subject",
     "sender_name",
     "sender_address",
+    "recipients",  # shown instead of the sender in Sent and Drafts
     "date",
     "size",
     "seen",
@@ -86,6 +87,12 @@ class Page:
     older: str = ""  # cursors, signed
     newer: str = ""
     first: bool = True
+    start: int = 0  # the first row's position in the whole list (1-based), 0 if empty
+    shown: int = 0  # rows on this page
+
+    @property
+    def end(self) -> int:
+        return self.start + self.shown - 1 if self.shown else 0
 
 
 def _cursor(row: MessageIndex, key: str) -> str:
@@ -135,6 +142,7 @@ def page(folder: Folder, listing: Listing, per_page: int, older: str = "", newer
         found.reverse()
     has_newer = more if backwards else boundary is not None
     has_older = True if backwards else more
+    start = position(rows_before(folder, listing, key, found[0]), has_newer) if found else 0
     return Page(
         rows=found,
         total=folder.unseen if listing.unread_only else folder.messages,
@@ -142,7 +150,25 @@ def page(folder: Folder, listing: Listing, per_page: int, older: str = "", newer
         older=_cursor(found[-1], key) if found and has_older else "",
         newer=_cursor(found[0], key) if found and has_newer else "",
         first=not has_newer,
+        start=start,
+        shown=len(found),
     )
+
+
+def rows_before(folder: Folder, listing: Listing, key: str, row: MessageIndex) -> QuerySet[Any]:
+    """The rows listed before `row` in this order: counted on the same index as the page."""
+    rows = folder.index.all()
+    if listing.unread_only:
+        rows = rows.filter(seen=False)
+    value, direction = getattr(row, key), "gt" if listing.descending else "lt"
+    return rows.filter(
+        Q(**{f"{key}__{direction}": value}) | Q(**{key: value, f"uid__{direction}": row.uid})
+    )
+
+
+def position(before: QuerySet[Any], has_newer: bool) -> int:
+    """1-based position of a page's first row ("1–50 sur 57"): 1 on the first page."""
+    return before.count() + 1 if has_newer else 1
 
 
 def conversation(mailbox: Mailbox, thread_key: str) -> QuerySet[MessageIndex]:

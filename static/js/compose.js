@@ -18,3 +18,21 @@ document.addEventListener("htmx:afterRequest", (event) => {
     document.getElementById("attachments").value = "";
   }
 });
+
+// Leaving with changes not yet in the draft asks first; sending or a saved draft does not.
+(function () {
+  const form = document.getElementById("compose");
+  if (!form) return;
+  let dirty = false;
+  form.addEventListener("input", () => { dirty = true; });
+  form.addEventListener("submit", () => { dirty = false; });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const status = document.getElementById("draft-status");
+    if (event.detail.successful && status && !status.querySelector(".error")) dirty = false;
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (!dirty) return;
+    event.preventDefault();
+    event.returnValue = "";
+  });
+})();

@@ -36,3 +36,28 @@
     target.focus({ preventScroll: true });
   });
 })();
+
+// "Select all" ticks every row of the page (and follows the rows when they change).
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!box || !box.matches) return;
+  const boxes = Array.from(document.querySelectorAll("#listing input[name=uid]"));
+  if (box.id === "select-all") {
+    boxes.forEach((each) => { each.checked = box.checked; });
+  } else if (box.name === "uid") {
+    const all = document.getElementById("select-all");
+    if (all) all.checked = boxes.length > 0 && boxes.every((each) => each.checked);
+  }
+});
+
+// The selection's actions show once something is selected (the toolbar is contextual);
+// without this script they are always there.
+function showSelectionActions() {
+  const bar = document.querySelector("#listing .bulk");
+  if (!bar) return;
+  const any = document.querySelector("#listing input[name=uid]:checked");
+  bar.classList.toggle("idle", !any);
+}
+document.addEventListener("change", showSelectionActions);
+document.addEventListener("htmx:afterSettle", showSelectionActions);
+document.addEventListener("DOMContentLoaded", showSelectionActions);

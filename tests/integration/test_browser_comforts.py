@@ -13,9 +13,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 JEANNE = "jeanne.lefevre@operateur-a.mssante.test"
 
 
-def logged_in(chromium: Browser, live_url: str, mailbox: Mailbox) -> BrowserContext:
+def logged_in(
+    chromium: Browser, live_url: str, mailbox: Mailbox, **options: object
+) -> BrowserContext:
     session = client_for(mailbox.owner).cookies["sessionid"].value  # type: ignore[arg-type]
-    context = chromium.new_context(locale="fr-FR")
+    context = chromium.new_context(locale="fr-FR", **options)  # type: ignore[arg-type]
     context.add_cookies([{"name": "sessionid", "value": session, "url": live_url}])
     return context
 
@@ -73,4 +75,90 @@ def test_a_live_redraw_keeps_the_keyboard_focus_and_logs_no_error(
     page.wait_for_timeout(2500)  # another poll or two, nothing changed
     assert problems == []
     assert context.request.get(f"{live_url}/favicon.ico").ok
+    context.close()
+
+
+def test_keyboard_shortcuts_move_select_archive_and_open(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    """j/k move through the list, x selects, e archives the selection, o opens, r replies,
+    ? shows the help; "select all" ticks the page; the skip link leads to the content."""
+    from email.message import EmailMessage
+
+    from tests.integration.helpers import deliver_to, in_folder, synced
+
+    mailbox = directory[JEANNE]
+    made = []
+    for n in range(2):
+        message = EmailMessage()
+        message["Subject"] = f"Raccourci {n}"
+        message.set_content("x")
+        deliver_to(mailbox, message)
+        made.append(message["Message-ID"])
+    synced(mailbox)
+    context = logged_in(chromium, live_url, mailbox)
+    page = context.new_page()
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("?")
+    assert page.is_visible("#shortcuts-help")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#listing .bulk button[value=archive]")  # nothing selected
+    page.click("#select-all")
+    assert page.is_visible("#listing .bulk button[value=archive]")  # the toolbar appears
+    boxes = page.locator("#listing input[name=uid]")
+    assert boxes.count() >= 2 and all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    page.click("#select-all")
+    page.keyboard.press("j")  # the newest message: "Raccourci 1"
+    assert "Raccourci 1" in page.inner_text("#listing tr.current-row")
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    page.keyboard.press("x")
+    assert page.locator("#listing tr.current-row input[name=uid]").is_checked()
+    page.keyboard.press("e")
+    page.wait_for_load_state()
+    wait = 0
+    while in_folder(mailbox, made[1]) and wait < 50:
+        page.wait_for_timeout(100)
+        wait += 1
+    assert not in_folder(mailbox, made[1]) and in_folder(mailbox, made[1], folder="Archive")
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_url("**/message/**")
+    page.keyboard.press("r")
+    page.wait_for_url("**/compose/**reply=**")
+    assert page.inner_text("h1") == "Répondre"
+    context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(375, 740), (1280, 800)])
+def test_the_pages_fit_a_phone_and_a_desktop_with_screenshots_kept(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox], width: int, height: int
+) -> None:
+    """Responsive layout: nothing wider than the screen on the list, a message and the
+    composer; screenshots kept as test artefacts (TEST_ARTEFACTS, else the temp dir)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from tests.integration.helpers import synced
+
+    mailbox = directory[JEANNE]
+    synced(mailbox)
+    shots = Path(os.environ.get("TEST_ARTEFACTS", tempfile.gettempdir())) / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    context = logged_in(chromium, live_url, mailbox)
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    first = page.locator("#listing td.subject a").first.get_attribute("href")
+    for name, url in (("list", f"/mailbox/{mailbox.pk}/"), ("message", first),
+                      ("compose", f"/mailbox/{mailbox.pk}/compose/")):  # fmt: skip
+        page.goto(f"{live_url}{url}")
+        page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+        overflow = page.evaluate(
+            "document.scrollingElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 1, f"{name} at {width}px is {overflow}px too wide"
     context.close()

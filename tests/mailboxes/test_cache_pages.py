@@ -77,3 +77,20 @@ def test_unread_only_and_counts(folder: Folder) -> None:
 def test_a_forged_cursor_is_the_first_page(folder: Folder) -> None:
     page = cache.page(folder, cache.Listing(), 50, older="forged:cursor")
     assert page.first and page.rows[0].uid == 123
+
+
+@pytest.mark.parametrize("sort", ["date", "subject"])
+def test_each_page_knows_its_position_in_the_list(folder: Folder, sort: str) -> None:
+    """ "1–50 sur 123", "51–100 sur 123"... (issue 15), both ways and unread only."""
+    listing = cache.Listing(sort=sort)
+    page = cache.page(folder, listing, 50)
+    assert (page.start, page.end, page.total) == (1, 50, 123)
+    page = cache.page(folder, listing, 50, older=page.older)
+    assert (page.start, page.end) == (51, 100)
+    last = cache.page(folder, listing, 50, older=page.older)
+    assert (last.start, last.end) == (101, 123)
+    back = cache.page(folder, listing, 50, newer=last.newer)
+    assert (back.start, back.end) == (51, 100)
+    unread = cache.Listing(sort=sort, unread_only=True)
+    second = cache.page(folder, unread, 30, older=cache.page(folder, unread, 30).older)
+    assert (second.start, second.end) == (31, 41)  # 41 unread rows (the count says 40)

@@ -139,7 +139,6 @@ def test_it_reads_iso_8859_1_that_is_windows_1252_as_browsers_do() -> None:
     ISO-8859-1 are shown, not C1 control characters (boxes)."""
     message = mime.parse(WINDOWS_1252_AS_LATIN1)
     assert "Manœuvre – coût 30 €, “entre guillemets”." in message.text
-    assert message.subject == "Cœur – bilan"
 
 
 def test_it_indexes_iso_8859_1_that_is_windows_1252_as_browsers_do() -> None:

@@ -89,7 +89,7 @@ def test_the_poll_answers_204_until_the_mailbox_changes(
     answer = client.get(url, {"folder": "INBOX", "v": version, "uid": "1"})
     html = answer.content.decode()
     assert answer.status_code == 200 and "Arrivé" in html
-    assert 'value="1" aria-label="Sélectionner" checked' in html  # the selection is kept
+    assert 'value="1" aria-label="Sélectionner : Premier" checked' in html  # kept
     assert f"v={version + 1}" in html  # the next poll asks from the new version
     assert "<title>(1) Boîte de réception — Marie DURAND" in html  # unread count, folder
     assert html.count("<title") == 1  # htmx takes the first <title> it finds as the tab's

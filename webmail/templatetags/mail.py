@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from django import template
@@ -64,3 +65,14 @@ def explained(refusal: Refusal) -> str:
     if refusal.code.startswith("4"):
         return _("Refused for now by the mail server (a temporary refusal).")
     return _("The operator's mail server could not be reached.")
+
+
+PERSON = re.compile(r"\s*([^<>,]+?)\s*<([^<>]+)>\s*|\s*([^<>,\s]+@[^<>,\s]+)\s*")
+
+
+@register.filter
+def names_only(people: str) -> str:
+    """ "Anne Roy <a@x.fr>, b@y.fr" (the cache's recipients) as a list shows them: names,
+    else addresses."""
+    found = [m.group(1) or m.group(3) for m in PERSON.finditer(people or "")]
+    return ", ".join(name for name in found if name)

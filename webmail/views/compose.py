@@ -409,12 +409,26 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         # The draft being written: from ?draft=, or kept across a refused submission.
         "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
         "carried": form.initial.get("carried", []),
+        "compose_title": compose_title(request),
         "kept": kept,
         "triage": triage.reply_context(request, mailbox, str(form["in_reply_to"].value() or "")),
         "collision": stopped,
         "saved_replies": triage.composer_replies(request, mailbox, str(form["to"].value() or "")),
     }
     return render(request, "mail/compose.html", context)
+
+
+def compose_title(request: HttpRequest) -> str:
+    """The composer's heading says what is being written."""
+    for name, title in (
+        ("reply_all", _("Reply all")),
+        ("reply", _("Reply")),
+        ("forward", _("Forward")),
+        ("draft", _("Draft")),
+    ):
+        if request.GET.get(name):
+            return title
+    return _("New message")
 
 
 def refused_draft_attachments(request: HttpRequest, mailbox: Mailbox) -> list[dict[str, object]]:

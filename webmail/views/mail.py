@@ -162,6 +162,8 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "current": current,
         "in_trash": current.special_use == "\\Trash",
         "in_drafts": current.special_use == "\\Drafts",
+        # Sent and Drafts list whom the messages are for, as mail clients do.
+        "shows_recipients": current.special_use in ("\\Sent", "\\Drafts"),
         "targets": [f for f in folders if f.name != folder_name],
     }
     context["listing"], context["rows_html"] = rows_of(request, context, version)
@@ -195,11 +197,15 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
             health_summaries.version(folder),  # a package summarised since (XDM-R2)
         )
     )
-    key = f"webmail:rows:{folder.mailbox_id}:{version}:{hashlib.sha256(shape.encode()).hexdigest()}"
+    key = (
+        f"webmail:rows2:{folder.mailbox_id}:{version}:{hashlib.sha256(shape.encode()).hexdigest()}"
+    )
     cacheable = not (state and state.running)
     if cacheable and (hit := django_cache.get(key)) is not None:
-        html, older_cursor, newer_cursor, first = hit
-        page = cache.Page([], folder.messages, folder.unseen, older_cursor, newer_cursor, first)
+        html, older_cursor, newer_cursor, first, start, shown = hit
+        page = cache.Page(
+            [], folder.messages, folder.unseen, older_cursor, newer_cursor, first, start, shown
+        )
         if context["listing_options"].unread_only:
             page.total = folder.unseen
         return page, html
@@ -213,7 +219,8 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
         else ""
     )
     if cacheable:
-        django_cache.set(key, (html, page.older, page.newer, page.first), ROWS_SECONDS)
+        cached = (html, page.older, page.newer, page.first, page.start, page.shown)
+        django_cache.set(key, cached, ROWS_SECONDS)
     return page, html
 
 

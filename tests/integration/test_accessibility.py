@@ -1,0 +1,70 @@
+"""axe-core (npm, pinned in tests/axe) on every page a person sees, in Debian's Chromium:
+no violation of any impact (issue 15)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from mailboxes.models import Mailbox
+from tests.integration.test_browser_comforts import JEANNE, logged_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+AXE = Path(__file__).resolve().parents[1] / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def violations(page: Page) -> list[str]:
+    if not AXE.exists():
+        pytest.fail("axe-core is not installed: run the suite with scripts/test.sh (npm ci)")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(json.dumps(n["target"]) for n in v["nodes"][:3])
+        for v in found
+    ]
+
+
+def test_no_page_has_any_accessibility_violation(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    from tests.integration.helpers import synced
+
+    mailbox = directory[JEANNE]
+    synced(mailbox)
+    context = logged_in(chromium, live_url, mailbox, bypass_csp=True)  # axe is injected
+    page = context.new_page()
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    first = page.locator("#listing td.subject a").first.get_attribute("href")
+    pages = {
+        "list": f"/mailbox/{mailbox.pk}/",
+        "list (Sent)": f"/mailbox/{mailbox.pk}/?folder=Sent",
+        "message": first,
+        "compose": f"/mailbox/{mailbox.pk}/compose/",
+        "outbox": f"/mailbox/{mailbox.pk}/outbox/",
+        "search": "/search/",
+        "manage": "/manage/",
+        "delegations": f"/mailbox/{mailbox.pk}/delegations/",
+        "audit": f"/mailbox/{mailbox.pk}/audit/",
+        "settings": f"/mailbox/{mailbox.pk}/settings/",
+        "notifications": "/notifications/",
+        "not found": "/mailbox/999999/",
+    }
+    report = {}
+    for name, url in pages.items():
+        page.goto(f"{live_url}{url}")
+        report[name] = violations(page)
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+    page.keyboard.press("?")  # the shortcuts' help, open
+    report["shortcuts help"] = violations(page)
+    context.close()
+    anonymous = chromium.new_context(locale="fr-FR", bypass_csp=True)
+    login = anonymous.new_page()
+    for name, url in (("login", "/login/"), ("invitation", "/invitation/")):
+        login.goto(f"{live_url}{url}")
+        report[name] = violations(login)
+    anonymous.close()
+    assert {name: found for name, found in report.items() if found} == {}
