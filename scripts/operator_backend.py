@@ -263,9 +263,42 @@ def write_dovecot(inst: Instance) -> None:
     shutil.chown(inst.root / "mail", user="dovecot", group="dovecot")
 
 
+def _alive(pidfile: Path) -> bool:
+    try:
+        os.kill(int(pidfile.read_text().split()[0]), 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def dovecot_running(inst: Instance) -> bool:
+    return _alive(inst.root / "run" / "dovecot" / "master.pid")
+
+
+def postfix_running(inst: Instance) -> bool:
+    return _alive(inst.root / "postfix" / "queue" / "pid" / "master.pid")
+
+
+class PortTaken(SystemExit):
+    pass
+
+
+def refuse_taken(inst: Instance, component: str, ports: tuple[int, ...]) -> None:
+    """Loudly refuse ports another process holds: starting nothing there, silently, made the
+    seeding fail later with a misleading error (issue 16)."""
+    taken = [port for port in ports if port_open(port)]
+    if taken:
+        raise PortTaken(
+            f"operator_backend: cannot start {component} for '{inst.name}': port(s) "
+            f"{', '.join(map(str, taken))} on 127.0.0.1 already in use by a process this script "
+            "did not start; stop it or choose another --port-base"
+        )
+
+
 def start_dovecot(inst: Instance) -> None:
-    if port_open(inst.imap_port):
+    if dovecot_running(inst) and port_open(inst.imap_port):
         return
+    refuse_taken(inst, "dovecot", (inst.imap_port, inst.lmtp_port, inst.auth_port))
     write_dovecot(inst)
     run_daemon(inst, ["dovecot", "-c", str(inst.dovecot_conf)], "dovecot")
 
@@ -401,8 +434,9 @@ def write_postfix(inst: Instance) -> None:
 
 
 def start_postfix(inst: Instance) -> None:
-    if port_open(inst.submission_port):
+    if postfix_running(inst) and port_open(inst.submission_port):
         return
+    refuse_taken(inst, "postfix", (inst.mx_port, inst.submission_port))
     write_postfix(inst)
     run_daemon(inst, ["postfix", "-c", str(inst.postfix_conf), "start"], "postfix")
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import smtplib
+import socket
+import subprocess
+import sys
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -74,3 +79,31 @@ def test_it_lets_the_master_user_in_for_existing_mailboxes_only(
         )
     with IMAPClient(host, port=port, ssl=False, timeout=30) as client, pytest.raises(LoginError):
         client.login(f"{KARIM}*{settings.OPERATOR_MASTER_USER}", "wrong-password")
+
+
+def test_it_refuses_loudly_a_port_another_process_holds(tmp_path: Path) -> None:
+    """Issue 16: a taken port base made the operator start nothing, silently; seeding then
+    failed later with a misleading error."""
+    script = Path(__file__).resolve().parents[2] / "scripts" / "operator_backend.py"
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", 45143))  # the IMAP port of --port-base 45000
+    squatter.listen()
+    try:
+        started = subprocess.run(
+            [sys.executable, str(script), "start", "--name", "porttaken", "--port-base", "45000"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "TMPDIR": str(tmp_path)},
+        )
+    finally:
+        squatter.close()
+        subprocess.run(
+            [sys.executable, str(script), "stop", "--name", "porttaken", "--port-base", "45000"],
+            capture_output=True,
+            timeout=120,
+            env={**os.environ, "TMPDIR": str(tmp_path)},
+        )
+    assert started.returncode != 0
+    assert "port(s) 45143 on 127.0.0.1 already in use" in started.stderr
