@@ -324,6 +324,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A mailbox's sync lock: renewed every third of this while the sync runs, so a worker killed
 # mid-sync holds the mailbox this long at most.
 WEBMAIL_SYNC_LOCK_SECONDS = env_int("WEBMAIL_SYNC_LOCK_SECONDS", 60)
+# Separate queues (WEBMAIL_TASK_QUEUES=true; deploy/): sending on "send", syncs and receipts
+# on "sync", the rest on "celery", so a big first sync never delays a message leaving. Each
+# worker then names its queues (`celery -A webmail worker -Q send`). Off: one queue, as in the
+# demo and the tests.
+if env_bool("WEBMAIL_TASK_QUEUES", False):
+    CELERY_TASK_ROUTES = {
+        "mailboxes.send_outgoing": {"queue": "send"},
+        "mailboxes.retry_sent_copies": {"queue": "send"},
+        "mailboxes.sync_mailbox": {"queue": "sync"},
+        "mailboxes.collect_receipts": {"queue": "sync"},
+        "documents.*": {"queue": "sync"},
+    }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600 + 600}
 
 # --- Audit trail --------------------------------------------------------------------------

@@ -81,15 +81,28 @@ class MailboxWatch(threading.Thread):
 
 
 class Watcher:
-    """Keeps one MailboxWatch per mailbox in use; `step()` reconciles, `run()` loops."""
+    """Keeps one MailboxWatch per mailbox in use; `step()` reconciles, `run()` loops.
+    Sharded: watcher `shard` of `shards` owns the mailboxes whose id is `shard` modulo
+    `shards`, so N processes (on one machine or several) share the connections and any one
+    can be restarted alone."""
 
-    def __init__(self, on_change: Callable[[int], None], every: float = 2.0) -> None:
+    def __init__(
+        self,
+        on_change: Callable[[int], None],
+        every: float = 2.0,
+        shard: int = 0,
+        shards: int = 1,
+    ) -> None:
+        if not 0 <= shard < shards:
+            raise ValueError(f"shard {shard} of {shards}")
         self.on_change, self.every = on_change, every
+        self.shard, self.shards = shard, shards
         self.watches: dict[int, MailboxWatch] = {}
         self.stopping = threading.Event()
 
     def wanted(self) -> list[Mailbox]:
-        active = Mailbox.objects.filter(pk__in=live.active())
+        mine = [pk for pk in live.active() if pk % self.shards == self.shard]
+        active = Mailbox.objects.filter(pk__in=mine)
         return list(strategies.reachable_in_background(active))
 
     def step(self) -> None:

@@ -50,3 +50,19 @@ def test_the_watcher_holds_idle_only_where_it_can_log_in(
     )
     wanted = Watcher(on_change=lambda pk: None).wanted()
     assert {m.access for m in wanted} == {"master", "credential"}
+
+
+def test_sharded_watchers_share_the_mailboxes_in_use_without_overlap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17: one watcher process was a single point of failure (and ~1,000 connections)."""
+    boxes = [Mailbox.objects.create(address=f"m{n}@a.test", access="master") for n in range(7)]
+    monkeypatch.setattr("mailboxes.mailcache.live.active", lambda: [m.pk for m in boxes])
+    shares = [
+        {m.pk for m in Watcher(on_change=lambda pk: None, shard=i, shards=3).wanted()}
+        for i in range(3)
+    ]
+    assert set.union(*shares) == {m.pk for m in boxes}
+    assert sum(len(share) for share in shares) == len(boxes)  # each mailbox watched once
+    with pytest.raises(ValueError, match="shard 3 of 3"):
+        Watcher(on_change=lambda pk: None, shard=3, shards=3)
