@@ -56,7 +56,25 @@ ACTIONS: dict[str, Promise] = {
     "trash.empty": _("Trash emptied"),
     "xdm.view": _("Health documents viewed"),
     "xdm.download": _("Health document downloaded"),
+    "xdm.search": _("Health documents searched"),
+    "message.keyword": _("Label set on the message (IMAP keyword)"),
+    "message.refused": _("Recipient refused (outside the MSSanté trust space)"),
+    "reply.stopped": _("Reply stopped (someone else changed the conversation)"),
+    "triage.assign": _("Conversation assigned"),
+    "triage.unassign": _("Conversation unassigned"),
+    "triage.status": _("Conversation status changed"),
+    "triage.label": _("Conversation label changed"),
+    "triage.note": _("Internal note added"),
+    "triage.reopen": _("Conversation reopened by a new message"),
+    "triage.saved_reply": _("Saved reply changed"),
+    "directory.import": _("Directory imported"),
+    "trustlist.refresh": _("Trust list refreshed"),
 }
+# Answers we wrote ourselves (not an operator's), in the manager's words.
+RESPONSES: dict[str, Promise] = {
+    "outside the trust space": _("outside the MSSanté trust space"),
+}
+SAID_BY_THE_OUTCOME = frozenset({"ok"})
 ROLES = dict(Delegation.Role.choices)
 OUTCOMES = dict(AuditEvent.Outcome.choices)
 
@@ -64,6 +82,13 @@ OUTCOMES = dict(AuditEvent.Outcome.choices)
 def action_label(code: str) -> str:
     """The French label of an audit action; the code itself when none is known."""
     return str(ACTIONS.get(code, code))
+
+
+def response_label(text: str) -> str:
+    """Our own answers in French; an operator's answer as it gave it (it is evidence)."""
+    if text in SAID_BY_THE_OUTCOME:
+        return ""
+    return str(RESPONSES.get(text, text))
 
 
 def target_label(event: AuditEvent) -> str:

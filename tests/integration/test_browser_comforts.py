@@ -162,3 +162,52 @@ def test_the_pages_fit_a_phone_and_a_desktop_with_screenshots_kept(
         )
         assert overflow <= 1, f"{name} at {width}px is {overflow}px too wide"
     context.close()
+
+
+def test_health_documents_and_triage_fit_a_phone(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox], demo_mail: None
+) -> None:
+    """The demo walk at 375 px: the documents table made the page 814 px wide, the triage
+    list's status badge sat on the assignee, the composer's checkboxes floated 190 px wide."""
+    from tests.integration.helpers import synced, uid_of
+    from webmail.demo import messages
+
+    marie = directory["marie.durand@operateur-a.mssante.test"]
+    pharmacy = directory["pharmacie.marche@operateur-a.mssante.test"]
+    synced(marie, pharmacy)
+    report = uid_of(marie, next(m for m in messages.MESSAGES if m.key == "22").message_id)
+    pages = [
+        (marie, "message", f"/mailbox/{marie.pk}/message/{report}/"),
+        (marie, "documents", "/search/documents/?q=robert"),
+        (marie, "compose", f"/mailbox/{marie.pk}/compose/"),
+        (directory[JEANNE], "triage", f"/mailbox/{pharmacy.pk}/triage/"),
+    ]
+    for mailbox, name, url in pages:
+        context = logged_in(chromium, live_url, mailbox)
+        page = context.new_page()
+        page.set_viewport_size({"width": 375, "height": 740})
+        page.goto(f"{live_url}{url}")
+        overflow = page.evaluate(
+            "document.scrollingElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        wide = page.evaluate(
+            """[...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > 376 && e.getBoundingClientRect().width < 700)
+               .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().width))"""
+        )
+        assert overflow <= 1, f"{name} at 375px is {overflow}px too wide: {wide}"
+        if name == "compose":
+            widths = page.evaluate(
+                "[...document.querySelectorAll('.compose input[type=checkbox]')]"
+                ".map(box => box.getBoundingClientRect().width)"
+            )
+            assert widths and max(widths) < 40, widths
+        if name == "triage":
+            overlaps = page.evaluate(
+                """[...document.querySelectorAll('#listing tr')].filter(row => {
+                  const tags = [...row.querySelectorAll('.tag')].map(t => t.getBoundingClientRect());
+                  return tags.some((a, i) => tags.some((b, j) => i < j && a.left < b.right &&
+                    b.left < a.right && a.top < b.bottom && b.top < a.bottom));
+                }).length"""
+            )
+            assert overlaps == 0
+        context.close()

@@ -180,3 +180,21 @@ def test_it_shows_the_demo_lab_report_to_the_gp(marie: User, marie_mailbox: Mail
     assert frame, page
     result = client.get(frame.group(1).replace("&amp;", "&")).content.decode()
     assert "Hémoglobine" in result and "<strong>13,2</strong>" in result
+
+
+def test_a_forward_never_shows_the_xdm_prefix(marie: User, marie_mailbox: Mailbox) -> None:
+    """XDM-R12: the demo walk found "Objet: XDM/1.0/DDM+…" in an inline forward's quoted
+    header and in the name of the message carried as an attachment."""
+    demo = next(m for m in messages.MESSAGES if m.key == "22")
+    uid = uid_of(marie_mailbox, demo.message_id)
+    url = reverse("mail-compose", args=[marie_mailbox.pk])
+    client = client_for(marie)
+    for how in ("inline", "attachment"):
+        query = {
+            "folder": "INBOX",
+            "forward": uid,
+            **({"as": "attachment"} if how == "attachment" else {}),
+        }
+        page = client.get(url, query).content.decode()
+        assert "XDM/1.0/DDM" not in page, how
+        assert "CR d&#x27;examens biologiques" in page, how

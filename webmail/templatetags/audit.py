@@ -18,3 +18,8 @@ def action_label(code: str) -> str:
 @register.filter
 def target_label(event: AuditEvent) -> str:
     return audit_labels.target_label(event)
+
+
+@register.filter
+def response_label(text: str) -> str:
+    return audit_labels.response_label(text)

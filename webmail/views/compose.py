@@ -158,7 +158,7 @@ def forward_initial(mailbox: Mailbox, folder: str, uid: int, as_attachment: bool
         "request_dsn": True,
         "text": signature_block(mailbox),
         # Shown in the composer: what goes with the forward (issue 15, defect 1).
-        "carried": [f"{parsed.subject or 'message'}.eml"]
+        "carried": [f"{shown or 'message'}.eml"]
         if as_attachment
         else [a.filename or _("(unnamed)") for a in parsed.attachments],
     }
@@ -169,7 +169,7 @@ def forward_initial(mailbox: Mailbox, folder: str, uid: int, as_attachment: bool
             header,
             f"{_('From')}: {parsed.from_}",
             f"{_('Date')}: {when}",
-            f"{_('Subject')}: {parsed.subject}",
+            f"{_('Subject')}: {shown}",
             f"{_('To')}: {', '.join(parsed.to)}",
         ]
         initial["text"] = (
