@@ -173,3 +173,49 @@ def test_the_metadata_has_every_required_field_of_xdm_s3(author: User) -> None:
     read = package.read(draft.attachments[0][2])
     [document] = read.documents
     assert document.integrity == "ok" and read.coherent
+
+
+def entry_codes(draft: Draft) -> list[tuple[str, str, str, str]]:
+    """(classCode, its scheme, formatCode, its scheme) of each document entry we sent."""
+    from documents import metadata
+
+    with zipfile.ZipFile(io.BytesIO(draft.attachments[0][2])) as archive:
+        read = metadata.read(archive.read("IHE_XDM/SUBSET01/METADATA.XML"))
+    return [
+        (e.class_code.code, e.class_code.scheme, e.format_code.code, e.format_code.scheme)
+        for e in read.entries
+    ]
+
+
+def test_the_class_and_format_codes_come_from_the_ans_tables(author: User) -> None:
+    """XDM-S3: classCode by the document type (ASS_X04), formatCode of a level 3 by its
+    CI-SIS model (ASS_A11), of a level 1 by its body's media type (ASS_A12)."""
+    lab = samples.level3(model="1.2.250.1.213.1.1.1.55")  # CR-BIO
+    imaging = samples.level1()  # 18748-4, a PDF
+    kos = samples.level3(
+        code="IMG-KOS", display="Référence d'objets", model="1.2.250.1.213.1.1.1.45"
+    )
+    assert entry_codes(sent(author, cda_draft(lab, imaging, kos))) == [
+        ("10", "1.2.250.1.213.1.1.4.1", "urn:ihe:lab:xd-lab:2008", "1.3.6.1.4.1.19376.1.2.3"),
+        ("10", "1.2.250.1.213.1.1.4.1", "urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3"),
+        ("31", "1.2.250.1.213.1.1.4.1",
+         "urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", "1.3.6.1.4.1.19376.1.2.3"),
+    ]  # fmt: skip
+
+
+def test_an_unknown_type_or_model_falls_back_to_a_report_in_the_generic_format(
+    author: User,
+) -> None:
+    """XDM-S3 fallbacks (documents.terminology): classCode 10 "Compte rendu", the CI-SIS
+    generic structured-body format; a level 1 RTF by its media type."""
+    other = samples.level3(code="99999-9", model="1.2.250.1.213.1.1.1.999")
+    rtf = samples.level1(payload=b"{\\rtf1 x}", media_type="text/rtf")
+    assert entry_codes(sent(author, cda_draft(other, rtf))) == [
+        ("10", "1.2.250.1.213.1.1.4.1", "urn:asip:ci-sis:2010", "1.2.250.1.213.1.1.4.2.282"),
+        (
+            "10",
+            "1.2.250.1.213.1.1.4.1",
+            "urn:ihe:iti-fr:xds-sd:rtf:2010",
+            "1.3.6.1.4.1.19376.1.2.3",
+        ),
+    ]
