@@ -79,10 +79,29 @@ def test_it_cuts_the_label_at_40_and_says_n_for_test_ins_in_production(author: U
 
 
 def test_it_leaves_a_message_without_cda_alone(author: User) -> None:
-    draft = Draft(to=[COLLEAGUE], subject="Bonjour", attachments=[("a.xml", "text/xml", b"<a/>")])
+    draft = Draft(to=[COLLEAGUE], subject="Bonjour", attachments=[("a.txt", "text/plain", b"a")])
     sent(author, draft)
     assert draft.subject == "Bonjour" and draft.headers == []
-    assert [n for n, _, _ in draft.attachments] == ["a.xml"]
+    assert [n for n, _, _ in draft.attachments] == ["a.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "data", "reason"),
+    [
+        ("facture.xml", "text/xml", b"<Invoice/>", "n'est pas un document CDA R2"),
+        ("export.dat", "application/xml", b"<a>", "pas un XML bien formé"),
+        ("cr.XML", "application/octet-stream", b'<!DOCTYPE a [<!ENTITY x "y">]><a/>', "DOCTYPE"),
+    ],
+)
+def test_it_refuses_xml_that_is_not_a_cda(
+    author: User, name: str, content_type: str, data: bytes, reason: str
+) -> None:
+    """XDM-S1: XML that is no CDA R2 is refused with the reason, not sent as an ordinary
+    attachment (by its name .xml or an XML type)."""
+    draft = Draft(to=[COLLEAGUE], subject="x", attachments=[(name, content_type, data)])
+    with pytest.raises(hooks.Refused, match=reason) as refused:
+        sent(author, draft)
+    assert f"Le fichier XML joint {name} ne peut pas être envoyé" in str(refused.value)
 
 
 def test_it_refuses_documents_about_two_patients(author: User) -> None:
@@ -219,3 +238,13 @@ def test_an_unknown_type_or_model_falls_back_to_a_report_in_the_generic_format(
             "1.3.6.1.4.1.19376.1.2.3",
         ),
     ]
+
+
+def test_the_compose_hint_is_the_subject_without_its_prefix() -> None:
+    """XDM-S6/UX.28: shown read-only in compose; nothing without CDA or with refused XML."""
+    cda_file = ("cr.xml", "text/xml", samples.level1())
+    assert sending.subject_hint([("a.txt", "text/plain", b"a"), cda_file]) == (
+        "CR d'imagerie médicale LEGRAND Camille 12/03/1975"
+    )
+    assert sending.subject_hint([("a.txt", "text/plain", b"a")]) == ""
+    assert sending.subject_hint([cda_file, ("f.xml", "text/xml", b"<Invoice/>")]) == ""
