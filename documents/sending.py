@@ -2,9 +2,10 @@
 PAT1, PAT3), through the domain's before-queue hook (registered in DocumentsConfig.ready).
 
 The draft's CDA attachments are replaced by IHE_XDM.ZIP and the PDF beside it (XDM-S4/S5);
-X-MSS-CODECDA and X-MSS-INS are set and the subject generated from the CDA (XDM-S6). A
-message for two patients, a patient address with a bad INS or for another patient, or too
-large for Mon espace santé is refused with a French sentence."""
+X-MSS-CODECDA and X-MSS-INS are set and the subject generated from the CDA (XDM-S6). An
+XML attachment that is no CDA R2 (XDM-S1), a message for two patients, a patient address
+with a bad INS or for another patient, or too large for Mon espace santé is refused with a
+French sentence."""
 
 from __future__ import annotations
 
