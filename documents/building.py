@@ -16,13 +16,11 @@ from xml.sax.saxutils import escape, quoteattr
 
 from django.utils import timezone
 
-from documents import cda, ins, metadata, xml
+from documents import cda, ins, metadata, terminology, xml
 
 LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 SUBMISSION_SET_CLASS = "urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd"
-PDF_FORMAT = ("urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3")
-N3_FORMAT = ("urn:asip:ci-sis:2010", "1.2.250.1.213.1.1.4.2.282")
 IDNPS = "1.2.250.1.71.4.2.1"
 
 
@@ -98,8 +96,13 @@ def _entry(
     patient = patient_cx(head.patient)
     root, extension = _doc_id(document)
     uid = f"{root}^{extension}" if extension else root
-    # [I] N3: one CI-SIS format for every template until the ANS table ASS_A11 is mapped.
-    fmt = PDF_FORMAT if head.level == "N1" else N3_FORMAT
+    # XDM-S3, the ANS mapping tables: classCode from the type (ASS_X04), formatCode from
+    # the model (ASS_A11) or a level 1's media type (ASS_A12).
+    kind = terminology.class_code(head.code)
+    media = cda.body_head(document) if head.level == "N1" else None
+    fmt = terminology.format_code(
+        head.level, list(head.templates), media.media_type if media else ""
+    )
     p = head.patient
     parts = [
         slot("creationTime", head.effective_time[:14]),
@@ -128,14 +131,7 @@ def _entry(
         f"{slot('authorInstitution', author.organisation) if author.organisation else ''}"
         f"{slot('authorSpecialty', f'^{author.profession}^') if author.profession else ''}"
         "</rim:Classification>",
-        cls(
-            f"{label}-class",
-            metadata.DE_CLASS,
-            owner,
-            head.code,
-            "2.16.840.1.113883.6.1",
-            head.code_display,
-        ),
+        cls(f"{label}-class", metadata.DE_CLASS, owner, kind.code, kind.scheme, kind.display),
         cls(
             f"{label}-conf",
             metadata.DE_CONFIDENTIALITY,
@@ -144,7 +140,7 @@ def _entry(
             "2.16.840.1.113883.5.25",
             head.confidentiality or "N",
         ),
-        cls(f"{label}-format", metadata.DE_FORMAT, owner, fmt[0], fmt[1], fmt[0]),
+        cls(f"{label}-format", metadata.DE_FORMAT, owner, fmt.code, fmt.scheme, fmt.display),
         cls(
             f"{label}-facility",
             metadata.DE_FACILITY,

@@ -65,6 +65,7 @@ class Header:
     level: str = ""  # "N1" (nonXMLBody) or "N3" (structuredBody)
     facility_type: Code = field(default_factory=Code)  # XDS healthcareFacilityTypeCode
     practice_setting: Code = field(default_factory=Code)  # XDS practiceSettingCode
+    templates: tuple[str, ...] = ()  # ClinicalDocument/templateId roots: its CI-SIS model
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,7 @@ def header(root: etree._Element) -> Header:
             for r in xml.children(root, "informationRecipient")
         ),
         level=_level(root),
+        templates=tuple(xml.attr(t, "root") for t in xml.children(root, "templateId")),
         facility_type=code_of(
             xml.child(
                 root,

@@ -55,6 +55,9 @@ def pdf(text: str = "Compte rendu", padding: int = 0) -> bytes:
     return bytes(out)
 
 
+GENERIC_MODEL = '<templateId root="1.2.250.1.213.1.1.1.1"/>'  # CI-SIS generic CDA model
+
+
 def _header(patient: FakePatient, code: str, display: str, title: str, when: str) -> str:
     return f"""<realmCode code="FR"/>
 <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
@@ -133,8 +136,10 @@ def level3(
     when: str = "20261121083000",
     stylesheet: str = "",
     extra_sections: int = 0,
+    model: str = "",
 ) -> bytes:
-    """A CDA N3 with a narrative section (and its PDF copy, CDA-R2, when `with_pdf`)."""
+    """A CDA N3 with a narrative section (and its PDF copy, CDA-R2, when `with_pdf`);
+    `model` a CI-SIS model's templateId (CR-BIO: 1.2.250.1.213.1.1.1.55)."""
     sections = [f"<section><title>Résultats</title><text>{narrative}</text></section>"]
     sections += [
         f"<section><title>Section {n}</title><text>{LAB_NARRATIVE}</text></section>"
@@ -150,8 +155,10 @@ def level3(
             "</observationMedia></entry></section>"
         )
     components = "".join(f"<component>{s}</component>" for s in sections)
+    head = _header(patient, code, display, title, when)
+    if model:
+        head = head.replace(GENERIC_MODEL, f'{GENERIC_MODEL}\n<templateId root="{model}"/>', 1)
     return _wrap(
-        _header(patient, code, display, title, when)
-        + f"<component><structuredBody>{components}</structuredBody></component>\n",
+        head + f"<component><structuredBody>{components}</structuredBody></component>\n",
         stylesheet,
     )

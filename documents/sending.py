@@ -2,9 +2,10 @@
 PAT1, PAT3), through the domain's before-queue hook (registered in DocumentsConfig.ready).
 
 The draft's CDA attachments are replaced by IHE_XDM.ZIP and the PDF beside it (XDM-S4/S5);
-X-MSS-CODECDA and X-MSS-INS are set and the subject generated from the CDA (XDM-S6). A
-message for two patients, a patient address with a bad INS or for another patient, or too
-large for Mon espace santé is refused with a French sentence."""
+X-MSS-CODECDA and X-MSS-INS are set and the subject generated from the CDA (XDM-S6). An
+XML attachment that is no CDA R2 (XDM-S1), a message for two patients, a patient address
+with a bad INS or for another patient, or too large for Mon espace santé is refused with a
+French sentence."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import unicodedata
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from documents import building, cda, ins, package
+from documents import building, cda, errors, ins, package
 from documents.errors import Refused as NotCda
 from documents.subject import PREFIX, display
 from mailboxes import hooks
@@ -30,14 +31,27 @@ MARKERS = re.compile(r"^(?:(?:re|tr|fw|fwd|aw)\s*:\s*)+", re.IGNORECASE)
 XML_TYPES = ("text/xml", "application/xml", "application/hl7-cda+xml")
 
 
+def is_xml(name: str, content_type: str) -> bool:
+    return name.lower().endswith(".xml") or content_type.lower() in XML_TYPES
+
+
 def cda_of(name: str, content_type: str, data: bytes) -> cda.Document | None:
-    """An attachment that is a CDA R2 (XDM-S1, parsed as XDM-R5), else None."""
-    if not (name.lower().endswith(".xml") or content_type in XML_TYPES):
+    """An XML attachment as the CDA R2 it must be (XDM-S1, parsed as XDM-R5); None for an
+    attachment that is not XML. XML that is no CDA (another root, not well-formed, a
+    DOCTYPE) is refused with the reason: it would otherwise leave as an ordinary attachment
+    that no receiving system integrates."""
+    if not is_xml(name, content_type):
         return None
     try:
         return cda.parse(data)
-    except NotCda:
-        return None
+    except NotCda as refused:
+        raise hooks.Refused(
+            _(
+                "The attached XML file %(name)s cannot be sent: %(reason)s Only CDA R2 "
+                "documents are sent as XML files, in an IHE XDM package."
+            )
+            % {"name": name, "reason": errors.reason(refused.code)}
+        ) from None
 
 
 def patient_key(patient: cda.Patient) -> tuple[str, ...]:
@@ -72,6 +86,21 @@ def subject_for(documents: list[cda.Document]) -> str:
     birth = patient.birth_date
     when = f" {birth[6:8]}/{birth[4:6]}/{birth[:4]}" if len(birth) >= 8 else ""
     return f"XDM/1.0/DDM+{label} {patient.birth_name} {patient.given}{when}"
+
+
+def subject_hint(attachments: list[tuple[str, str, bytes]]) -> str:
+    """What compose shows read-only (UX.28, XDM-S6): the subject the CDA attachments will
+    give the message, without the prefix; "" when none is a CDA or an XML file will be
+    refused (the refusal says why on sending)."""
+    documents = []
+    for name, content_type, data in attachments:
+        try:
+            document = cda_of(name, content_type, data)
+        except hooks.Refused:
+            return ""
+        if document is not None:
+            documents.append(document)
+    return display(subject_for(documents)) if documents else ""
 
 
 def forwarded_subject(subject: str) -> str:

@@ -286,6 +286,11 @@ OPERATOR_REPORTING_ADDRESSES = [
         "OPERATOR_REPORTING_ADDRESSES", ["MAILER-DAEMON@mx.operateur-a.mssante.test"]
     )
 ]
+# RCPT (c): the From domains of Mon espace santé's bounces. Believed (like an MDN: on the
+# From) only about patient addresses the message was written to.
+MES_REPORTING_DOMAINS = [
+    domain.lower() for domain in env_list("MES_REPORTING_DOMAINS", ["patient.mssante.fr"])
+]
 # Where delivery and read reports go once matched to a sent message and good news (the
 # sent message shows "Remis à… / Lu par…"): filed there, read, out of INBOX. Empty: they
 # stay in INBOX, marked read. A failure report always stays in INBOX, unread.

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from mailboxes import audit
 from mailboxes.errors import OperatorUnavailable
-from mailboxes.mail.receipts import KO_SEARCHES, Entry, Report, parse
+from mailboxes.mail.receipts import KO_SEARCHES, PATIENT_DOMAIN, Entry, Report, from_mes, parse
 from mailboxes.models import Mailbox, Outgoing, Receipt
 from mailboxes.operator import imap
 
@@ -28,6 +28,13 @@ SEEN_SECONDS = 30 * 24 * 3600
 def match(mailbox: Mailbox, report: Report) -> Outgoing | None:
     """The sent message the report is about, if the report comes from who may write it."""
     sent = Outgoing.objects.filter(mailbox=mailbox)
+    if report.kind == "dsn" and from_mes(report.sender):  # RCPT (c): by ENVID or Message-ID
+        by_envelope = sent.filter(envelope_id=report.envelope_id) if report.envelope_id else None
+        if by_envelope is not None and (found := by_envelope.first()):
+            return found
+        if report.original_message_id:
+            return sent.filter(message_id=report.original_message_id).first()
+        return None
     if report.kind == "dsn" and report.envelope_id:
         if report.sender not in settings.OPERATOR_REPORTING_ADDRESSES:
             return None
@@ -46,6 +53,9 @@ def vouched(outgoing: Outgoing, report: Report, entry: Entry) -> str:
     written_to = {audit.without_patient_identity(a.lower()) for a in outgoing.recipients}
     if report.kind == "mdn" and entry.recipient != report.sender:
         return ""
+    mes = report.kind == "dsn" and from_mes(report.sender)
+    if mes and not entry.recipient.endswith("@" + PATIENT_DOMAIN):
+        return ""  # Mon espace santé speaks only for its own (patient) addresses
     addresses = (
         [entry.recipient] if report.kind == "mdn" else [entry.original_recipient, entry.recipient]
     )
@@ -115,6 +125,8 @@ def do_collect_receipts(mailbox: Mailbox) -> int:
         found = set(client.search([*window, "HEADER", "Content-Type", "report"]))
         for criteria in KO_SEARCHES:  # RCPT (b): the "courriel standard" KO mails
             found.update(client.search([*window, *criteria]))
+        for domain in settings.MES_REPORTING_DOMAINS:  # RCPT (c): bounces that are no DSN
+            found.update(client.search([*window, "FROM", domain]))
         uids = sorted(uid for uid in found if uid >= since)  # "n:*" always holds the last
         fetched = client.fetch(uids, [b"BODY.PEEK[]"]) if uids else {}
     added, done = 0, []

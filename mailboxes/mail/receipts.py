@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
@@ -29,6 +30,7 @@ from mailboxes.mail.headers import (
     date_now,
     first_address,
     for_header,
+    lenient_recipients,
     message_ids,
     new_message_id,
     one_line,
@@ -78,7 +80,7 @@ def parse(raw: bytes) -> Report | None:
     except mime.TooDeep:
         return None
     if message.get_content_type() != "multipart/report":
-        return integration_error(message)
+        return integration_error(message) or mes_bounce(message)
     report_id = mime.header(message, "Message-ID")
     sender = first_address(mime.header(message, "From"))
     for part in mime.leaves(message):
@@ -100,6 +102,8 @@ def parse(raw: bytes) -> Report | None:
                             _address(str(block.get("Original-Recipient", ""))),
                         )
                     )
+            if from_mes(sender):
+                return mes_explained(message, report)
             return report
         if kind == "message/disposition-notification":
             block = next(iter(_fields(part)), None)  # type: ignore[arg-type]  # typeshed: no None default for Message
@@ -129,27 +133,32 @@ KO_SUBJECT = re.compile(
 KO_SEARCHES = (["SUBJECT", "KO Int"], ["SUBJECT", "Erreur d"])
 
 
+def original_headers(message: EmailMessage) -> Message | None:
+    """The headers of the original a report or bounce carries (message/rfc822 or
+    text/rfc822-headers), if any."""
+    for part in mime.leaves(message):
+        kind = part.get_content_type()
+        payload = part.get_payload()
+        first = payload[0] if isinstance(payload, list) and payload else None
+        if kind == "message/rfc822" and isinstance(first, Message):
+            return first
+        if kind == "text/rfc822-headers":
+            return HeaderParser(policy=default_policy).parsestr(mime.part_text(part))
+    return None
+
+
+def original_message_id(message: EmailMessage) -> str:
+    original = original_headers(message)
+    return mime.header(original, "Message-ID").strip() if original is not None else ""
+
+
 def integration_error(message: EmailMessage) -> Report | None:
     """A "courriel standard" KO mail as a read report about the original it carries: the
     same display as an MDN's `processed/Error: 902^…` (kind mdn, action failed)."""
     found = KO_SUBJECT.match(mime.header(message, "Subject").strip())
     if found is None:
         return None
-    original = ""
-    for part in mime.leaves(message):
-        kind = part.get_content_type()
-        payload = part.get_payload()
-        first = payload[0] if isinstance(payload, list) and payload else None
-        if kind == "message/rfc822" and isinstance(first, Message):
-            original = mime.header(first, "Message-ID")
-        elif kind == "text/rfc822-headers":
-            original = str(
-                HeaderParser(policy=default_policy)
-                .parsestr(mime.part_text(part))
-                .get("Message-ID", "")
-            )
-        if original:
-            break
+    original = original_message_id(message)
     if not original:
         return None
     sender = first_address(mime.header(message, "From"))
@@ -161,6 +170,86 @@ def integration_error(message: EmailMessage) -> Report | None:
         sender,
         original_message_id=original.strip(),
         entries=[entry],
+    )
+
+
+# RCPT (c): Mon espace santé's bounces, told by their texts ("messagerie fermée", "patient
+# non trouvé", "adresse invalide", size), matched lower case without accents (MTAs often
+# write ASCII) and with a few words between ("la messagerie de l'usager est fermée"). The
+# French explanation is the display's business; this gives the canonical text.
+MES_TEXTS = (
+    (re.compile(r"messagerie\b.{0,40}\bfermee"), "messagerie fermée"),
+    (re.compile(r"patient\b.{0,20}\b(?:non trouve|introuvable|inconnu)"), "patient non trouvé"),
+    (re.compile(r"adresse\b.{0,20}\binvalide"), "adresse invalide"),
+    (re.compile(r"\b(?:taille|size)\b"), "taille"),
+)
+PATIENT_DOMAIN = "patient.mssante.fr"  # PAT1: <INS>@patient.mssante.fr
+HUMAN_TEXT_LIMIT = 4000
+
+
+def plain(text: str) -> str:
+    """Lower case without accents, for matching texts."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def mes_text(text: str) -> str:
+    """The Mon espace santé bounce text found in `text` (its canonical form), or ""."""
+    lowered = plain(text)
+    return next((shown for pattern, shown in MES_TEXTS if pattern.search(lowered)), "")
+
+
+PATIENT_LOCAL = re.compile(r"[0-9]{5}(?:[0-9]{2}|2[AB])[0-9]{8}", re.IGNORECASE)
+
+
+def from_mes(sender: str) -> bool:
+    """Whether a report's From is Mon espace santé (MES_REPORTING_DOMAINS) itself, not a
+    patient writing from there (`<INS>@patient.mssante.fr`, PAT4)."""
+    local, _, domain = sender.rpartition("@")
+    return domain.lower() in settings.MES_REPORTING_DOMAINS and not PATIENT_LOCAL.fullmatch(local)
+
+
+def human_text(message: EmailMessage) -> str:
+    """The report's first text/plain part (what people read), bounded."""
+    for part in mime.leaves(message):
+        if part.get_content_type() == "text/plain":
+            return mime.part_text(part)[:HUMAN_TEXT_LIMIT]
+        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
+            break  # the original's own text is not the report's
+    return ""
+
+
+def mes_explained(message: EmailMessage, report: Report) -> Report:
+    """A DSN from Mon espace santé: matched by the original's Message-ID too (its MTA may
+    not echo our ENVID), and an entry whose diagnostic is silent gets the bounce text its
+    human-readable part gives (RCPT c)."""
+    report.original_message_id = original_message_id(message)
+    said = mes_text(human_text(message))
+    for entry in report.entries:
+        if said and entry.action == "failed" and not mes_text(entry.diagnostic):
+            entry.diagnostic = f"{entry.diagnostic} ({said})".strip()[:300]
+    return report
+
+
+def mes_bounce(message: EmailMessage) -> Report | None:
+    """A bounce from Mon espace santé that is not a DSN: a plain mail whose text gives one of
+    the MES_TEXTS and which carries the original; a failure for each patient address the
+    original was written to."""
+    sender = first_address(mime.header(message, "From"))
+    said = mes_text(human_text(message)) if from_mes(sender) else ""
+    original = original_headers(message) if said else None
+    if original is None:
+        return None
+    written = [mime.header(original, name) for name in ("To", "Cc")]
+    patients = [
+        a for a in lenient_recipients(", ".join(written)) if a.endswith("@" + PATIENT_DOMAIN)
+    ]
+    return Report(
+        "dsn",
+        mime.header(message, "Message-ID"),
+        sender,
+        original_message_id=mime.header(original, "Message-ID").strip(),
+        entries=[Entry(a, "failed", diagnostic=said) for a in patients],
     )
 
 

@@ -52,6 +52,7 @@ LIST_FIELDS = (
     "preview",
     "has_attachments",
     "has_xdm",
+    "reply_closed",
     "thread_key",
 )
 

@@ -28,7 +28,9 @@ from mailboxes.models import Folder, MessageIndex
 
 TEXT_BYTES = 16384  # of the first text part: enough for the preview and for search
 FOLDED_LINE = re.compile(r"\r?\n(?![ \t])")  # a line break that does not continue a field
-FIELDS = b"FROM TO CC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES X-MSS-CODECDA"
+# X-MSS-CODECDA marks health documents, X-MSS-MES: FIN a patient's reply closed (HDR-IN);
+# X-MSS-INS is only shown by the reader, which has the whole message.
+FIELDS = b"FROM TO CC SUBJECT DATE MESSAGE-ID IN-REPLY-TO REFERENCES X-MSS-CODECDA X-MSS-MES"
 HEADERS = b"BODY.PEEK[HEADER.FIELDS (" + FIELDS + b")]"
 HEADERS_KEY = b"BODY[HEADER.FIELDS (" + FIELDS + b")]"
 FIRST_PASS = [b"FLAGS", b"RFC822.SIZE", b"INTERNALDATE", b"BODYSTRUCTURE", HEADERS]
@@ -184,6 +186,7 @@ def row(
         size=int(data.get(b"RFC822.SIZE", 0) or 0),
         has_attachments=structure.attachments,
         has_xdm=structure.xdm or bool(first(headers, "x-mss-codecda")),
+        reply_closed=first(headers, "x-mss-mes").strip().upper() == "FIN",
         **flag_fields(data.get(b"FLAGS", ())),
     )
     return message, structure

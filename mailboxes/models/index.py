@@ -97,6 +97,9 @@ class MessageIndex(models.Model):
     size = models.PositiveIntegerField(default=0)
     has_attachments = models.BooleanField(default=False)
     has_xdm = models.BooleanField(default=False)  # IHE XDM documents (IHE_XDM.ZIP, CDA)
+    # X-MSS-MES: FIN (HDR-IN, CONF.21): a message to a patient who cannot reply; the Sent
+    # list says so. Rows indexed before this column read False until the folder resyncs.
+    reply_closed = models.BooleanField(default=False)
     # French sort keys of what the list shows (mailcache/collation.py), compared byte-wise.
     sort_sender = models.CharField(max_length=255, blank=True, default="")
     sort_subject = models.CharField(max_length=255, blank=True, default="")

@@ -79,10 +79,29 @@ def test_it_cuts_the_label_at_40_and_says_n_for_test_ins_in_production(author: U
 
 
 def test_it_leaves_a_message_without_cda_alone(author: User) -> None:
-    draft = Draft(to=[COLLEAGUE], subject="Bonjour", attachments=[("a.xml", "text/xml", b"<a/>")])
+    draft = Draft(to=[COLLEAGUE], subject="Bonjour", attachments=[("a.txt", "text/plain", b"a")])
     sent(author, draft)
     assert draft.subject == "Bonjour" and draft.headers == []
-    assert [n for n, _, _ in draft.attachments] == ["a.xml"]
+    assert [n for n, _, _ in draft.attachments] == ["a.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "data", "reason"),
+    [
+        ("facture.xml", "text/xml", b"<Invoice/>", "n'est pas un document CDA R2"),
+        ("export.dat", "application/xml", b"<a>", "pas un XML bien formé"),
+        ("cr.XML", "application/octet-stream", b'<!DOCTYPE a [<!ENTITY x "y">]><a/>', "DOCTYPE"),
+    ],
+)
+def test_it_refuses_xml_that_is_not_a_cda(
+    author: User, name: str, content_type: str, data: bytes, reason: str
+) -> None:
+    """XDM-S1: XML that is no CDA R2 is refused with the reason, not sent as an ordinary
+    attachment (by its name .xml or an XML type)."""
+    draft = Draft(to=[COLLEAGUE], subject="x", attachments=[(name, content_type, data)])
+    with pytest.raises(hooks.Refused, match=reason) as refused:
+        sent(author, draft)
+    assert f"Le fichier XML joint {name} ne peut pas être envoyé" in str(refused.value)
 
 
 def test_it_refuses_documents_about_two_patients(author: User) -> None:
@@ -173,3 +192,59 @@ def test_the_metadata_has_every_required_field_of_xdm_s3(author: User) -> None:
     read = package.read(draft.attachments[0][2])
     [document] = read.documents
     assert document.integrity == "ok" and read.coherent
+
+
+def entry_codes(draft: Draft) -> list[tuple[str, str, str, str]]:
+    """(classCode, its scheme, formatCode, its scheme) of each document entry we sent."""
+    from documents import metadata
+
+    with zipfile.ZipFile(io.BytesIO(draft.attachments[0][2])) as archive:
+        read = metadata.read(archive.read("IHE_XDM/SUBSET01/METADATA.XML"))
+    return [
+        (e.class_code.code, e.class_code.scheme, e.format_code.code, e.format_code.scheme)
+        for e in read.entries
+    ]
+
+
+def test_the_class_and_format_codes_come_from_the_ans_tables(author: User) -> None:
+    """XDM-S3: classCode by the document type (ASS_X04), formatCode of a level 3 by its
+    CI-SIS model (ASS_A11), of a level 1 by its body's media type (ASS_A12)."""
+    lab = samples.level3(model="1.2.250.1.213.1.1.1.55")  # CR-BIO
+    imaging = samples.level1()  # 18748-4, a PDF
+    kos = samples.level3(
+        code="IMG-KOS", display="Référence d'objets", model="1.2.250.1.213.1.1.1.45"
+    )
+    assert entry_codes(sent(author, cda_draft(lab, imaging, kos))) == [
+        ("10", "1.2.250.1.213.1.1.4.1", "urn:ihe:lab:xd-lab:2008", "1.3.6.1.4.1.19376.1.2.3"),
+        ("10", "1.2.250.1.213.1.1.4.1", "urn:ihe:iti:xds-sd:pdf:2008", "1.3.6.1.4.1.19376.1.2.3"),
+        ("31", "1.2.250.1.213.1.1.4.1",
+         "urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", "1.3.6.1.4.1.19376.1.2.3"),
+    ]  # fmt: skip
+
+
+def test_an_unknown_type_or_model_falls_back_to_a_report_in_the_generic_format(
+    author: User,
+) -> None:
+    """XDM-S3 fallbacks (documents.terminology): classCode 10 "Compte rendu", the CI-SIS
+    generic structured-body format; a level 1 RTF by its media type."""
+    other = samples.level3(code="99999-9", model="1.2.250.1.213.1.1.1.999")
+    rtf = samples.level1(payload=b"{\\rtf1 x}", media_type="text/rtf")
+    assert entry_codes(sent(author, cda_draft(other, rtf))) == [
+        ("10", "1.2.250.1.213.1.1.4.1", "urn:asip:ci-sis:2010", "1.2.250.1.213.1.1.4.2.282"),
+        (
+            "10",
+            "1.2.250.1.213.1.1.4.1",
+            "urn:ihe:iti-fr:xds-sd:rtf:2010",
+            "1.3.6.1.4.1.19376.1.2.3",
+        ),
+    ]
+
+
+def test_the_compose_hint_is_the_subject_without_its_prefix() -> None:
+    """XDM-S6/UX.28: shown read-only in compose; nothing without CDA or with refused XML."""
+    cda_file = ("cr.xml", "text/xml", samples.level1())
+    assert sending.subject_hint([("a.txt", "text/plain", b"a"), cda_file]) == (
+        "CR d'imagerie médicale LEGRAND Camille 12/03/1975"
+    )
+    assert sending.subject_hint([("a.txt", "text/plain", b"a")]) == ""
+    assert sending.subject_hint([cda_file, ("f.xml", "text/xml", b"<Invoice/>")]) == ""

@@ -43,3 +43,33 @@ def test_a_failing_hook_never_stops_the_sync(jeanne_mailbox: Mailbox) -> None:
         synced(jeanne_mailbox)  # raised before the hook was guarded
     finally:
         hooks.messages_indexed.remove(broken)
+
+
+def test_the_sent_list_says_when_the_patient_cannot_reply(
+    jeanne_mailbox: Mailbox, jeanne: User
+) -> None:
+    """HDR-IN: X-MSS-MES: FIN, read at sync with the other indexed headers, is shown in Sent
+    as "réponse de l'usager bloquée"; a message without it is not marked."""
+    from mailboxes.operator.imap import imap_session
+
+    closed = (
+        f"From: {jeanne_mailbox.address}\r\nTo: ***@patient.mssante.fr\r\n"
+        "Subject: Vos resultats\r\nMessage-ID: <fin-1@operateur-a.mssante.test>\r\n"
+        "Date: Tue, 1 Dec 2026 09:00:00 +0100\r\nX-MSS-MES: FIN\r\n\r\nBonjour\r\n"
+    ).encode()
+    with imap_session(jeanne_mailbox) as client:
+        if not client.folder_exists("Sent"):
+            client.create_folder("Sent")
+        client.append("Sent", closed)
+        client.append(
+            "Sent", closed.replace(b"X-MSS-MES: FIN\r\n", b"").replace(b"fin-1", b"open-1")
+        )
+    synced(jeanne_mailbox)
+    page = client_for(jeanne).get(
+        reverse("mail-folder", args=[jeanne_mailbox.pk]), {"folder": "Sent"}
+    )
+    html = page.content.decode()
+    assert (
+        html.count("réponse de l&#x27;usager bloquée") + html.count("réponse de l'usager bloquée")
+        == 1
+    )

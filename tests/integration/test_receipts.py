@@ -205,3 +205,25 @@ def test_it_vouches_only_for_people_written_to_masked_patients_included() -> Non
     assert receipt_actions.vouched(sent_row, mdn, receipts.Entry(MARIE, "displayed")) == ""
     mdn.sender = MARIE
     assert receipt_actions.vouched(sent_row, mdn, receipts.Entry(MARIE, "displayed")) == MARIE
+
+
+def test_it_collects_a_mon_espace_sante_bounce_that_is_no_report(
+    directory: dict[str, Mailbox], karim: User
+) -> None:
+    """RCPT (c): collection also reads what Mon espace santé sends that is no DSN (found by
+    its From), matched to the sent message and explained in French on the outbox."""
+    from tests.documents.test_receipts import MES_MAIL, SENT_ID
+
+    mailbox = directory[KARIM]
+    Outgoing.objects.create(
+        mailbox=mailbox, author=karim, message_id=SENT_ID, envelope_from=KARIM,
+        recipients=["***@patient.mssante.fr"], status=Outgoing.Status.SENT,
+    )  # fmt: skip
+    with imap_session(mailbox) as client:
+        client.append("INBOX", MES_MAIL.replace(b"alice@operateur-a.mssante.test", KARIM.encode()))
+    receipt_actions.do_collect_receipts(mailbox)
+    assert list(Receipt.objects.values_list("recipient", "action")) == [
+        ("***@patient.mssante.fr", "failed")
+    ]
+    outbox = client_for(karim).get(reverse("mail-outbox", args=[mailbox.pk]))
+    assert "usager introuvable dans Mon espace santé" in outbox.content.decode()

@@ -117,3 +117,31 @@ def test_it_warns_once_before_sending_a_fin_subject(
     assert 'name="fin_confirmed" value="True"' in html
     second = client_for(marie).post(url, {**data, "fin_confirmed": "True"})
     assert second.status_code == 302 and Outgoing.objects.count() == 1
+
+
+def test_it_refuses_in_compose_an_xml_file_that_is_not_a_cda(
+    directory: dict[str, Mailbox], marie: User
+) -> None:
+    """XDM-S1: the form says why in French; nothing is queued, nothing leaves as an
+    ordinary attachment."""
+    other = SimpleUploadedFile("facture.xml", b"<Invoice><Total>12</Total></Invoice>", "text/xml")
+    html = compose(marie, directory[MARIE], KARIM, other)
+    assert "Le fichier XML joint facture.xml ne peut pas être envoyé" in html
+    assert "n&#x27;est pas un document CDA R2" in html or "n'est pas un document CDA R2" in html
+    assert not Outgoing.objects.exists()
+
+
+def test_compose_shows_the_subject_the_attached_cda_gives(
+    directory: dict[str, Mailbox], marie: User
+) -> None:
+    """XDM-S6/UX.28: choosing a CDA file saves the draft, whose answer fills the read-only
+    subject line beside the form (htmx, out of band)."""
+    cda_file = SimpleUploadedFile("cr.xml", samples.level1(), "text/xml")
+    data = {"to": KARIM, "subject": "CR", "attachments": [cda_file]}
+    page = client_for(marie).post(reverse("mail-draft", args=[directory[MARIE].pk]), data)
+    html = page.content.decode()
+    assert 'id="cda-subject"' in html and 'hx-swap-oob="true"' in html
+    assert (
+        "tiré des documents CDA joints (non modifiable) : CR d&#x27;imagerie médicale "
+        "LEGRAND Camille 12/03/1975" in html
+    )

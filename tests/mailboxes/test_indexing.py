@@ -55,6 +55,15 @@ def test_it_decodes_the_indexed_headers() -> None:
     assert structure.text == indexing.TextPart("1.1", "quoted-printable", "iso-8859-1", False)
 
 
+def test_it_marks_a_message_whose_patient_cannot_reply() -> None:
+    """HDR-IN: X-MSS-MES: FIN is fetched with the indexed headers and kept on the row, for
+    the Sent list ("réponse de l'usager bloquée"); any other value is no mark."""
+    data = {indexing.HEADERS_KEY: HEADERS.replace(b"\r\n\r\n", b"\r\nX-MSS-MES: fin\r\n\r\n")}
+    assert b"X-MSS-MES" in indexing.HEADERS
+    assert indexing.row(Folder(pk=1), 7, data)[0].reply_closed
+    assert not indexing.row(Folder(pk=1), 7, {indexing.HEADERS_KEY: HEADERS})[0].reply_closed
+
+
 def test_it_keeps_broken_headers_as_they_are_and_dates_by_arrival() -> None:
     arrival = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     data = {

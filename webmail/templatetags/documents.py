@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from documents import errors, ins
+from mailboxes.mail import receipts
+from mailboxes.models import Receipt
 
 register = template.Library()
 
@@ -70,20 +72,22 @@ def integration_error(diagnostic: str) -> str:
     return f"{code.strip()} — {label.strip()}" if label else code.strip()
 
 
-MES_BOUNCES = (
-    ("messagerie fermée", gettext_lazy("the patient's Mon espace santé mailbox is closed")),
-    ("patient non trouvé", gettext_lazy("no such patient in Mon espace santé")),
-    ("adresse invalide", gettext_lazy("the patient address is invalid")),
-    ("size", gettext_lazy("the message is too large for Mon espace santé (25 MB)")),
-    ("taille", gettext_lazy("the message is too large for Mon espace santé (25 MB)")),
-)
+MES_BOUNCES = {
+    "messagerie fermée": gettext_lazy("the patient's Mon espace santé mailbox is closed"),
+    "patient non trouvé": gettext_lazy("no such patient in Mon espace santé"),
+    "adresse invalide": gettext_lazy("the patient address is invalid"),
+    "taille": gettext_lazy("the message is too large for Mon espace santé (25 MB)"),
+}
 
 
 @register.filter
-def mes_bounce(diagnostic: str) -> str:
-    """RCPT (c): a Mon espace santé bounce explained in French; "" for any other."""
-    lowered = (diagnostic or "").lower()
-    return next((str(label) for text, label in MES_BOUNCES if text in lowered), "")
+def mes_bounce(receipt: Receipt) -> str:
+    """RCPT (c): a Mon espace santé bounce explained in French; "" for any other (a failure
+    for a professional's address is never explained as Mon espace santé's)."""
+    if not ins.patient_address(receipt.recipient or ""):
+        return ""
+    said = receipts.mes_text(receipt.diagnostic or "")
+    return str(MES_BOUNCES[said]) if said else ""
 
 
 @register.filter

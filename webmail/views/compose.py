@@ -373,6 +373,7 @@ def save_draft(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         "kept": kept_list([mime.Part(-1, t, n, "", d) for n, t, d in draft.attachments]),
         "stored_files": len(draft.attachments) - len(kept),
         "oob": True,
+        "cda_subject": sending_rules.subject_hint(draft.attachments),
     }
     return render(request, "components/draft_status.html", saved)
 
