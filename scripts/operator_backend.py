@@ -509,7 +509,7 @@ COMPONENTS = ("dovecot", "postfix")
 
 def start(inst: Instance, components: tuple[str, ...], introspection_url: str = "") -> None:
     inst.root.mkdir(parents=True, exist_ok=True)
-    if introspection_url and write_oauth2(inst, introspection_url) and port_open(inst.imap_port):
+    if introspection_url and write_oauth2(inst, introspection_url) and dovecot_running(inst):
         write_dovecot(inst)
         run_daemon(inst, ["doveadm", "-c", str(inst.dovecot_conf), "reload"], "dovecot")
     if "dovecot" in components:
