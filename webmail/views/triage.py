@@ -252,9 +252,10 @@ def panel_of_message(
 def live_context(
     request: AuthedRequest, mailbox: Mailbox, thread_key: str, *, writing: bool, start: str = ""
 ) -> dict[str, Any]:
-    """Who else is there, the conversation's state now, and (for a reply being written)
-    what others changed since it started. Being asked is being there."""
-    presence.touch(mailbox.pk, thread_key, request.user, writing=writing)
+    """Who else is there, the conversation's state now, and (for a reply page: `writing`)
+    what others changed since it started. Being asked is being there; writing is typing
+    (the `typing` view)."""
+    presence.touch(mailbox.pk, thread_key, request.user)
     others = presence.others(mailbox.pk, thread_key, request.user)
     conversation = Conversation.objects.filter(mailbox=mailbox, thread_key=thread_key).first()
     started = collisions.read_start(mailbox, start) if start else None
@@ -292,6 +293,20 @@ def live(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     return render(request, "triage/live.html", {"mailbox": mailbox, "l": state})
 
 
+@login_required
+def typing(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """The composer of a reply says its person is typing (static/js/typing.js, throttled):
+    the others see "X is writing a reply" for presence.TYPING_SECONDS after the last one."""
+    mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    thread_key = request.POST.get("thread", "")
+    if not MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key).exists():
+        raise Http404
+    presence.typing(mailbox.pk, thread_key, request.user)
+    return HttpResponse(status=204)
+
+
 def reply_context(
     request: AuthedRequest, mailbox: Mailbox, in_reply_to: str
 ) -> dict[str, Any] | None:
@@ -306,6 +321,7 @@ def reply_context(
     return {
         "start": start,
         "live": live_context(request, mailbox, thread_key, writing=True, start=start),
+        "throttle_ms": presence.TYPING_THROTTLE_MS,
     }
 
 
