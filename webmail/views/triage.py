@@ -145,6 +145,27 @@ def page_number(request: HttpRequest) -> int:
 MINE_ROWS_SECONDS = 300
 
 
+def row_values(listing: queries.Listing) -> list[dict[str, Any]]:
+    """What triage/rows.html shows of each row, as plain values."""
+    statuses = dict(Conversation.Status.choices)
+    return [
+        {
+            "thread_key": (c := row.conversation).thread_key,
+            "mailbox": str(c.mailbox),
+            "mailbox_id": c.mailbox_id,
+            "status": c.status,
+            "status_label": statuses.get(c.status, c.status),
+            "labels": c.labels,
+            "assignee": str(c.assignee) if c.assignee else "",
+            "at": c.last_message_at,
+            "at_iso": c.last_message_at.isoformat(),
+            "unread": row.unread,
+            "message": row.message,
+        }
+        for row in listing.rows
+    ]
+
+
 def mine_rows(request: AuthedRequest, filters: queries.Filters, number: int) -> queries.Listing:
     """ "Assigné à moi"'s rows, rendered (`html`): from the cache while nothing they show
     changed (the state of each mailbox the person may read and of their own read marks,
@@ -160,7 +181,11 @@ def mine_rows(request: AuthedRequest, filters: queries.Filters, number: int) -> 
     if hit is None:
         rows = queries.filtered(Conversation.objects.assigned_to(person), filters, person)
         listing = queries.page(rows, person, number)
-        context = {"listing": listing, "mailbox": None, "conversation_prefix": mailboxes_prefix()}
+        context = {
+            "rows": row_values(listing),
+            "mailbox": None,
+            "conversation_prefix": mailboxes_prefix(),
+        }
         html = render_to_string("triage/rows.html", context) if listing.rows else ""
         shown = sorted({row.conversation.mailbox_id for row in listing.rows})
         hit = (html, listing.more, shown)
@@ -202,8 +227,10 @@ def mailbox_list(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     filters = filters_of(request, view if view in VIEWS else "all")
     rows = queries.filtered(Conversation.objects.filter(mailbox=mailbox), filters, request.user)
     can_triage = Action.TRIAGE in mailbox.allowed
+    listing = queries.page(rows, request.user, page_number(request))
     context = {
-        "listing": queries.page(rows, request.user, page_number(request)),
+        "listing": listing,
+        "rows": row_values(listing),
         "filters": filters,
         "statuses": Conversation.Status.choices,
         "mailbox": mailbox,
