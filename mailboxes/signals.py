@@ -21,3 +21,9 @@ delegation_changed = Signal()
 # email.message.Message as built: its In-Reply-To and References say which conversation it
 # answers). Sent inside the action's transaction.
 message_queued = Signal()
+
+# Keywords of messages already cached changed at the operator (another mail client tagged
+# them), seen by the sync (sender: the Mailbox class). Keyword arguments: `mailbox`,
+# `folder` (a Folder) and `keywords` ({UID: its keywords now}, only messages that carry
+# some). Sent after the folder's changes are committed.
+keywords_changed = Signal()

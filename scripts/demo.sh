@@ -42,7 +42,9 @@ log "preparing the database (SQLite in var/), translations, static files, demo d
 "$PY" manage.py migrate -v0
 "$PY" manage.py compilemessages --ignore=.venv -v0
 "$PY" manage.py collectstatic --noinput -v0
-"$PY" manage.py seed_demo
+mkdir -p var
+# The pharmacy's two secretaries: their invitation links are printed with the banner below.
+"$PY" manage.py seed_demo | tee var/seed_demo.txt
 # The trust list: a small synthetic one in the real format (the demo's domains and a few
 # others), refreshed daily by the worker's beat from the same file.
 export TRUSTLIST_SOURCE="$REPO/webmail/demo/listeblanche.xml" TRUSTLIST_MIN_DOMAINS=3
@@ -71,6 +73,10 @@ cat <<TXT
     - Jeanne LEFÈVRE, pharmacienne titulaire  jeanne.lefevre@operateur-a.mssante.test
   Staff without e-CPS: log in as Jeanne, "Inviter", give an e-mail address, open the link
   shown, choose a password and scan the QR code with an authenticator app (FreeOTP, Aegis…).
+  Two secretaries of the pharmacy are ready to try triage in two browsers (a private window
+  for the second): open each one's link, choose a password, scan the QR code, then log in
+  under "Personnels sans e-CPS" and open the pharmacy's mailbox, "Triage".
+$(sed -n '/^secretaries/,/^mail:/p' var/seed_demo.txt | grep -v '^mail:')
   Health: http://$ADDRESS/healthz     Stop: Ctrl-C
 
 TXT

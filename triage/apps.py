@@ -17,6 +17,7 @@ class TriageConfig(AppConfig):
         signals.messages_indexed.connect(_indexed, dispatch_uid="triage.indexed")
         signals.message_queued.connect(_queued, dispatch_uid="triage.queued")
         signals.delegation_changed.connect(_delegation, dispatch_uid="triage.delegation")
+        signals.keywords_changed.connect(_keywords, dispatch_uid="triage.keywords")
 
 
 def _indexed(sender: object, **kwargs: Any) -> None:
@@ -35,3 +36,9 @@ def _delegation(sender: object, **kwargs: Any) -> None:
     from triage import hooks
 
     hooks.on_delegation_changed(kwargs["delegation"], kwargs["actor"], kwargs["request"])
+
+
+def _keywords(sender: object, **kwargs: Any) -> None:
+    from triage import labels
+
+    labels.on_keywords_changed(kwargs["mailbox"], kwargs["folder"], kwargs["keywords"])

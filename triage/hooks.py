@@ -13,7 +13,7 @@ from django.utils import timezone
 from mailboxes import access
 from mailboxes.access import Action
 from mailboxes.models import Delegation, Folder, Mailbox, MessageIndex, Outgoing, User
-from triage import queries
+from triage import labels, queries
 from triage.actions import (
     REOPENED_BY_REPLY,
     Status,
@@ -34,9 +34,15 @@ def on_messages_indexed(mailbox: Mailbox, folder: Folder, messages: list[Message
     """New mail in the cache: every incoming conversation has its triage row (Nouveau), its
     newest date moves on, and one that was done or waiting is reopened ("En cours") by a
     message written after its status was set (a rebuilt folder re-indexes old mail: that
-    reopens nothing)."""
-    if folder.special_use in NOT_INCOMING or not queries.is_shared(mailbox):
-        return  # a personal mailbox without delegates needs no triage (backfilled if it gets one)
+    reopens nothing). In every folder, keywords other clients set are read back as labels
+    and a labelled conversation's labels go on its new messages (triage.labels)."""
+    if folder.special_use not in NOT_INCOMING and queries.is_shared(mailbox):
+        _incoming(mailbox, messages)
+    labels.read_back(mailbox, labels.keywords_of(messages))
+    labels.mirror_new(mailbox, folder, messages)
+
+
+def _incoming(mailbox: Mailbox, messages: list[MessageIndex]) -> None:
     own = mailbox.address.lower()
     newest: dict[str, MessageIndex] = {}
     for message in messages:

@@ -69,6 +69,13 @@ class Conversation(models.Model):
             )
         ]
         indexes: ClassVar = [
+            # "Assigné à moi" (not done, newest first): read in order, stopping at a page,
+            # so each row's read state is looked up for that page only (benchmarks/).
+            models.Index(
+                fields=["assignee", "-last_message_at", "-id"],
+                condition=~models.Q(status="done"),
+                name="triage_open_by_assignee",
+            ),
             models.Index(fields=["assignee", "status", "-last_message_at"]),
             models.Index(fields=["mailbox", "status", "-last_message_at"]),
         ]

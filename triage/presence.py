@@ -1,6 +1,8 @@
 """Who else has a conversation open, and who is writing a reply to it: a little state in
-the Redis the web processes share (mailboxes.mailcache.live), refreshed by each open page's
-poll (every 2 s) and forgotten PRESENCE_SECONDS after the last one."""
+the Redis the web processes share (mailboxes.mailcache.live). Being there is refreshed by
+each open page's poll (every 2 s) and forgotten PRESENCE_SECONDS after the last one; writing
+is typing in a reply (the composer says so on input, at most every TYPING_THROTTLE_MS), and
+lasts TYPING_SECONDS after the last keystroke: a reply page left open is only viewing."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from mailboxes.mailcache import live
 from mailboxes.models import User
 
 PRESENCE_SECONDS = 6  # three missed polls: the page was closed
+TYPING_SECONDS = 5  # a pause in typing longer than this is no longer writing
+TYPING_THROTTLE_MS = 1500  # static/js/typing.js: one "typing" per this while keys go on
 
 
 @dataclass(frozen=True)
@@ -27,14 +31,22 @@ def _key(mailbox_id: int, thread_key: str) -> str:
     return f"webmail:presence:{mailbox_id}:{digest}"
 
 
-def touch(mailbox_id: int, thread_key: str, person: User, *, writing: bool) -> None:
-    """The person has the conversation open now, writing a reply or only reading it. One
-    field per person and way: their reading tab must not hide the reply they write in
-    another."""
+def touch(mailbox_id: int, thread_key: str, person: User) -> None:
+    """The person has the conversation open now (a conversation page or a reply page)."""
+    _stamp(mailbox_id, thread_key, person, "r")
+
+
+def typing(mailbox_id: int, thread_key: str, person: User) -> None:
+    """The person is typing a reply to the conversation now. A field of its own: their
+    reading tab's polls must not hide the reply they type in another."""
+    _stamp(mailbox_id, thread_key, person, "w")
+
+
+def _stamp(mailbox_id: int, thread_key: str, person: User, way: str) -> None:
     key = _key(mailbox_id, thread_key)
     value = json.dumps({"name": str(person), "at": time.time()})
     connection = live.client()
-    connection.hset(key, f"{person.pk}:{'w' if writing else 'r'}", value)
+    connection.hset(key, f"{person.pk}:{way}", value)
     connection.expire(key, PRESENCE_SECONDS * 10)
 
 
@@ -43,17 +55,19 @@ def leave(mailbox_id: int, thread_key: str, person: User) -> None:
 
 
 def others(mailbox_id: int, thread_key: str, person: User) -> list[Presence]:
-    """Everyone else there in the last PRESENCE_SECONDS, by name; writing if any of their
-    pages is a reply being written."""
+    """Everyone else there in the last PRESENCE_SECONDS, by name; writing if they typed in
+    a reply in the last TYPING_SECONDS."""
     now = time.time()
     found: dict[int, Presence] = {}
     raw: dict[bytes, bytes] = live.client().hgetall(_key(mailbox_id, thread_key))  # type: ignore[assignment]
     for field, value in raw.items():
         member, _, way = field.decode().partition(":")
         data = json.loads(value)
-        if int(member) == person.pk or now - float(data["at"]) >= PRESENCE_SECONDS:
+        age = now - float(data["at"])
+        writing = way == "w" and age < TYPING_SECONDS
+        if int(member) == person.pk or (age >= PRESENCE_SECONDS and not writing):
             continue
-        writing = way == "w" or (int(member) in found and found[int(member)].writing)
+        writing = writing or (int(member) in found and found[int(member)].writing)
         found[int(member)] = Presence(int(member), str(data["name"]), writing)
     return sorted(found.values(), key=lambda p: (p.name, p.person_id))
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
+from mailboxes.mailcache import live
 from mailboxes.models import Delegation, Mailbox, MessageIndex, User
 from triage.models import Conversation, Event, Note, ReadMark
 
@@ -76,6 +77,7 @@ class Row:
 class Listing:
     rows: list[Row] = field(default_factory=list)
     more: bool = False
+    html: str = ""  # the rows rendered, when a cached page has no Row objects
 
 
 def with_read_state(rows: QuerySet[Conversation], person: User) -> QuerySet[Conversation]:
@@ -156,10 +158,23 @@ def notes_of(conversation: Conversation) -> list[Note]:
 
 
 def mark_read(person: User, conversation: Conversation) -> None:
-    """The person has read the conversation as it is now."""
+    """The person has read the conversation as it is now (their lists are drawn anew)."""
     ReadMark.objects.update_or_create(
         person=person, conversation=conversation, defaults={"read_at": timezone.now()}
     )
+    transaction.on_commit(lambda: live.client().incr(_read_key(person)))
+
+
+def _read_key(person: User) -> str:
+    return f"webmail:triage:read:{person.pk}"
+
+
+def state_of(person: User, mailbox_ids: list[int]) -> tuple[int, ...]:
+    """What a person's "Assigné à moi" rows depend on, in one round trip: the version of
+    each mailbox (every triage change and every sync that brings mail bumps it) and of the
+    person's own read state."""
+    keys = [_read_key(person), *(f"webmail:version:{pk}" for pk in mailbox_ids)]
+    return tuple(int(value or 0) for value in live.client().mget(keys))
 
 
 def labels_in(mailbox: Mailbox) -> list[str]:

@@ -92,6 +92,7 @@ urlpatterns = [
     path("mailbox/<int:mailbox_id>/triage/change/", triage.change, name="triage-change"),
     path("mailbox/<int:mailbox_id>/triage/bulk/", triage.bulk, name="triage-bulk"),
     path("mailbox/<int:mailbox_id>/triage/live/", triage.live, name="triage-live"),
+    path("mailbox/<int:mailbox_id>/triage/typing/", triage.typing, name="triage-typing"),
     path("mailbox/<int:mailbox_id>/saved-replies/", triage.saved_replies, name="triage-replies"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(

@@ -33,7 +33,7 @@ ACTIONS = frozenset({*FLAGS, *SPECIAL_MOVES, "move"})
 
 
 def _audited(
-    person: User, action: str, mailbox: Mailbox, target: str, request: HttpRequest | None
+    person: User | None, action: str, mailbox: Mailbox, target: str, request: HttpRequest | None
 ) -> audit.Recorder:
     return audit.Recorder(person, action, mailbox=mailbox, target=target, request=request)
 
@@ -105,7 +105,7 @@ KEYWORD_ATOM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 
 
 def do_set_keyword(
-    person: User,
+    person: User | None,
     mailbox: Mailbox,
     messages: dict[str, list[int]],
     keyword: str,
@@ -126,3 +126,32 @@ def do_set_keyword(
             imap.set_flag(mailbox, folder, uids, keyword.encode(), on)
             cache.after_keyword(mailbox, folder, uids, keyword, on)
             event.response = "ok"
+
+
+def do_add_keywords(
+    person: User | None,
+    mailbox: Mailbox,
+    folder: str,
+    by_keyword: dict[str, list[int]],
+    request: HttpRequest | None = None,
+) -> None:
+    """Add IMAP keywords to messages of one folder, in one operator session (triage: the
+    labels of a conversation on its messages just synced; `person` None: nobody asked, the
+    sync did). One audit event with the server's answer; an unreachable operator is
+    recorded and leaves the cache as it was (the next label change sets them)."""
+    by_keyword = {k: sorted(set(uids)) for k, uids in by_keyword.items() if uids}
+    if not by_keyword:
+        return
+    if not all(KEYWORD_ATOM.match(keyword) for keyword in by_keyword):
+        raise BadRequest("not an IMAP keyword")
+    target = " ".join(
+        f"{folder}/{','.join(map(str, uids))} +{keyword}" for keyword, uids in by_keyword.items()
+    )
+    with (
+        contextlib.suppress(OperatorUnavailable),
+        _audited(person, "message.keyword", mailbox, target[:500], request) as event,
+    ):
+        imap.add_keywords(mailbox, folder, by_keyword)
+        for keyword, uids in by_keyword.items():
+            cache.after_keyword(mailbox, folder, uids, keyword, True)
+        event.response = "ok"

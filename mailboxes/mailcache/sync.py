@@ -122,6 +122,17 @@ def indexed_hooks(folder: Folder, rows: list[MessageIndex]) -> None:
             logger.error("messages_indexed receiver %s failed: %r", receiver, type(answer))
 
 
+def keywords_hooks(folder: Folder, keywords: dict[int, list[str]]) -> None:
+    """Tell the feature apps of keywords set elsewhere (mailboxes.signals.keywords_changed):
+    committed already; a receiver's failure is logged and the sync goes on."""
+    answers = signals.keywords_changed.send_robust(
+        Mailbox, mailbox=folder.mailbox, folder=folder, keywords=keywords
+    )
+    for receiver, answer in answers:
+        if isinstance(answer, Exception):
+            logger.error("keywords_changed receiver %s failed: %r", receiver, type(answer))
+
+
 def copy_rows(messages: list[MessageIndex]) -> None:
     """PostgreSQL's COPY, with keys drawn from the table's sequence first: a third of the
     time of INSERT ... RETURNING for the same rows (benchmarks/)."""
@@ -293,6 +304,9 @@ def sync_folder(client: IMAPClient, folder: Folder, modes: set[str]) -> FolderRe
             folder.unseen = folder.index.filter(seen=False).count()
         folder.synced_at = timezone.now()
         folder.save()
+    tagged = {uid: fields["keywords"] for uid, fields in changes.items() if fields["keywords"]}
+    if tagged:
+        keywords_hooks(folder, tagged)
     if with_documents := [m.uid for m in added if m.has_xdm]:
         hooks.notify_indexed(folder, with_documents)  # documents summarises them (XDM-R2)
     return result

@@ -337,6 +337,14 @@ def set_flag(mailbox: Mailbox, folder: str, uids: list[int], flag: bytes, on: bo
         (client.add_flags if on else client.remove_flags)(uids, [flag])
 
 
+def add_keywords(mailbox: Mailbox, folder: str, by_keyword: dict[str, list[int]]) -> None:
+    """Several keywords on several messages of one folder, in one session and one SELECT."""
+    with pooled_session(mailbox) as client:
+        client.select_folder(check_folder(folder))
+        for keyword, uids in by_keyword.items():
+            client.add_flags(uids, [keyword.encode()])
+
+
 def move(mailbox: Mailbox, folder: str, uids: list[int], target: str) -> None:
     """MOVE (RFC 6851) when offered, else COPY + \\Deleted + UID EXPUNGE of those UIDs."""
     with pooled_session(mailbox) as client:

@@ -71,14 +71,16 @@ def test_two_secretaries_see_each_other_and_the_second_reply_is_stopped(
     sophie_page.wait_for_selector(f'[data-live-assignee="{sophie.pk}"]')
     lucas_page.wait_for_selector(f'[data-live-assignee="{sophie.pk}"]', timeout=LIVE_MS)
 
-    # Both start a reply; Lucas sees that Sophie is writing.
+    # Both open a reply: only viewing until Sophie types; then Lucas sees her writing.
     lucas_reply = open_page(lucas_context, compose)
     sophie_reply = open_page(sophie_context, compose)
+    lucas_reply.wait_for_selector(f'#triage-live [data-person="{sophie.pk}"]', timeout=LIVE_MS)
+    assert "rédige" not in lucas_reply.inner_text("#triage-live")
+    sophie_reply.locator("#id_text").press_sequentially("C'est prêt, à retirer demain.")
     lucas_reply.wait_for_selector(
         f'#triage-live [data-person="{sophie.pk}"]:has-text("rédige une réponse")',
         timeout=LIVE_MS,
     )
-    sophie_reply.fill("#id_text", "C'est prêt, à retirer demain.")
     sophie_reply.click("#compose button.primary[type=submit]")
     sophie_reply.wait_for_url(f"{live_url}/mailbox/{mailbox.pk}/outbox/")
 

@@ -28,7 +28,9 @@ def test_a_manager_writes_and_deletes_a_saved_reply(
     assert "Ordonnance prête" in client.get(url).content.decode()
     assert client.post(url, {"reply": reply.pk, "delete": "1"}).status_code == 302
     assert not SavedReply.objects.exists()
-    targets = list(AuditEvent.objects.filter(action="triage.saved_reply").values_list("target"))
+    targets = list(
+        AuditEvent.objects.filter(action="triage.saved_reply").order_by("pk").values_list("target")
+    )
     assert targets == [(f"#{reply.pk}",), (f"#{reply.pk} deleted",)]  # never the text
 
 

@@ -4,6 +4,7 @@ a reply stopped when someone else changed the conversation since it was started.
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -47,9 +48,58 @@ def test_it_shows_who_else_is_viewing_and_who_is_writing(
     assert status == 200
     assert f'data-person="{bob.pk}"' in html
     assert "Bob Lefèvre consulte cette conversation" in html
+    assert typed(dora, shared) == 204
     _, html = poll(bob, shared)
     assert "Dora Petit rédige une réponse" in html
     assert f'data-person="{bob.pk}"' not in html  # not oneself
+
+
+def typed(user: User, mailbox: Mailbox) -> int:
+    url = reverse("triage-typing", args=[mailbox.pk])
+    return client_for(user).post(url, {"thread": THREAD}).status_code
+
+
+def test_a_reply_page_open_without_typing_is_only_viewing(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    dora: User,  # noqa: F811
+) -> None:
+    poll(dora, shared, writing="1")  # her reply page polls, she types nothing
+    _, html = poll(bob, shared)
+    assert "Dora Petit consulte cette conversation" in html
+    assert "rédige" not in html
+
+
+def test_writing_shows_only_while_typing_recently(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    dora: User,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    poll(dora, shared, writing="1")
+    typed(dora, shared)
+    _, before = poll(bob, shared)
+    assert "Dora Petit rédige une réponse" in before
+    monkeypatch.setattr(presence, "TYPING_SECONDS", 0.05)
+    time.sleep(0.1)  # she stopped typing; her page still polls
+    poll(dora, shared, writing="1")
+    _, after = poll(bob, shared)
+    assert "Dora Petit consulte cette conversation" in after
+    assert re.findall(r"p=(\w+)", before) != re.findall(r"p=(\w+)", after)  # redrawn
+
+
+def test_only_a_sender_may_say_they_are_typing(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    erin: User,  # noqa: F811
+) -> None:
+    assert typed(erin, shared) == 404  # a reader
+    assert typed(bob, shared) == 404  # triage, not sender
+    _, html = poll(bob, shared)
+    assert "rédige" not in html
 
 
 def test_a_reader_is_never_shown_writing(

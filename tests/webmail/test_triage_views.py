@@ -258,3 +258,33 @@ def test_it_audits_the_opening_of_a_mailbox_through_its_triage_lists(
         client.get(reverse("triage-list", args=[shared.pk]))
     opened = AuditEvent.objects.filter(action="mailbox.open", actor=bob, mailbox=shared)
     assert opened.count() == 1  # once per session, the lists show senders and subjects
+
+
+def test_assigned_to_me_is_drawn_anew_after_a_change_or_a_read(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    manager: User,  # noqa: F811
+    bob: User,  # noqa: F811
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The page's rows are cached rendered: every change they show must draw them anew."""
+
+    def mine() -> str:
+        html = client_for(bob).get(reverse("triage-mine")).content.decode()
+        return html[html.index("<tbody>") : html.index("</tbody>")]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_assign(manager, shared, THREAD, bob)
+    first = mine()
+    assert "Renouvellement 1" in first and "Renouvellement 2" not in first
+    assert mine() == first  # nothing changed: the same rows
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_assign(manager, shared, OTHER, bob)
+    assert "Renouvellement 2" in mine()
+    assert mine().count('<tr class="unread">') == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_page(bob, shared)  # bob reads the first conversation
+    assert mine().count('<tr class="unread">') == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_set_status(manager, shared, OTHER, "done")
+    assert "Renouvellement 2" not in mine()

@@ -100,7 +100,7 @@ def may_invite_for(inviter: User, structure: Structure | None, mailbox: Mailbox 
 def do_invite(
     inviter: User,
     email: str,
-    request: HttpRequest,
+    request: HttpRequest | None,
     structure: Structure | None = None,
     *,
     mailbox: Mailbox | None = None,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from mailboxes.models import Mailbox, Structure, User
+from mailboxes.actions.delegations import do_grant_delegation
+from mailboxes.models import Delegation, Mailbox, Structure, User
 from mailboxes.operator.imap import imap_session
 from triage.models import SavedReply
+from webmail.auth import local
 from webmail.demo import messages
 
 IDENTITIES = Path(__file__).with_name("identities.json")
@@ -85,6 +88,46 @@ def seed_saved_replies(structure: Structure) -> None:
     """The pharmacy's saved replies (triage), for the demo's secretaries."""
     for title, text in SAVED_REPLIES.items():
         SavedReply.objects.get_or_create(structure=structure, title=title, defaults={"text": text})
+
+
+PHARMACY = "pharmacie.marche@operateur-a.mssante.test"
+# The pharmacy's two secretaries (issue 14's demo): no e-CPS, so the password + one-time
+# code door; Jeanne, who manages the pharmacy, delegated its mailbox to them (sender: they
+# triage and reply).
+SECRETARIES = (
+    ("Sophie", "LEROY", "sophie.leroy@pharmacie-marche.test"),
+    ("Lucas", "MOREAU", "lucas.moreau@pharmacie-marche.test"),
+)
+
+
+@dataclass(frozen=True)
+class Secretary:
+    person: User
+    link: str  # an invitation to set up the password and app; "" once that is done
+
+
+def seed_secretaries(mailboxes: dict[str, Mailbox]) -> list[Secretary]:
+    """The secretaries, delegated by Jeanne on the pharmacy's mailbox, each with a fresh
+    invitation link (shown by seed_demo, e-mailed to var/sent-mail/) until they have set
+    up their login. Idempotent, like the rest of the seed."""
+    pharmacy = mailboxes[PHARMACY]
+    jeanne = pharmacy.structure.managers.order_by("pk").first() if pharmacy.structure else None
+    if jeanne is None:
+        return []
+    found = []
+    for first, last, email in SECRETARIES:
+        person, created = User.objects.get_or_create(
+            username=email, defaults={"email": email, "first_name": first, "last_name": last}
+        )
+        if created:
+            person.set_unusable_password()
+            person.save(update_fields=["password"])
+        if not Delegation.objects.active().filter(person=person, mailbox=pharmacy).exists():
+            with transaction.atomic():
+                do_grant_delegation(jeanne, pharmacy, person, Delegation.Role.SENDER)
+        invited = local.do_invite(jeanne, email, None, mailbox=pharmacy)
+        found.append(Secretary(person, invited.link))
+    return found
 
 
 def missing_messages(mailboxes: dict[str, Mailbox]) -> tuple[messages.DemoMessage, ...]:

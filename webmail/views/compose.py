@@ -340,29 +340,35 @@ def kept_positions(request: HttpRequest) -> list[int]:
     return [int(v) for v in values if v.isdigit() and len(v) < 4]
 
 
+def draft_posted(request: HttpRequest, kept: list[tuple[str, str, bytes]]) -> outbox.Draft:
+    """What is being written, as posted, for the Drafts folder: the draft's attachments
+    kept, then the files chosen with this request."""
+    post = request.POST
+    return outbox.Draft(
+        to=headers.lenient_recipients(post.get("to", "")),
+        cc=headers.lenient_recipients(post.get("cc", "")),
+        subject=post.get("subject", "")[:998],
+        text=post.get("text", ""),
+        in_reply_to=post.get("in_reply_to", ""),
+        references=post.get("references", ""),
+        attachments=[*kept, *attachments_of(request)],
+    )
+
+
 @login_required
 def save_draft(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     """Keep what is being written in the mailbox's Drafts folder (called while typing)."""
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    post = request.POST
-    previous = uid_from(post.get("draft_uid", ""))
+    previous = uid_from(request.POST.get("draft_uid", ""))
     try:
         # The previous version's attachments the person kept, and files just chosen (the
         # composer posts them once, when chosen): a draft keeps its attachments.
         kept = (
             drafts.kept_attachments(mailbox, previous, kept_positions(request)) if previous else []
         )
-        draft = outbox.Draft(
-            to=headers.lenient_recipients(post.get("to", "")),
-            cc=headers.lenient_recipients(post.get("cc", "")),
-            subject=post.get("subject", "")[:998],
-            text=post.get("text", ""),
-            in_reply_to=post.get("in_reply_to", ""),
-            references=post.get("references", ""),
-            attachments=[*kept, *attachments_of(request)],
-        )
+        draft = draft_posted(request, kept)
         uid = drafts.do_save_draft(request.user, mailbox, draft, previous, request)
     except OperatorUnavailable:
         context = {"uid": previous, "failed": True}
@@ -384,17 +390,20 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     senders = [
         m for m in access.mailboxes_for(request.user) if access.can(request.user, Action.SEND, m)
     ]
+    draft_uid = request.POST.get("draft_uid", "")
+    if request.method == "POST" and request.POST.get("discard") == "1":
+        return discarded_reply(mailbox, draft_uid)  # "Discard" on a stopped reply
     # A reply whose conversation someone else changed meanwhile waits for a choice (triage).
     stopped = triage.stopped_reply(request, mailbox) if request.method == "POST" else None
     if stopped is not None:
         form = ComposeForm(request.POST)
-        kept = refused_draft_attachments(request, mailbox)
+        draft_uid, kept = stopped_draft(request, mailbox)
     elif request.method == "POST":
         form, queued = queue_from(request, mailbox, senders)
         if queued is not None:
-            draft_uid = uid_from(request.POST.get("draft_uid", ""))
-            if draft_uid:  # sent: the draft has done its job
-                drafts.do_drop_draft(mailbox, draft_uid)
+            sent_draft = uid_from(draft_uid)
+            if sent_draft:  # sent: the draft has done its job
+                drafts.do_drop_draft(mailbox, sent_draft)
             return redirect("mail-outbox", mailbox_id=queued.mailbox_id)
         kept = refused_draft_attachments(request, mailbox)
     else:
@@ -408,7 +417,7 @@ def compose(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         "limit_bytes": (limit := uploads.upload_limit()),
         "limit_mb": limit // (1024 * 1024),
         # The draft being written: from ?draft=, or kept across a refused submission.
-        "draft_uid": form.initial.get("draft_uid") or request.POST.get("draft_uid", ""),
+        "draft_uid": form.initial.get("draft_uid") or draft_uid,
         "carried": form.initial.get("carried", []),
         "compose_title": compose_title(request),
         "kept": kept,
@@ -430,6 +439,35 @@ def compose_title(request: HttpRequest) -> str:
         if request.GET.get(name):
             return title
     return _("New message")
+
+
+def discarded_reply(mailbox: Mailbox, draft_uid: str) -> HttpResponse:
+    """ "Discard" on a stopped reply: its draft leaves Drafts too (kept if the operator is
+    away), back to the list."""
+    uid = uid_from(draft_uid)
+    if uid:
+        drafts.do_drop_draft(mailbox, uid)
+    return redirect("mail-folder", mailbox_id=mailbox.pk)
+
+
+def stopped_draft(request: AuthedRequest, mailbox: Mailbox) -> tuple[str, list[dict[str, object]]]:
+    """A stopped reply keeps what it carries: files chosen and sent with it (not yet in
+    the draft: chosen just before sending, or a browser without scripts) go into a new
+    version of the draft, so that the form shown again lists them with the draft's own
+    (a file input cannot be filled back). The draft's UID, and its attachments listed."""
+    previous = uid_from(request.POST.get("draft_uid", ""))
+    unchanged = (str(previous or ""), refused_draft_attachments(request, mailbox))
+    if uploads.refused(request) or not request.FILES.getlist("attachments"):
+        return unchanged
+    try:
+        positions = kept_positions(request)
+        kept = drafts.kept_attachments(mailbox, previous, positions) if previous else []
+        draft = draft_posted(request, kept)
+        uid = drafts.do_save_draft(request.user, mailbox, draft, previous, request)
+    except OperatorUnavailable:
+        return unchanged
+    parts = [mime.Part(-1, t, n, "", d) for n, t, d in draft.attachments]
+    return str(uid or ""), kept_list(parts)
 
 
 def refused_draft_attachments(request: HttpRequest, mailbox: Mailbox) -> list[dict[str, object]]:

@@ -5,9 +5,11 @@ filters and bulk changes. Parse -> authorise (mailboxes.access) -> triage.action
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache as django_cache
 from django.http import (
     Http404,
     HttpRequest,
@@ -16,9 +18,11 @@ from django.http import (
     HttpResponseNotAllowed,
 )
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language
 
 from mailboxes import access, audit
 from mailboxes.access import Action
@@ -138,16 +142,69 @@ def page_number(request: HttpRequest) -> int:
     return min(int(value), 1000) if value.isdigit() and int(value) > 0 else 1
 
 
+MINE_ROWS_SECONDS = 300
+
+
+def row_values(listing: queries.Listing) -> list[dict[str, Any]]:
+    """What triage/rows.html shows of each row, as plain values."""
+    statuses = dict(Conversation.Status.choices)
+    return [
+        {
+            "thread_key": (c := row.conversation).thread_key,
+            "mailbox": str(c.mailbox),
+            "mailbox_id": c.mailbox_id,
+            "status": c.status,
+            "status_label": statuses.get(c.status, c.status),
+            "labels": c.labels,
+            "assignee": str(c.assignee) if c.assignee else "",
+            "at": c.last_message_at,
+            "at_iso": c.last_message_at.isoformat(),
+            "unread": row.unread,
+            "message": row.message,
+        }
+        for row in listing.rows
+    ]
+
+
+def mine_rows(request: AuthedRequest, filters: queries.Filters, number: int) -> queries.Listing:
+    """ "Assigné à moi"'s rows, rendered (`html`): from the cache while nothing they show
+    changed (the state of each mailbox the person may read and of their own read marks,
+    queries.state_of, read before the rows are), else queried and rendered. The mailboxes
+    shown are audited as opened either way (senders and subjects: once per session)."""
+    person = request.user
+    readable = {m.pk: m for m in access.mailboxes_for(person)}
+    state = queries.state_of(person, sorted(readable))
+    # The person's own row too: the key stays true to the database if Redis outlived it.
+    shape = repr((person.date_joined, filters, number, get_language(), sorted(readable), state))
+    key = f"webmail:triage:mine:{person.pk}:{hashlib.sha256(shape.encode()).hexdigest()}"
+    hit = django_cache.get(key)
+    if hit is None:
+        rows = queries.filtered(Conversation.objects.assigned_to(person), filters, person)
+        listing = queries.page(rows, person, number)
+        context = {
+            "rows": row_values(listing),
+            "mailbox": None,
+            "conversation_prefix": mailboxes_prefix(),
+        }
+        html = render_to_string("triage/rows.html", context) if listing.rows else ""
+        shown = sorted({row.conversation.mailbox_id for row in listing.rows})
+        hit = (html, listing.more, shown)
+        django_cache.set(key, hit, MINE_ROWS_SECONDS)
+    html, more, shown = hit
+    for pk in shown:
+        if pk in readable:
+            audit_opening(request, readable[pk])
+    return queries.Listing(more=more, html=html)
+
+
 @login_required
 def mine(request: AuthedRequest) -> HttpResponse:
     """ "Assigné à moi": the person's conversations in every mailbox they may still read."""
     filters = filters_of(request, "mine")
-    rows = queries.filtered(Conversation.objects.assigned_to(request.user), filters, request.user)
-    listing = queries.page(rows, request.user, page_number(request))
-    for shown in {row.conversation.mailbox for row in listing.rows}:
-        audit_opening(request, shown)  # senders and subjects: once per session and mailbox
+    listing = mine_rows(request, filters, page_number(request))
     context = {
         "listing": listing,
+        "rows_html": listing.html,
         "filters": filters,
         "statuses": Conversation.Status.choices,
         "mailbox": None,
@@ -170,8 +227,10 @@ def mailbox_list(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     filters = filters_of(request, view if view in VIEWS else "all")
     rows = queries.filtered(Conversation.objects.filter(mailbox=mailbox), filters, request.user)
     can_triage = Action.TRIAGE in mailbox.allowed
+    listing = queries.page(rows, request.user, page_number(request))
     context = {
-        "listing": queries.page(rows, request.user, page_number(request)),
+        "listing": listing,
+        "rows": row_values(listing),
         "filters": filters,
         "statuses": Conversation.Status.choices,
         "mailbox": mailbox,
@@ -252,9 +311,10 @@ def panel_of_message(
 def live_context(
     request: AuthedRequest, mailbox: Mailbox, thread_key: str, *, writing: bool, start: str = ""
 ) -> dict[str, Any]:
-    """Who else is there, the conversation's state now, and (for a reply being written)
-    what others changed since it started. Being asked is being there."""
-    presence.touch(mailbox.pk, thread_key, request.user, writing=writing)
+    """Who else is there, the conversation's state now, and (for a reply page: `writing`)
+    what others changed since it started. Being asked is being there; writing is typing
+    (the `typing` view)."""
+    presence.touch(mailbox.pk, thread_key, request.user)
     others = presence.others(mailbox.pk, thread_key, request.user)
     conversation = Conversation.objects.filter(mailbox=mailbox, thread_key=thread_key).first()
     started = collisions.read_start(mailbox, start) if start else None
@@ -292,6 +352,20 @@ def live(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     return render(request, "triage/live.html", {"mailbox": mailbox, "l": state})
 
 
+@login_required
+def typing(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """The composer of a reply says its person is typing (static/js/typing.js, throttled):
+    the others see "X is writing a reply" for presence.TYPING_SECONDS after the last one."""
+    mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    thread_key = request.POST.get("thread", "")
+    if not MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key).exists():
+        raise Http404
+    presence.typing(mailbox.pk, thread_key, request.user)
+    return HttpResponse(status=204)
+
+
 def reply_context(
     request: AuthedRequest, mailbox: Mailbox, in_reply_to: str
 ) -> dict[str, Any] | None:
@@ -306,6 +380,7 @@ def reply_context(
     return {
         "start": start,
         "live": live_context(request, mailbox, thread_key, writing=True, start=start),
+        "throttle_ms": presence.TYPING_THROTTLE_MS,
     }
 
 

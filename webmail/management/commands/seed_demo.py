@@ -25,12 +25,24 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         mailboxes = seed.seed_directory()
         self.stdout.write(f"directory: {len(mailboxes)} mailboxes")
+        self.write_secretaries(seed.seed_secretaries(mailboxes))
         if options["no_mail"]:
             return
         sent = seed.seed_mail(mailboxes, settings.OPERATOR_IMAP_HOST, options["mx_port"])
         if sent:
             wait_for_delivery(mailboxes)
         self.stdout.write(f"mail: {sent} message(s) delivered")
+
+    def write_secretaries(self, secretaries: list[seed.Secretary]) -> None:
+        self.stdout.write("secretaries of the pharmacy (delegated by Jeanne, role sender):")
+        for secretary in secretaries:
+            person = secretary.person
+            way = (
+                f"invitation: {secretary.link}"
+                if secretary.link
+                else 'set up: log in under "Personnels sans e-CPS"'
+            )
+            self.stdout.write(f"  {person.get_full_name()} <{person.email}>  {way}")
 
 
 def wait_for_delivery(mailboxes: dict[str, Mailbox], seconds: float = 30) -> None:
