@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "webmail.auth.middleware.SessionPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "webmail.auth.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 # Every page: our own scripts, styles and images only (no inline script or style: htmx's

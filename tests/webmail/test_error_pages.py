@@ -55,3 +55,15 @@ def test_it_has_french_403_500_and_503_pages(db: None) -> None:
     from django.template.loader import render_to_string
 
     assert "Service indisponible" in render_to_string("503.html")
+
+
+def test_a_form_only_address_opened_as_a_link_gets_a_french_page(alice: User) -> None:
+    """The demo walk: /mailbox/N/actions/ opened by hand answered an empty 405, and Chromium
+    showed its own English "HTTP ERROR 405"."""
+    mailbox = Mailbox.objects.get(owner=alice)
+    page = client_for(alice).get(reverse("mail-draft", args=[mailbox.pk]))
+    html = page.content.decode()
+    assert page.status_code == 405 and "POST" in page["Allow"]
+    assert in_layout(html) and "Rien à afficher ici" in html
+    posted = client_for(alice).put(reverse("mail-draft", args=[mailbox.pk]))
+    assert posted.status_code == 405 and posted.content == b""  # not a page a person opens
