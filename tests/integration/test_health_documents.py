@@ -12,11 +12,12 @@ from django.urls import reverse
 
 from documents import samples
 from documents.models import StoredSummary
-from mailboxes.models import AuditEvent, Mailbox, User
+from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
 from tests.conftest import client_for
 from tests.documents import hostile_xdm as hostile
 from tests.integration.helpers import deliver_to, synced, uid_of
 from webmail.demo import messages
+from webmail.templatetags.mail import short_datetime
 
 pytestmark = pytest.mark.integration
 
@@ -158,6 +159,12 @@ def test_it_caches_the_summary_and_finds_documents_by_patient_ins_and_type(
     for words in ("legrand", "Légrand camille", samples.CAMILLE.matricule, "imagerie", "18748-4"):
         page = client.post(search, {"q": words}).content.decode()
         assert "<strong>LEGRAND</strong> Camille" in page, words
+    # Which folder and when (the demo walk: the copies in INBOX and Sent looked alike).
+    indexed = MessageIndex.objects.get(
+        folder__mailbox=jeanne_mailbox, uid=uid, folder__name="INBOX"
+    )
+    assert "<small>Boîte de réception</small>" in page
+    assert short_datetime(indexed.date) in page
     assert "Aucun document trouvé" in client.post(search, {"q": "robert"}).content.decode()
     other = client_for(karim).post(search, {"q": "legrand"}).content.decode()
     assert "Aucun document trouvé" in other

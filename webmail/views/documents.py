@@ -7,6 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,7 +20,7 @@ from documents.errors import Refused, reason
 from mailboxes import access, audit
 from mailboxes.errors import OperatorUnavailable
 from mailboxes.mail import mime
-from mailboxes.models import Mailbox
+from mailboxes.models import Mailbox, MessageIndex
 from webmail.http import AuthedRequest
 from webmail.views.reader import BODY_CSP, PART_CSP, peeked
 
@@ -203,7 +204,23 @@ def search(request: AuthedRequest) -> HttpResponse:
     if query:
         for mailbox in mailboxes:
             audit.record(request.user, "xdm.search", mailbox=mailbox, request=request)
-    rows = [(row, package.from_dict(row.summary)) for row in results or []]
+    found = list(results or [])
+    # Which folder and when: the copies in INBOX and in Sent of one report look alike else.
+    wanted = Q(pk__in=[])
+    for row in found:
+        wanted |= Q(folder__mailbox_id=row.mailbox_id, folder__name=row.folder, uid=row.uid)
+    indexed = (
+        {
+            (m.folder.mailbox_id, m.folder.name, m.uid): m
+            for m in MessageIndex.objects.filter(wanted).select_related("folder")
+        }
+        if found
+        else {}
+    )
+    rows = [
+        (row, package.from_dict(row.summary), indexed.get((row.mailbox_id, row.folder, row.uid)))
+        for row in found
+    ]
     return render(
         request,
         "documents/search.html",
