@@ -36,10 +36,10 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from benchmarks import common  # noqa: E402
 from directory.annuaire import do_import_annuaire  # noqa: E402
 from directory.models import DirectoryEntry  # noqa: E402
 from mailboxes.models import User  # noqa: E402
-from webmail.auth import session  # noqa: E402
 from webmail.demo import annuaire  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_DIRECTORY_ROWS", "550000"))
@@ -58,13 +58,7 @@ def logged_in() -> Client:
     user, _ = User.objects.get_or_create(
         username="bench-directory", defaults={"subject_name_id": "899700000002"}
     )
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
-    store = client.session  # bound as a Pro Santé Connect login binds it
-    store[session.IDENTITY] = {"method": session.PSC, "sub": "bench", "snid": user.subject_name_id}
-    store[session.STARTED] = store[session.SEEN] = time.time()
-    store.save()
-    return client
+    return common.logged_in(user)
 
 
 def autocomplete_ms() -> list[float]:

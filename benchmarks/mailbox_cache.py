@@ -49,12 +49,12 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from benchmarks.common import logged_in  # noqa: E402
 from mailboxes.mailcache import cache, indexing, live, sync  # noqa: E402
 from mailboxes.mailcache.watcher import Watcher, enqueue_sync  # noqa: E402
 from mailboxes.models import Folder, Mailbox, MessageIndex, User  # noqa: E402
 from mailboxes.operator import imap  # noqa: E402
 from tests.hostile import wide  # noqa: E402
-from webmail.auth import session  # noqa: E402
 from webmail.celery import app as celery_app  # noqa: E402
 from webmail.demo import messages  # noqa: E402
 
@@ -189,16 +189,6 @@ def new_mail_latencies(mailbox: Mailbox, runs: int) -> list[float]:
         watcher.stop()
         runner.join(timeout=20)
     return samples
-
-
-def logged_in(user: User) -> Client:
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
-    store = client.session  # bound as a Pro Santé Connect login binds it
-    store[session.IDENTITY] = {"method": session.PSC, "sub": "bench", "snid": user.subject_name_id}
-    store[session.STARTED] = store[session.SEEN] = time.time()
-    store.save()
-    return client
 
 
 def open_10k_parts_ms(client: Client, mailbox: Mailbox) -> float:

@@ -34,11 +34,11 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from benchmarks.common import logged_in  # noqa: E402
 from mailboxes.mailcache import live  # noqa: E402
 from mailboxes.models import Delegation, Folder, Mailbox, MessageIndex, Structure, User  # noqa: E402
 from triage import queries  # noqa: E402
 from triage.models import Conversation  # noqa: E402
-from webmail.auth import session  # noqa: E402
 
 COUNT = int(os.environ.get("BENCH_MESSAGES", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
@@ -110,16 +110,6 @@ def seed() -> tuple[User, list[Mailbox]]:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     return me, mailboxes
-
-
-def logged_in(user: User) -> Client:
-    client = Client(HTTP_HOST="127.0.0.1")
-    client.force_login(user)
-    store = client.session  # bound as a Pro Santé Connect login binds it
-    store[session.IDENTITY] = {"method": session.PSC, "sub": "bench", "snid": user.subject_name_id}
-    store[session.STARTED] = store[session.SEEN] = time.time()
-    store.save()
-    return client
 
 
 def main() -> None:
