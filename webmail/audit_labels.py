@@ -68,6 +68,8 @@ ACTIONS: dict[str, Promise] = {
     "triage.reopen": _("Conversation reopened by a new message"),
     "triage.saved_reply": _("Saved reply changed"),
     "directory.import": _("Directory imported"),
+    "message.copy_sent": _("Copy in Sent made later"),
+    "message.requeue": _("Message queued again (its task was lost)"),
     "trustlist.refresh": _("Trust list refreshed"),
 }
 # Answers we wrote ourselves (not an operator's), in the manager's words.

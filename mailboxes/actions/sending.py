@@ -103,10 +103,17 @@ def do_requeue_lost() -> int:
     waiting = Outgoing.objects.filter(
         status=Outgoing.Status.QUEUED,
         mailbox__in=strategies.reachable_in_background(Mailbox.objects.all()),
-    ).only("pk", "created", "claimed_at", "attempts")
-    lost = [outgoing.pk for outgoing in waiting if _due(outgoing) + LOST_AFTER < now]
-    for pk in lost:
-        queue.later(queue.SEND_OUTGOING, pk)
+    ).select_related("mailbox")
+    lost = [outgoing for outgoing in waiting if _due(outgoing) + LOST_AFTER < now]
+    for outgoing in lost:
+        queue.later(queue.SEND_OUTGOING, outgoing.pk)
+        audit.record(
+            None,
+            "message.requeue",
+            mailbox=outgoing.mailbox,
+            target=outgoing.message_id,
+            response="task lost: queued again",
+        )
     return len(lost)
 
 
@@ -168,9 +175,26 @@ def copy_to_sent(outgoing: Outgoing, *, again: bool = False) -> bool:
         )
     except (OperatorUnavailable, OperatorRefused) as exc:
         logger.warning("copy to Sent of outgoing %s failed (%s)", outgoing.pk, type(exc).__name__)
+        if again:
+            _copy_retried(outgoing, AuditEvent.Outcome.ERROR, str(exc))
         return False
     Outgoing.objects.filter(pk=outgoing.pk).update(copied_to_sent=True, raw=b"")
+    if again:
+        _copy_retried(outgoing, AuditEvent.Outcome.OK, "copied to Sent")
     return True
+
+
+def _copy_retried(outgoing: Outgoing, outcome: str, response: str) -> None:
+    """A copy made later, by the sweep or the person's next request: audited (the first
+    copy is part of the send's own event)."""
+    audit.record(
+        None,
+        "message.copy_sent",
+        mailbox=outgoing.mailbox,
+        target=outgoing.message_id,
+        outcome=outcome,
+        response=audit.without_patient_identity(response)[:500],
+    )
 
 
 def do_retry_sent_copies() -> int:

@@ -399,6 +399,8 @@ def test_a_queued_message_whose_task_was_lost_is_sent_once_by_the_sweep(
         settled(lost)
         assert sweep_interrupted_sends() == 0  # sent: nothing more to pick up
     assert Outgoing.objects.get(pk=fresh.pk).status == Outgoing.Status.QUEUED
+    [requeued] = AuditEvent.objects.filter(action="message.requeue")
+    assert requeued.target == lost.message_id
     with imap.imap_session(directory[KARIM]) as client:
         client.select_folder("INBOX", readonly=True)
         assert len(client.search(["HEADER", "Message-ID", lost.message_id])) == 1
@@ -434,6 +436,8 @@ def test_a_failed_copy_to_sent_is_made_later_and_only_once(
     assert after.copied_to_sent and bytes(after.raw) == b""  # content forgotten once copied
     assert copies(outgoing.message_id) == 1
     assert retry_sent_copies() == 0
+    [retried] = AuditEvent.objects.filter(action="message.copy_sent")
+    assert (retried.target, retried.outcome) == (outgoing.message_id, "ok")
     # The append went through but its answer was lost: the retry sees the copy, adds none.
     with imap.imap_session(mailbox) as client:
         client.select_folder("Sent", readonly=True)
