@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import smtplib
 import statistics
@@ -204,8 +205,54 @@ def open_10k_parts_ms(client: Client, mailbox: Mailbox) -> float:
     return round(statistics.median(timed(lambda: client.get(url), 5)), 1)
 
 
+BODY_FRAME = re.compile(rb'<iframe[^>]* src="([^"]+)"')
+
+
+def open_and_frame(client: Client, url: str) -> None:
+    """What opening a message costs the server: the reader's page, then its body frame."""
+    page = client.get(url)
+    assert page.status_code == 200, page.status_code
+    if found := BODY_FRAME.search(page.content):
+        frame = client.get(found.group(1).decode().replace("&amp;", "&"))
+        assert frame.status_code == 200, frame.status_code
+
+
+def open_message_ms(client: Client, mailbox: Mailbox) -> dict[str, float]:
+    """open_message_cold: never-opened messages (unread, not in any cache), page + frame;
+    open_message_warm: one message opened again and again, page + frame."""
+    inbox = Folder.objects.get(mailbox=mailbox, name="INBOX")
+    unread = list(inbox.index.filter(seen=False).order_by("-uid").values_list("uid", flat=True))
+    runs = min(len(unread) - 1, RUNS)
+    base = reverse("mail-folder", args=[mailbox.pk]) + "message/"
+    cold = [
+        ms for uid in unread[1 : runs + 1]
+        for ms in timed(lambda u=uid: open_and_frame(client, f"{base}{u}/?folder=INBOX"), 1)
+    ]  # fmt: skip
+    warm_url = f"{base}{unread[0]}/?folder=INBOX"
+    open_and_frame(client, warm_url)
+    warm = timed(lambda: open_and_frame(client, warm_url))
+    return {
+        "open_message_warm_p50_ms": round(statistics.median(warm), 1),
+        "open_message_warm_p95_ms": round(p95(warm), 1),
+        "open_message_cold_p50_ms": round(statistics.median(cold), 1),
+        "open_message_cold_p95_ms": round(p95(cold), 1),
+    }
+
+
 def main() -> None:
     call_command("migrate", verbosity=0)
+    if ONLY.startswith("open_message"):
+        user, _ = User.objects.get_or_create(
+            username="bench", defaults={"subject_name_id": "899700000001"}
+        )
+        little, _ = Mailbox.objects.get_or_create(
+            address=LITTLE, defaults={"kind": "PER", "owner": user}
+        )
+        seed(LITTLE, SMALL, templates())
+        sync.sync_mailbox(little)
+        sync.refresh_statistics()  # as autovacuum would have by then
+        print(json.dumps(open_message_ms(logged_in(user), little)))
+        return
     if ONLY == "open_10k_parts_ms":
         user, _ = User.objects.get_or_create(
             username="bench", defaults={"subject_name_id": "899700000001"}
@@ -258,6 +305,7 @@ def main() -> None:
     ]
     visible = new_mail_latencies(big, 20)
     opening = open_10k_parts_ms(client, little)
+    reading = open_message_ms(client, little)
 
     print(
         json.dumps(
@@ -278,6 +326,7 @@ def main() -> None:
                 "new_mail_visible_p95_ms": round(p95(visible), 1),
                 "search_p95_ms": round(p95(searching), 1),
                 "open_10k_parts_ms": opening,
+                **reading,
             }
         )
     )

@@ -6,6 +6,7 @@ to send. Callers have checked access (READ, or SEND for the read report)."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailboxes import audit
@@ -13,6 +14,7 @@ from mailboxes.actions import outbox
 from mailboxes.errors import OperatorUnavailable
 from mailboxes.mail import mime, receipts
 from mailboxes.mailcache import cache
+from mailboxes.models import MessageIndex
 from mailboxes.operator import imap
 
 if TYPE_CHECKING:
@@ -44,18 +46,72 @@ def peek(mailbox: Mailbox, folder: str, uid: int) -> bytes:
     return fetch(mailbox, folder, uid, peek=True)[0]
 
 
+READER_FIELDS = (
+    "uid", "message_id", "thread_key", "seen", "flagged", "answered", "keywords",
+    "folder__name", "folder__uidvalidity", "folder__mailbox_id",
+)  # fmt: skip
+
+
+def row_of(mailbox: Mailbox, folder: str, uid: int) -> MessageIndex | None:
+    """The cache's row of a message, with its folder and the size of its conversation (one
+    query): what the reader knows of it without asking the operator."""
+    return (
+        MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid)
+        .select_related("folder")
+        .only(*READER_FIELDS)
+        .annotate(thread_size=cache.thread_size(mailbox))
+        .first()
+    )
+
+
+def flags_of(row: MessageIndex) -> tuple[bytes, ...]:
+    """The message's flags as the last sync (and our own changes since) left them."""
+    system = ((b"\\Seen", row.seen), (b"\\Flagged", row.flagged), (b"\\Answered", row.answered))
+    return tuple(flag for flag, on in system if on) + tuple(k.encode() for k in row.keywords)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A message opened: its source when it had to be fetched (None when the caller said it
+    holds what it shows already), its flags."""
+
+    raw: bytes | None
+    flags: tuple[bytes, ...]
+    message_id: str
+
+
 def do_read_message(
-    person: User, mailbox: Mailbox, folder: str, uid: int, request: HttpRequest | None = None
-) -> tuple[mime.ParsedMessage, tuple[bytes, ...]]:
-    """Open a message: parsed once, \\Seen at the operator and in the cache, audited (with
-    its Message-ID, never its subject) whether it opened or not."""
+    person: User,
+    mailbox: Mailbox,
+    folder: str,
+    uid: int,
+    request: HttpRequest | None = None,
+    *,
+    known: MessageIndex | None = None,
+) -> Opened:
+    """Open a message: \\Seen at the operator and in the cache, audited (with its
+    Message-ID, never its subject) whether it opened or not.
+
+    `known`: the cache's row of a message whose content the caller holds already (the
+    reader's snapshot). Read already, the operator is not asked at all: the sync's word that
+    it exists is enough (issue 16: an opened message opens again without a round trip);
+    unread, only its \\Seen flag is set there. Else the source is fetched (and marked).
+    Opening never bumps the mailbox's version: the others' lists need not redraw for it
+    (issue 17); the opener's own list is drawn anew, its folder's unread count having moved.
+    """
     with audit.Recorder(person, "message.read", mailbox=mailbox, target=f"{folder}/{uid}",
                         request=request) as event:  # fmt: skip
+        if known is not None:
+            if not known.seen:
+                imap.set_flag(mailbox, folder, [uid], b"\\Seen", True)
+                cache.after_flags(mailbox, folder, [uid], quiet=True, seen=True)
+            event.target = f"{folder}/{uid} {known.message_id}"
+            return Opened(None, (*flags_of(known), b"\\Seen"), known.message_id)
         raw, flags = fetch(mailbox, folder, uid, peek=False)
-        parsed = mime.parse(raw)
-        cache.after_flags(mailbox, folder, [uid], seen=True)  # reading marked it \\Seen
-        event.target = f"{folder}/{uid} {parsed.message_id}"
-        return parsed, flags
+        message_id = mime.header(mime.headers_only(raw), "Message-ID")
+        cache.after_flags(mailbox, folder, [uid], quiet=True, seen=True)  # reading marked it
+        event.target = f"{folder}/{uid} {message_id}"
+        return Opened(raw, flags, message_id)
 
 
 def mdn_already_sent(mailbox: Mailbox, folder: str, uid: int) -> bool:
@@ -85,4 +141,5 @@ def do_send_mdn(
     )
     with contextlib.suppress(OperatorUnavailable):
         imap.set_flag(mailbox, folder, [uid], receipts.MDN_SENT, True)
+        cache.after_keyword(mailbox, folder, [uid], receipts.MDN_SENT.decode(), True)
     return True

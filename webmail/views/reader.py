@@ -14,7 +14,6 @@ from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from documents import reading as health_documents
 from mailboxes import access, audit
 from mailboxes.access import Action
 from mailboxes.actions import reading
@@ -22,7 +21,7 @@ from mailboxes.errors import FolderMissing, OperatorUnavailable
 from mailboxes.mail import mime, receipts
 from mailboxes.mailcache import cache
 from mailboxes.models import Mailbox, MessageIndex, Receipt
-from webmail import rendering
+from webmail import rendering, snapshots
 from webmail.http import AuthedRequest
 from webmail.views import triage
 from webmail.views.mail import audit_operator_login, folder_of
@@ -71,29 +70,43 @@ def unavailable(request: HttpRequest, mailbox: Mailbox, folder: str) -> HttpResp
 def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     folder = folder_of(request)
+    row = reading.row_of(mailbox, folder, uid)
+    kept = snapshots.get(mailbox, row)
     try:
-        parsed, flags = opened(
-            request,
-            mailbox,
-            lambda: reading.do_read_message(request.user, mailbox, folder, uid, request),
-        )
-    except OperatorUnavailable:
+        opening = reading.do_read_message(
+            request.user, mailbox, folder, uid, request, known=row if kept else None
+        )  # a message read already and kept: the operator is not contacted at all
+        if kept is None or (row is not None and not row.seen):
+            audit_operator_login(request, mailbox)
+    except (FolderMissing, reading.NotThere):
+        audit_operator_login(request, mailbox)
+        raise Http404 from None
+    except OperatorUnavailable as exc:
+        audit_operator_login(request, mailbox, exc)
         return unavailable(request, mailbox, folder)
+    if opening.raw is not None:
+        parsed = mime.parse(opening.raw)
+        kept = snapshots.build(
+            parsed, (mailbox, folder, uid), lambda index: part_url(mailbox, folder, uid, index)
+        )
+        snapshots.keep(mailbox, row, kept)
+    assert kept is not None  # noqa: S101 - kept, or built from the source just fetched
+    shown = kept.message
     images = request.GET.get("images") == "1"
+    rendered = kept.html
+    if rendered is not None and images:
+        rendered = html_of(mailbox, folder, uid, mime.parse(load(request, mailbox, folder, uid)))
     query = {"folder": folder, **({"images": "1"} if images else {})}
     body_url = reverse("mail-body", args=[mailbox.pk, uid]) + "?" + urlencode(query)
-    rendered = (
-        html_of(mailbox, folder, uid, parsed, images) if parsed.html_index is not None else None
-    )
     blocked = rendered.blocked_remote if rendered is not None and not images else 0
     # Nothing to see in the cleaned HTML (and no image held back): the text part instead.
     shows_html = rendered is not None and not (rendered.empty and not rendered.blocked_remote)
     context = {
         "mailbox": mailbox,
         "folder": folder,
-        "message": parsed,
-        "attachments": parsed.attachments[:LISTED_ATTACHMENTS],
-        "more_attachments": max(len(parsed.attachments) - LISTED_ATTACHMENTS, 0),
+        "message": shown,
+        "attachments": shown.attachments[:LISTED_ATTACHMENTS],
+        "more_attachments": max(len(shown.attachments) - LISTED_ATTACHMENTS, 0),
         "uid": uid,
         "body_url": body_url if shows_html else "",
         "blocked_images": blocked,
@@ -103,14 +116,12 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "folders": (folders := cache.folders(mailbox)),
         "in_trash": any(f.name == folder and f.special_use == "\\Trash" for f in folders),
         "can_manage": Action.MANAGE in mailbox.allowed,
-        "flagged": b"\\Flagged" in flags,
-        "conversation": conversation_of(mailbox, folder, uid),
-        "mdn": mdn_offer(parsed, flags, mailbox, request),
-        "receipts": receipts_of(mailbox, parsed),
-        "triage": triage.panel_of_message(request, mailbox, folder, uid),
-        "documents": health_documents.of_message(
-            parsed, (mailbox, folder, uid)
-        ),  # XDM-R11, HDR-IN, PAT4
+        "flagged": b"\\Flagged" in opening.flags,
+        "conversation": conversation_of(mailbox, row),
+        "mdn": mdn_offer(shown, opening.flags, mailbox, request),
+        "receipts": receipts_of(mailbox, shown),
+        "triage": triage.panel_of_message(request, mailbox, row.thread_key if row else ""),
+        "documents": kept.documents,  # XDM-R11, HDR-IN, PAT4
     }
     return render(request, "mail/message.html", context)
 
@@ -152,8 +163,8 @@ def send_mdn(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
 def receipts_of(mailbox: Mailbox, parsed: mime.ParsedMessage) -> list[Receipt]:
     """What came back about a message we sent ("Remis à…", "Lu par…"), shown on its copy in
     Sent too, not only in the outbox."""
-    if not parsed.message_id:
-        return []
+    if not parsed.message_id or mailbox.address.lower() not in parsed.from_.lower():
+        return []  # only what this mailbox sent has receipts
     return list(
         Receipt.objects.filter(
             outgoing__mailbox=mailbox, outgoing__message_id=parsed.message_id.strip()
@@ -161,12 +172,12 @@ def receipts_of(mailbox: Mailbox, parsed: mime.ParsedMessage) -> list[Receipt]:
     )
 
 
-def conversation_of(mailbox: Mailbox, folder: str, uid: int) -> dict[str, object] | None:
-    """The message's conversation, when the cache knows it has more than this message."""
-    row = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid).first()
+def conversation_of(mailbox: Mailbox, row: MessageIndex | None) -> dict[str, object] | None:
+    """The message's conversation, when the cache knows it has more than this message (its
+    size is read with the row: reading.row_of)."""
     if row is None or not row.thread_key:
         return None
-    count = cache.conversation(mailbox, row.thread_key).count()
+    count = getattr(row, "thread_size", None) or 0
     return {"key": row.thread_key, "count": count} if count > 1 else None
 
 
@@ -176,12 +187,13 @@ def part_url(mailbox: Mailbox, folder: str, uid: int, index: int) -> str:
 
 
 def html_of(
-    mailbox: Mailbox, folder: str, uid: int, parsed: mime.ParsedMessage, images: bool
+    mailbox: Mailbox, folder: str, uid: int, parsed: mime.ParsedMessage
 ) -> rendering.Rendered:
+    """The HTML body with remote images allowed (the person asked, for this message)."""
     msg = parsed.msg
     if parsed.html_index is None or mime.part_at(msg, parsed.html_index) is None:
         return rendering.Rendered(html="", blocked_remote=0)
-    return html_part(mailbox, folder, uid, msg, parsed.html_index, images)
+    return html_part(mailbox, folder, uid, msg, parsed.html_index, True)
 
 
 def html_part(
@@ -217,7 +229,16 @@ def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, st
 @never_cache
 @login_required
 def body(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
-    """The HTML body, sanitised, for the reader's sandboxed iframe, under a strict CSP."""
+    """The HTML body, sanitised, for the reader's sandboxed iframe, under a strict CSP: the
+    reader's snapshot's when it has one (no fetch, no parse, no nh3), else from the source."""
+    images = request.GET.get("images") == "1"
+    if not images and not request.GET.get("part"):
+        mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+        kept = snapshots.get(mailbox, reading.row_of(mailbox, folder_of(request), uid))
+        if kept is not None:
+            if kept.html is None:
+                raise Http404
+            return body_response(request, kept.html.html, images)
     try:
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
@@ -226,9 +247,12 @@ def body(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     index = html_index_asked(request, parsed)
     if index is None:
         raise Http404
-    images = request.GET.get("images") == "1"
     rendered = html_part(mailbox, folder, uid, parsed.msg, index, images)
-    response = render(request, "mail/body.html", {"html": rendered.html})
+    return body_response(request, rendered.html, images)
+
+
+def body_response(request: HttpRequest, html: str, images: bool) -> HttpResponse:
+    response = render(request, "mail/body.html", {"html": html})
     response["Content-Security-Policy"] = BODY_CSP.format(remote=" https: http:" if images else "")
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -294,14 +294,9 @@ def bulk(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
 
 
 def panel_of_message(
-    request: AuthedRequest, mailbox: Mailbox, folder: str, uid: int
+    request: AuthedRequest, mailbox: Mailbox, thread_key: str
 ) -> dict[str, Any] | None:
     """The triage block under one message: its conversation's, when the cache knows it."""
-    thread_key = (
-        MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid)
-        .values_list("thread_key", flat=True)
-        .first()
-    )
     return panel(request, mailbox, thread_key) if thread_key else None
 
 

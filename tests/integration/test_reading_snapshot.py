@@ -1,0 +1,124 @@
+"""A message opened again is drawn from the reader's snapshot (webmail/snapshots.py), not
+from the operator (issue 16), and opening never moves the mailbox's version (issue 17)."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+
+import pytest
+from django.urls import reverse
+
+from mailboxes.mailcache import live
+from mailboxes.models import AuditEvent, Folder, Mailbox, User
+from mailboxes.operator import imap
+from tests.conftest import client_for
+from tests.integration.helpers import deliver_to, flags_of, synced, uid_of
+from webmail.demo import messages
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("demo_mail")]
+
+
+def demo(key: str) -> messages.DemoMessage:
+    return next(m for m in messages.MESSAGES if m.key == key)
+
+
+def html_message() -> EmailMessage:
+    """A message of this test's own (the demo's are shared by the whole session)."""
+    message = EmailMessage()
+    message["Subject"] = "Convocation en consultation"
+    message.set_content("Rendez-vous salle 2, bâtiment B.")
+    message.add_alternative("<p>Rendez-vous <b>Salle 2, bâtiment B</b>.</p>", subtype="html")
+    return message
+
+
+def expunge_behind_our_back(mailbox: Mailbox, uid: int) -> None:
+    """Gone at the operator, the cache not told (no sync yet)."""
+    with imap.imap_session(mailbox) as client:
+        client.select_folder("INBOX")
+        client.delete_messages([uid])
+        client.expunge()
+
+
+def frame_of(html: str) -> str:
+    found = re.search(r'<iframe class="body"[^>]* src="([^"]+)"', html)
+    assert found, "no body frame"
+    return found.group(1).replace("&amp;", "&")
+
+
+def test_a_message_opened_again_is_drawn_without_the_operator(
+    marie: User, marie_mailbox: Mailbox
+) -> None:
+    message = html_message()  # the page and its body frame
+    uid = deliver_to(marie_mailbox, message)
+    synced(marie_mailbox)
+    client = client_for(marie)
+    url = reverse("mail-message", args=[marie_mailbox.pk, uid])
+    first = client.get(url)
+    assert first.status_code == 200
+    expunge_behind_our_back(marie_mailbox, uid)
+
+    again = client.get(url)  # the snapshot and the sync's word that the message exists
+    assert again.status_code == 200
+    assert "Convocation en consultation" in again.content.decode()
+    body = client.get(frame_of(again.content.decode()))
+    assert body.status_code == 200 and "Salle 2, bâtiment B" in body.content.decode()
+    assert "default-src 'none'" in body["Content-Security-Policy"]
+    # Audited each time, with its Message-ID, as when it came from the operator.
+    targets = list(
+        AuditEvent.objects.filter(action="message.read").values_list("target", flat=True)
+    )
+    assert targets == [f"INBOX/{uid} {message['Message-ID']}"] * 2
+
+    synced(marie_mailbox)  # now the cache knows: gone
+    assert client.get(url).status_code == 404
+
+
+def test_opening_marks_read_without_moving_the_mailbox_version(
+    marie: User, marie_mailbox: Mailbox
+) -> None:
+    synced(marie_mailbox)
+    uid = uid_of(marie_mailbox, demo("01").message_id)
+    inbox = Folder.objects.get(mailbox=marie_mailbox, name="INBOX")
+    unseen = inbox.unseen
+    assert not inbox.index.get(uid=uid).seen
+    version = live.version(marie_mailbox.pk)
+
+    client_for(marie).get(reverse("mail-message", args=[marie_mailbox.pk, uid]))
+
+    inbox.refresh_from_db()
+    assert inbox.index.get(uid=uid).seen and inbox.unseen == unseen - 1
+    assert b"\\Seen" in flags_of(marie_mailbox, uid)
+    assert live.version(marie_mailbox.pk) == version  # nobody else's list redraws for it
+
+
+def test_a_kept_message_marked_unread_is_marked_read_again_at_the_operator(
+    marie: User, marie_mailbox: Mailbox
+) -> None:
+    synced(marie_mailbox)
+    uid = uid_of(marie_mailbox, demo("01").message_id)
+    client = client_for(marie)
+    url = reverse("mail-message", args=[marie_mailbox.pk, uid])
+    client.get(url)  # kept now
+    imap.set_flag(marie_mailbox, "INBOX", [uid], b"\\Seen", False)
+    synced(marie_mailbox)
+    inbox = Folder.objects.get(mailbox=marie_mailbox, name="INBOX")
+    assert not inbox.index.get(uid=uid).seen
+
+    assert client.get(url).status_code == 200
+
+    assert b"\\Seen" in flags_of(marie_mailbox, uid)
+    assert inbox.index.get(uid=uid).seen
+
+
+def test_a_rebuilt_folder_never_shows_an_old_snapshot(marie: User, marie_mailbox: Mailbox) -> None:
+    uid = deliver_to(marie_mailbox, html_message())
+    synced(marie_mailbox)
+    client = client_for(marie)
+    url = reverse("mail-message", args=[marie_mailbox.pk, uid])
+    client.get(url)
+    expunge_behind_our_back(marie_mailbox, uid)
+    # As if the operator had rebuilt the folder: another UIDVALIDITY, UIDs that mean
+    # other messages. The snapshot's key holds the UIDVALIDITY: it is not found.
+    Folder.objects.filter(mailbox=marie_mailbox, name="INBOX").update(uidvalidity=1)
+    assert client.get(url).status_code == 404
