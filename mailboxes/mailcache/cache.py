@@ -81,6 +81,20 @@ def state_of(mailbox: Mailbox) -> SyncState | None:
     return SyncState.objects.filter(mailbox=mailbox).first()
 
 
+def unfinished(mailboxes: QuerySet[Mailbox]) -> list[Mailbox]:
+    """Those of `mailboxes` whose cache is not whole yet: never synced to the end, or a folder
+    still being filled (newest first: a search there misses the older messages)."""
+    return list(
+        mailboxes.filter(
+            Q(sync_state__isnull=True)
+            | Q(sync_state__finished_at__isnull=True)
+            | Q(folders__synced_at__isnull=True)
+        )
+        .distinct()
+        .order_by("address")
+    )
+
+
 @dataclass
 class Page:
     rows: list[MessageIndex]

@@ -7,9 +7,14 @@ Per folder (STACK-NOTES §2, RFC 7162):
 - Otherwise UID SEARCH ALL diffed with the cache, and flags CHANGEDSINCE (CONDSTORE) or all.
 - A UIDVALIDITY change drops the folder's rows and rebuilds it.
 New messages are indexed in chunks, each committed with its rows, so a long first sync shows
-its progress and a crash resumes where it stopped (UIDs are indexed in ascending order). The
-folder's new state is saved last, with the flag changes, in one transaction: until then a
-rerun asks the server again from the old state.
+its progress and a crash resumes where it stopped. A folder met for the first time is filled
+newest first (issue 16: page 1 of a 100,000-message INBOX is right after its first chunk,
+not after the whole folder), every new folder getting its newest chunk before any is
+backfilled; a rerun after a crash diffs the whole UID set, so the order is free there. New
+mail found by QRESYNC is indexed oldest first: that path resumes from the highest UID cached,
+which must then be the end of a contiguous run. The folder's new state is saved last, with
+the flag changes, in one transaction: until then a rerun asks the server again from the old
+state.
 imapclient 4.x refuses `1:*` sequence sets, so UIDs are always passed explicitly.
 What a row holds, and how it is read from the fetched data, is mailboxes.mailcache.indexing's business.
 """
@@ -20,7 +25,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +59,12 @@ class FolderResult:
     qresync: bool = False
 
 
+def chunk_size() -> int:
+    return CHUNK
+
+
 def chunks(items: list[int], size: int | None = None) -> Iterator[list[int]]:
-    size = size or CHUNK
+    size = size or chunk_size()
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -90,9 +99,18 @@ def download(client: IMAPClient, uids: list[int]) -> Download:
     return Download(uids, fetched, structures, texts)
 
 
-def fetch_new(client: IMAPClient, folder: Folder, uids: list[int]) -> list[MessageIndex]:
-    """Index `uids` (ascending), a chunk per transaction, with their text for search."""
-    added: list[MessageIndex] = []
+@dataclass
+class Added:
+    """What fetch_new indexed: how many, and which carry health documents. Not the rows
+    themselves: kept for a 100,000-message first sync they cost the worker 130 MiB."""
+
+    count: int = 0
+    with_documents: list[int] = field(default_factory=list)
+
+
+def fetch_new(client: IMAPClient, folder: Folder, uids: list[int]) -> Added:
+    """Index `uids` in the order given, a chunk per transaction, with their text for search."""
+    added = Added()
     for chunk in (download(client, part) for part in chunks(uids)):
         built = [
             indexing.row(folder, uid, chunk.fetched[uid], chunk.structures[uid])
@@ -106,7 +124,8 @@ def fetch_new(client: IMAPClient, folder: Folder, uids: list[int]) -> list[Messa
             search.store({stored[uid]: text for uid, text in texts.items() if uid in stored})
             SyncState.objects.filter(mailbox=folder.mailbox).update(done=F("done") + len(built))
         rows = [message for message, _ in built]
-        added.extend(rows)
+        added.count += len(rows)
+        added.with_documents += [row.uid for row in rows if row.has_xdm]
         indexed_hooks(folder, rows)
     return added
 
@@ -255,7 +274,8 @@ def unchanged(client: IMAPClient, folder: Folder) -> bool:
     )
 
 
-def sync_folder(client: IMAPClient, folder: Folder, modes: set[str]) -> FolderResult:
+def sync_folder(client: IMAPClient, folder: Folder, modes: set[str], head: int = 0) -> FolderResult:
+    """Bring one folder up to date; `head`: messages head_start indexed already."""
     result = FolderResult(folder.name)
     if "CONDSTORE" in modes and folder.highestmodseq and unchanged(client, folder):
         Folder.objects.filter(pk=folder.pk).update(
@@ -287,13 +307,13 @@ def sync_folder(client: IMAPClient, folder: Folder, modes: set[str]) -> FolderRe
     else:
         server_uids = set(client.search(["ALL"]))
         known = set(folder.index.values_list("uid", flat=True))
-        new = sorted(server_uids - known)
+        new = sorted(server_uids - known, reverse=True)  # newest first: page 1 fills first
         result.removed += deleted(folder.index.filter(uid__in=known - server_uids))
         changes = flag_changes(client, folder, sorted(known & server_uids), modseq)
     if new:
         SyncState.objects.filter(mailbox=folder.mailbox).update(total=F("total") + len(new))
     added = fetch_new(client, folder, new)
-    result.added = len(added)
+    result.added = added.count + head
     with transaction.atomic():
         for uid, fields in changes.items():
             result.changed += folder.index.filter(uid=uid).update(**fields)
@@ -307,9 +327,29 @@ def sync_folder(client: IMAPClient, folder: Folder, modes: set[str]) -> FolderRe
     tagged = {uid: fields["keywords"] for uid, fields in changes.items() if fields["keywords"]}
     if tagged:
         keywords_hooks(folder, tagged)
-    if with_documents := [m.uid for m in added if m.has_xdm]:
-        hooks.notify_indexed(folder, with_documents)  # documents summarises them (XDM-R2)
+    if added.with_documents:
+        hooks.notify_indexed(folder, added.with_documents)  # documents summarises them (XDM-R2)
     return result
+
+
+def head_start(client: IMAPClient, folder: Folder) -> int:
+    """A folder never synced: its newest chunk now, before any folder is backfilled (the
+    rest comes with sync_folder, which diffs the UIDs). Its UIDVALIDITY and size are saved
+    at once, so the list says "1–50 sur 100 000" while the backfill runs."""
+    state = client.select_folder(folder.name, readonly=True)
+    validity = int(state[b"UIDVALIDITY"])
+    if folder.uidvalidity != validity:
+        if folder.uidvalidity:
+            return 0  # a rebuild: sync_folder's business
+        folder.uidvalidity = validity
+    folder.messages = int(state.get(b"EXISTS", 0) or 0)
+    Folder.objects.filter(pk=folder.pk).update(uidvalidity=validity, messages=folder.messages)
+    known = set(folder.index.values_list("uid", flat=True))
+    newest = sorted(set(client.search(["ALL"])) - known, reverse=True)[: chunk_size()]
+    if not newest:
+        return 0
+    SyncState.objects.filter(mailbox=folder.mailbox).update(total=F("total") + len(newest))
+    return fetch_new(client, folder, newest).count
 
 
 def flag_changes(
@@ -332,7 +372,7 @@ def flag_changes(
 def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResult]:
     """Bring every selectable folder of the mailbox up to date, in one IMAP session.
     Progress and the outcome are kept in the mailbox's SyncState for the pages."""
-    results = []
+    results: list[FolderResult] = []
     SyncState.objects.update_or_create(
         mailbox=mailbox, defaults={"started_at": timezone.now(), "done": 0, "total": 0}
     )
@@ -344,14 +384,24 @@ def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResul
                 modes.discard("QRESYNC")
             if modes:
                 client.enable(*sorted(modes))
-            seen_names = []
+            listed = []
             for flags, _, name in client.list_folders():
                 if b"\\Noselect" in flags or b"\\NonExistent" in flags:
                     continue
                 folder, _ = Folder.objects.get_or_create(mailbox=mailbox, name=str(name))
                 folder.special_use = imap.special_use(flags)  # saved with the folder's state
-                seen_names.append(folder.name)
-                results.append(sync_folder(client, folder, modes))
+                listed.append(folder)
+            listed.sort(key=lambda folder: folder.name != "INBOX")  # the INBOX first
+            seen_names = [folder.name for folder in listed]
+            new_folders = [folder for folder in listed if not folder.synced_at]
+            heads = (
+                {folder.pk: head_start(client, folder) for folder in new_folders}
+                if len(new_folders) > 1
+                else {}
+            )
+            results.extend(
+                sync_folder(client, folder, modes, heads.get(folder.pk, 0)) for folder in listed
+            )
     except Exception as exc:
         SyncState.objects.filter(mailbox=mailbox).update(
             error=str(exc)[:200], error_at=timezone.now()

@@ -117,3 +117,23 @@ def test_a_conversation_gathers_its_messages_across_folders(
     assert "3 messages dans cette conversation" in reader.content.decode()
     # Someone else's conversation is not found, whatever the key.
     assert client_for(karim).get(url, {"thread": row.thread_key}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_search_says_it_is_incomplete_while_a_mailbox_is_still_being_filled(
+    marie: User, marie_mailbox: Mailbox
+) -> None:
+    """Issue 16: the first sync fills newest first; until a folder is whole, the search
+    says which mailboxes it may be missing older messages of."""
+    synced(marie_mailbox)
+    client = client_for(marie)
+    warning = "Cette recherche est incomplète"
+    page = client.post(reverse("mail-search"), {"q": "échographie"}, HTTP_ACCEPT_LANGUAGE="fr")
+    assert warning not in page.content.decode()
+
+    inbox = marie_mailbox.folders.get(name="INBOX")
+    inbox.synced_at = None  # as while its backfill runs: set when the folder is whole
+    inbox.save(update_fields=["synced_at"])
+    page = client.post(reverse("mail-search"), {"q": "échographie"}, HTTP_ACCEPT_LANGUAGE="fr")
+    html = page.content.decode()
+    assert warning in html and str(marie_mailbox) in html.split(warning)[1][:400]

@@ -13,7 +13,9 @@ from django.conf import settings
 from django.db import connection
 from pytest_django import Settings
 
-from mailboxes.mailcache import live, sync
+from mailboxes import signals
+from mailboxes.mail.folders import Listing
+from mailboxes.mailcache import cache, live, sync
 from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState
 from mailboxes.operator import OperatorUnavailable, imap
 from mailboxes.tasks import sync_mailbox
@@ -275,3 +277,71 @@ def test_a_dead_workers_sync_lock_lapses_quickly_and_a_live_one_is_renewed(
         runner.join(timeout=30)
     assert answers and answers[0] != "skipped"
     assert not broker.exists(key)  # released when done
+
+
+class WorkerKilled(BaseException):
+    """Not an Exception: nothing in the sync catches it, as nothing survives a kill -9."""
+
+
+@pytest.mark.django_db
+def test_a_first_sync_fills_page_one_before_the_backfill(
+    mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: newest first, so page 1 is right after the first chunk, while the older
+    messages are still being indexed."""
+    for n in range(5):
+        deliver_to(mailbox, message(f"Récent {n}"))
+    monkeypatch.setattr(sync, "CHUNK", 2)
+    newest = sorted(server_uids(mailbox), reverse=True)
+    pages: list[list[int]] = []
+
+    def look(
+        sender: object, folder: Folder, messages: list[MessageIndex], **kwargs: object
+    ) -> None:
+        if folder.name == "INBOX" and not pages:
+            fresh = Folder.objects.get(pk=folder.pk)
+            pages.append([row.uid for row in cache.page(fresh, Listing(), 2).rows])
+            pages.append(list(fresh.index.values_list("uid", flat=True)))
+
+    signals.messages_indexed.connect(look, weak=False)
+    try:
+        sync.sync_mailbox(mailbox)
+    finally:
+        signals.messages_indexed.disconnect(look)
+    page_one, indexed = pages
+    assert page_one == newest[:2] and sorted(indexed, reverse=True) == newest[:2]
+    assert set(inbox(mailbox).index.values_list("uid", flat=True)) == set(newest)
+    assert inbox(mailbox).messages == len(newest)
+
+
+@pytest.mark.django_db
+def test_a_first_sync_killed_half_way_resumes_with_what_is_left(
+    mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        deliver_to(mailbox, message(f"Reprise du remplissage {n}"))
+    monkeypatch.setattr(sync, "CHUNK", 2)
+    newest = sorted(server_uids(mailbox), reverse=True)
+    chunks_seen: list[int] = []
+
+    def kill(
+        sender: object, folder: Folder, messages: list[MessageIndex], **kwargs: object
+    ) -> None:
+        if folder.name == "INBOX":
+            chunks_seen.append(len(messages))
+            if len(chunks_seen) == 2:
+                raise WorkerKilled
+
+    signals.messages_indexed.connect(kill, weak=False)
+    try:
+        with pytest.raises(WorkerKilled):
+            sync.sync_mailbox(mailbox)
+    finally:
+        signals.messages_indexed.disconnect(kill)
+    kept = set(inbox(mailbox).index.values_list("uid", flat=True))
+    assert kept == set(newest[:4])  # two chunks committed, the newest ones
+
+    [result] = [r for r in sync.sync_mailbox(mailbox) if r.name == "INBOX"]
+    assert result.added == len(newest) - 4  # only what was left
+    uids = list(inbox(mailbox).index.values_list("uid", flat=True))
+    assert len(uids) == len(set(uids)) and set(uids) == set(newest)

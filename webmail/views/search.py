@@ -42,6 +42,10 @@ def search(request: AuthedRequest) -> HttpResponse:
         "page": offset // PER_PAGE + 1,
         "has_next": len(found) > PER_PAGE,
         "mailbox": chosen,
+        # Issue 16: a first sync fills newest first; until it ends, say what is missing.
+        "unfinished": cache.unfinished(
+            mailboxes.filter(pk=chosen.pk) if chosen is not None else mailboxes
+        ),
     }
     return render(request, "mail/search.html", context)
 
