@@ -105,10 +105,20 @@ class Page:
     first: bool = True
     start: int = 0  # the first row's position in the whole list (1-based), 0 if empty
     shown: int = 0  # rows on this page
+    per_page: int = 50
 
     @property
     def end(self) -> int:
         return self.start + self.shown - 1 if self.shown else 0
+
+    @property
+    def number(self) -> int:
+        """The page this is ("Page 3 sur 2 001"): where its first row falls."""
+        return (self.start - 1) // self.per_page + 1 if self.start else 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
 
 
 def _cursor(row: MessageIndex, key: str) -> str:
@@ -128,13 +138,33 @@ def _uncursor(token: str, key: str) -> tuple[Any, int] | None:
         return None
 
 
-def page(folder: Folder, listing: Listing, per_page: int, older: str = "", newer: str = "") -> Page:
-    """One page of a folder by keyset (never OFFSET): rows after the `older` cursor, or
-    before the `newer` one, in the listing's order. The first page when neither is given."""
+def page(
+    folder: Folder,
+    listing: Listing,
+    per_page: int,
+    older: str = "",
+    newer: str = "",
+    *,
+    number: int = 0,
+    day: date | None = None,
+) -> Page:
+    """One page of a folder by keyset: rows after the `older` cursor, or before the `newer`
+    one, in the listing's order; the first page when neither is given. A jump (issue 16):
+    page `number` (OFFSET on the sort's index: 25,000 rows skipped in a few milliseconds,
+    and no count, its position being known), or the first page from `day` on, in the
+    direction of the order (by date only). The pager's cursors go on from there."""
     key = SORT_FIELDS.get(listing.sort, "date")
     rows = folder.index.only(*LIST_FIELDS)
     if listing.unread_only:
         rows = rows.filter(seen=False)
+    if number > 1 and not (older or newer):
+        return numbered(folder, listing, rows, key, per_page, number)
+    if day is not None and key == "date" and not (older or newer):
+        edge = datetime.combine(day, time.max if listing.descending else time.min)
+        edge = timezone.make_aware(edge, timezone.get_current_timezone())
+        # A cursor just past the day's edge: every row of that day is on the page.
+        past = 2**32 if listing.descending else -1
+        older = signing.dumps([edge.isoformat(), past], salt=CURSOR_SALT)
     boundary = _uncursor(older or newer, key) if (older or newer) else None
     backwards = bool(newer) and boundary is not None
     # Walking towards older rows in a descending list means "smaller": the same for
@@ -168,6 +198,37 @@ def page(folder: Folder, listing: Listing, per_page: int, older: str = "", newer
         first=not has_newer,
         start=start,
         shown=len(found),
+        per_page=per_page,
+    )
+
+
+def numbered(
+    folder: Folder,
+    listing: Listing,
+    rows: QuerySet[MessageIndex],
+    key: str,
+    per_page: int,
+    number: int,
+) -> Page:
+    total = folder.unseen if listing.unread_only else folder.messages
+    number = max(1, min(number, -(-total // per_page) or 1))  # past the end: the last page
+    order = [f"-{key}", "-uid"] if listing.descending else [key, "uid"]
+    offset = (number - 1) * per_page
+    found = list(rows.order_by(*order)[offset : offset + per_page + 1])
+    more = len(found) > per_page
+    found = found[:per_page]
+    if not found:
+        return Page([], total, folder.unseen)
+    return Page(
+        rows=found,
+        total=total,
+        unseen=folder.unseen,
+        older=_cursor(found[-1], key) if more else "",
+        newer=_cursor(found[0], key) if offset else "",
+        first=not offset,
+        start=offset + 1,
+        shown=len(found),
+        per_page=per_page,
     )
 
 

@@ -94,3 +94,40 @@ def test_each_page_knows_its_position_in_the_list(folder: Folder, sort: str) -> 
     unread = cache.Listing(sort=sort, unread_only=True)
     second = cache.page(folder, unread, 30, older=cache.page(folder, unread, 30).older)
     assert (second.start, second.end) == (31, 41)  # 41 unread rows (the count says 40)
+
+
+@pytest.mark.parametrize("descending", [True, False])
+@pytest.mark.parametrize("sort", ["date", "from"])
+def test_a_jump_to_a_page_is_that_page_of_the_walk(
+    folder: Folder, sort: str, descending: bool
+) -> None:
+    """Issue 16: "page 2 of 3" directly, the same rows as walking there, and on from it."""
+    listing = cache.Listing(sort=sort, descending=descending)
+    _, pages = walk(folder, listing)
+    second = cache.page(folder, listing, 50, number=2)
+    assert [row.uid for row in second.rows] == pages[1]
+    assert (second.start, second.end, second.number, second.pages) == (51, 100, 2, 3)
+    assert not second.first and second.newer and second.older
+    third = cache.page(folder, listing, 50, older=second.older)
+    assert [row.uid for row in third.rows] == pages[2] and not third.older
+    back = cache.page(folder, listing, 50, newer=second.newer)
+    assert [row.uid for row in back.rows] == pages[0] and back.first
+    beyond = cache.page(folder, listing, 50, number=999)  # past the end: the last page
+    assert [row.uid for row in beyond.rows] == pages[2] and beyond.number == 3
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_jump_to_a_day_starts_at_that_day(folder: Folder, descending: bool) -> None:
+    """The first page from a day on, in the list's order: every message of that day on it."""
+    listing = cache.Listing(descending=descending)
+    day = (T0 + timedelta(minutes=20)).date()  # every message is on T0's day...
+    page = cache.page(folder, listing, 50, day=day)
+    assert [row.uid for row in page.rows] == [
+        row.uid for row in cache.page(folder, listing, 50).rows
+    ]
+    before = cache.page(folder, listing, 50, day=day - timedelta(days=1))
+    after = cache.page(folder, listing, 50, day=day + timedelta(days=1))
+    # ...so the day before has none of them in a descending list (all are later) and the
+    # day after all of them; the other way round ascending.
+    empty, full = (before, after) if descending else (after, before)
+    assert not empty.rows and len(full.rows) == 50

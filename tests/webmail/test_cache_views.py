@@ -139,3 +139,39 @@ def test_a_list_page_looks_up_the_persons_role_once(
     page = client_for(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
     assert page.status_code == 200 and "Premier" in page.content.decode()
     assert asked == [marie_mailbox.pk]
+
+
+def test_the_pager_jumps_to_a_page_or_a_day(marie: User, marie_mailbox: Mailbox) -> None:
+    """Issue 16: "Page [3] sur 3" and a date field, instead of clicking "Older" again and
+    again; numbers grouped the French way."""
+    folder = Folder.objects.create(
+        mailbox=marie_mailbox, name="INBOX", messages=1234, unseen=0, uidvalidity=1
+    )
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    MessageIndex.objects.bulk_create(
+        MessageIndex(
+            folder=folder,
+            uid=uid,
+            subject=f"Sujet {uid}",
+            seen=True,
+            date=start + timedelta(hours=uid),
+        )
+        for uid in range(1, 1235)
+    )
+    SyncState.objects.create(mailbox=marie_mailbox, started_at=start, finished_at=start)
+    client = client_for(marie)
+    url = reverse("mail-folder", args=[marie_mailbox.pk])
+    first = client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "1–50 sur 1\xa0234" in first and 'max="25"' in first
+    assert 'name="day"' in first
+
+    page = client.get(url, {"page": "3"}, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "101–150 sur 1\xa0234" in page
+    uids = [int(u) for u in re.findall(r"message/(\d+)/", page)]
+    assert uids[:1] == [1134] and 1085 in uids and 1084 not in uids
+
+    # 2026-01-11 in Paris (UTC+1): uids 227 (00:00) to 250 (23:00); the newest first.
+    day = client.get(url, {"day": "2026-01-11"}, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    uids = [int(u) for u in re.findall(r"message/(\d+)/", day)]
+    assert uids[0] == 250 and 251 not in uids and 201 in uids
+    assert client.get(url, {"page": "x", "day": "hier"}).status_code == 200  # no jump

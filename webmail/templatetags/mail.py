@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 
 from django import template
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -21,6 +21,13 @@ def display_subject(subject: str) -> str:
     """The subject as people should read it: without the IHE XDM prefix that MSSanté
     software puts in front, after Re:/Tr:/bracket tags too (XDM-R12, documents.subject)."""
     return health_subject.display(subject)
+
+
+@register.filter
+def grouped(value: int) -> str:
+    """A count with its thousands grouped as the language writes them ("100 020" in
+    French): never for ids and UIDs, which go into URLs."""
+    return formats.number_format(value, use_l10n=True, force_grouping=True)
 
 
 SHORT_FORMATS = {"fr": "%d/%m/%Y %H:%M", "en": "%m/%d/%Y %I:%M %p"}

@@ -4,6 +4,7 @@ operator (messages), render."""
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -154,6 +155,7 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "selected": {u for u in map(uid_from, request.GET.getlist("uid")) if u},
         "live_query": live_query(request),
         "message_prefix": reverse("mail-folder", args=[mailbox.pk]) + "message/",
+        "per_page": PER_PAGE,
         "compose_url": reverse("mail-compose", args=[mailbox.pk]),
     }
     if current is None:
@@ -180,6 +182,7 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
     rendered. Not while a sync is filling the folder: its chunks do not bump the version."""
     folder: Folder = context["current"]
     older, newer = request.GET.get("older", ""), request.GET.get("newer", "")
+    number, day = jump_of(request)
     state = context["state"]
     shape = repr(
         (
@@ -190,6 +193,8 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
             context["listing_options"],
             older,
             newer,
+            number,
+            day,
             context["can_triage"],
             context["can_send"],
             get_language(),
@@ -209,7 +214,15 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
         if context["listing_options"].unread_only:
             page.total = folder.unseen
         return page, html
-    page = cache.page(folder, context["listing_options"], PER_PAGE, older=older, newer=newer)
+    page = cache.page(
+        folder,
+        context["listing_options"],
+        PER_PAGE,
+        older=older,
+        newer=newer,
+        number=number,
+        day=day,
+    )
     health = health_summaries.lines(folder, [row.uid for row in page.rows if row.has_xdm])
     html = (
         render_to_string(
@@ -222,6 +235,18 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
         cached = (html, page.older, page.newer, page.first, page.start, page.shown)
         django_cache.set(key, cached, ROWS_SECONDS)
     return page, html
+
+
+def jump_of(request: HttpRequest) -> tuple[int, date | None]:
+    """The pager's jumps: to page `page` (1-based), or to the day `day` (YYYY-MM-DD, sorted by
+    date). Anything else is no jump: the first page."""
+    raw = request.GET.get("page", "")
+    number = int(raw) if raw.isdigit() and len(raw) < 8 else 0
+    try:
+        day = date.fromisoformat(request.GET.get("day", "")) if request.GET.get("day") else None
+    except ValueError:
+        day = None
+    return number, day
 
 
 def live_query(request: HttpRequest) -> str:
