@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import smtplib
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +35,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -40,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webmail.settings")
 
 import django
+import requests
 
 django.setup()
 
@@ -53,7 +59,7 @@ from django.utils import timezone  # noqa: E402
 from benchmarks.common import logged_in  # noqa: E402
 from mailboxes.mailcache import cache, indexing, live, sync  # noqa: E402
 from mailboxes.mailcache.watcher import Watcher, enqueue_sync  # noqa: E402
-from mailboxes.models import Folder, Mailbox, MessageIndex, User  # noqa: E402
+from mailboxes.models import Folder, Mailbox, MessageIndex, SyncState, User  # noqa: E402
 from mailboxes.operator import imap  # noqa: E402
 from tests.hostile import wide  # noqa: E402
 from webmail.celery import app as celery_app  # noqa: E402
@@ -239,6 +245,137 @@ def open_message_ms(client: Client, mailbox: Mailbox) -> dict[str, float]:
     }
 
 
+ROW_LINK = re.compile(rb"message/(\d+)/\?folder=")
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(pid)
+
+
+def free_port(port: int) -> int:
+    """The port, if nobody holds it: a benchmark never measures somebody else's server."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            sys.exit(f"port {port} is already in use: stop what holds it, or set BENCH_PORT_BASE")
+    return port
+
+
+@contextmanager
+def worker_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker in its own process (solo pool, as one process of a sync worker
+    runs tasks), started here and stopped after: its memory is what worker_rss_mib reads."""
+    log = Path(tempfile.mkstemp(prefix="bench-worker-", suffix=".log")[1])
+    command = [sys.executable, "-m", "celery", "-A", "webmail", "worker", "-P", "solo",
+               "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+               "-n", f"bench-{os.getpid()}@%h", "-f", str(log)]  # fmt: skip
+    worker = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while b" ready." not in log.read_bytes():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the Celery worker did not start: {log}")
+            time.sleep(0.1)
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        log.unlink()
+
+
+def first_open(client: Client, mailbox: Mailbox, page_url: str) -> tuple[float, float]:
+    """The first-ever open of the 100k INBOX: the page asks for the first sync (the worker
+    process runs it), then is asked again until its page 1 is the newest 50 messages, as
+    the operator would list them. Then waits for the whole sync: its rate, from its state."""
+    with imap.imap_session(mailbox) as imap_client:
+        imap_client.select_folder("INBOX", readonly=True)
+        newest = set(sorted(imap_client.search(["ALL"]))[-50:])  # seeded in date order
+    started = time.perf_counter()
+    client.get(page_url)
+    while True:
+        shown = {int(uid) for uid in ROW_LINK.findall(client.get(page_url).content)}
+        if shown == newest:
+            break
+        if time.perf_counter() - started > 120:
+            sys.exit("page 1 never became right")
+        time.sleep(0.02)
+    page1 = (time.perf_counter() - started) * 1000
+    deadline = time.monotonic() + 900
+    while not (state := SyncState.objects.get(mailbox=mailbox)).finished_at or state.running:
+        if time.monotonic() > deadline:
+            sys.exit("the first sync never ended")
+        time.sleep(0.5)
+    assert state.started_at is not None and state.finished_at is not None
+    seconds = (state.finished_at - state.started_at).total_seconds()
+    return page1, MessageIndex.objects.filter(folder__mailbox=mailbox).count() / seconds
+
+
+def list_without_row_cache(client: Client, mailbox: Mailbox, url: str) -> list[float]:
+    """Page 1 with its rendered rows never cached: the version moves before each request
+    (what any change in the mailbox does), so rows are queried and rendered each time."""
+    samples = []
+    for _ in range(RUNS):
+        live.bump(mailbox.pk)
+        samples += timed(lambda: client.get(url), 1)
+    return samples
+
+
+def jumps(client: Client, mailbox: Mailbox, url: str) -> list[float]:
+    """Straight to a page anywhere in the 100k list (three in four) or to a day (one in
+    four), none of them cached."""
+    inbox = Folder.objects.get(mailbox=mailbox, name="INBOX")
+    pages = max(1, inbox.messages // 50)
+    first = inbox.index.order_by("date").values_list("date", flat=True).first() or timezone.now()
+    span = max(1, (timezone.now() - first).days)
+    picker = random.Random(16)
+    samples = []
+    for n in range(RUNS):
+        live.bump(mailbox.pk)
+        if n % 4 == 3:
+            day = (first + timedelta(days=picker.randrange(span))).date().isoformat()
+            query = {"day": day}
+        else:
+            query = {"page": str(picker.randrange(1, pages + 1))}
+        samples += timed(lambda q=query: client.get(url, q), 1)
+    page = client.get(url, {"page": str(pages // 2)}).content
+    assert len(ROW_LINK.findall(page)) == 50, "a jump gave no page"
+    return samples
+
+
+def web_rss(client: Client, mailbox: Mailbox, urls: list[str]) -> float:
+    """gunicorn as deploy/ runs it (2 sync workers here), after serving the benchmark's
+    pages a few hundred times: the largest worker's RSS."""
+    port = free_port(int(os.environ.get("BENCH_WEB_PORT", "33090")))
+    command = [sys.executable, "-m", "gunicorn", "webmail.wsgi", "--bind", f"127.0.0.1:{port}",
+               "--workers", "2", "--log-level", "warning"]  # fmt: skip
+    server = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
+    cookie = {"sessionid": client.cookies["sessionid"].value}
+    try:
+        with requests.Session() as http:
+            http.cookies.update(cookie)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    http.get(f"http://127.0.0.1:{port}/healthz/live", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    if time.monotonic() > deadline:
+                        sys.exit("gunicorn did not start")
+                    time.sleep(0.2)
+            for n in range(300):
+                answer = http.get(f"http://127.0.0.1:{port}{urls[n % len(urls)]}", timeout=30)
+                assert answer.status_code == 200, (answer.status_code, urls[n % len(urls)])
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        return max(rss_mib(int(pid)) for pid in children)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     call_command("migrate", verbosity=0)
     if ONLY.startswith("open_message"):
@@ -278,21 +415,23 @@ def main() -> None:
         client.select_folder("INBOX", readonly=True)
 
     raw_rate = raw_fetch_rate(big)
-    started = time.perf_counter()
-    results = sync.sync_mailbox(big)
-    sync_rate = sum(r.added for r in results) / (time.perf_counter() - started)
+    client = logged_in(user)
+    page_url = reverse("mail-folder", args=[big.pk])
+    with worker_process() as worker:
+        page1_ms, sync_rate = first_open(client, big, page_url)
+        worker_rss = rss_mib(worker.pid)
     sync.sync_mailbox(little)
     resync_big = statistics.median(timed(lambda: sync.sync_mailbox(big), 5))
     resync_little = statistics.median(timed(lambda: sync.sync_mailbox(little), 5))
 
-    client = logged_in(user)
-    page_url = reverse("mail-folder", args=[big.pk])
     first = client.get(page_url)
     assert "dossier" in first.content.decode(), (first.status_code, first.content[-3000:])
     cached = timed(lambda: client.get(page_url))
     baseline = timed(lambda: imap.list_folder(big, "INBOX", 1, 50))
     inbox = Folder.objects.get(mailbox=big, name="INBOX")
     query_ms = timed(lambda: cache.page(inbox, cache.Listing(), 50).rows)
+    uncached = list_without_row_cache(client, big, page_url)
+    jumping = jumps(client, big, page_url)
 
     search_url = reverse("mail-search")
     queries = ["echographie", "dossier017", "ordonnance glycemie", "Benali", "kinesi"]
@@ -306,6 +445,13 @@ def main() -> None:
     visible = new_mail_latencies(big, 20)
     opening = open_10k_parts_ms(client, little)
     reading = open_message_ms(client, little)
+    message_urls = [
+        reverse("mail-folder", args=[little.pk]) + f"message/{uid}/?folder=INBOX"
+        for uid in Folder.objects.get(mailbox=little, name="INBOX").index.values_list(
+            "uid", flat=True
+        )[:40]
+    ]
+    web = web_rss(client, big, [page_url, page_url + "?page=700", *message_urls])
 
     print(
         json.dumps(
@@ -319,6 +465,11 @@ def main() -> None:
                 "list_baseline_p95_ms": round(p95(baseline), 1),
                 "list_speedup": round(p95(baseline) / p95(cached), 1),
                 "list_query_p95_ms": round(p95(query_ms), 2),
+                "list_first_page_nocache_p95_ms": round(p95(uncached), 1),
+                "jump_page_p95_ms": round(p95(jumping), 1),
+                "first_open_page1_ms": round(page1_ms, 1),
+                "worker_rss_mib": round(worker_rss, 1),
+                "web_rss_mib": round(web, 1),
                 "sync_msgs_per_s": round(sync_rate, 1),
                 "raw_fetch_msgs_per_s": round(raw_rate, 1),
                 "resync_nochange_ms_1k": round(resync_little, 1),

@@ -147,12 +147,14 @@ def page(
     *,
     number: int = 0,
     day: date | None = None,
+    start: int = 0,
 ) -> Page:
     """One page of a folder by keyset: rows after the `older` cursor, or before the `newer`
     one, in the listing's order; the first page when neither is given. A jump (issue 16):
     page `number` (OFFSET on the sort's index: 25,000 rows skipped in a few milliseconds,
     and no count, its position being known), or the first page from `day` on, in the
-    direction of the order (by date only). The pager's cursors go on from there."""
+    direction of the order (by date only). The pager's cursors go on from there. `start`:
+    the first row's position when the caller knows it (no count then)."""
     key = SORT_FIELDS.get(listing.sort, "date")
     rows = folder.index.only(*LIST_FIELDS)
     if listing.unread_only:
@@ -188,7 +190,8 @@ def page(
         found.reverse()
     has_newer = more if backwards else boundary is not None
     has_older = True if backwards else more
-    start = position(rows_before(folder, listing, key, found[0]), has_newer) if found else 0
+    if found and not start:
+        start = position(rows_before(folder, listing, key, found[0]), has_newer)
     return Page(
         rows=found,
         total=folder.unseen if listing.unread_only else folder.messages,
@@ -210,26 +213,21 @@ def numbered(
     per_page: int,
     number: int,
 ) -> Page:
+    """Page `number`: the sort key of the row just before it, read from the sort's index
+    alone (an index-only scan skips 50,000 entries in a few milliseconds, where OFFSET on
+    the rows themselves reads each skipped row), then the page by keyset from there."""
     total = folder.unseen if listing.unread_only else folder.messages
     number = max(1, min(number, -(-total // per_page) or 1))  # past the end: the last page
-    order = [f"-{key}", "-uid"] if listing.descending else [key, "uid"]
     offset = (number - 1) * per_page
-    found = list(rows.order_by(*order)[offset : offset + per_page + 1])
-    more = len(found) > per_page
-    found = found[:per_page]
-    if not found:
-        return Page([], total, folder.unseen)
-    return Page(
-        rows=found,
-        total=total,
-        unseen=folder.unseen,
-        older=_cursor(found[-1], key) if more else "",
-        newer=_cursor(found[0], key) if offset else "",
-        first=not offset,
-        start=offset + 1,
-        shown=len(found),
-        per_page=per_page,
+    order = [f"-{key}", "-uid"] if listing.descending else [key, "uid"]
+    before = list(rows.order_by(*order).values_list(key, "uid")[offset - 1 : offset])
+    if not before:
+        return page(folder, listing, per_page)
+    value, uid = before[0]
+    cursor = signing.dumps(
+        [value.isoformat() if isinstance(value, datetime) else value, uid], salt=CURSOR_SALT
     )
+    return page(folder, listing, per_page, older=cursor, start=offset + 1)
 
 
 def rows_before(folder: Folder, listing: Listing, key: str, row: MessageIndex) -> QuerySet[Any]:

@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache as django_cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -24,9 +23,11 @@ from mailboxes.errors import OperatorRefused, OperatorUnavailable
 from mailboxes.mail.folders import Listing, check_folder
 from mailboxes.mailcache import cache, live
 from mailboxes.models import AuditEvent, Folder, Mailbox
+from webmail import rows
 from webmail.auth import session
 from webmail.converters import uid_from
 from webmail.http import AuthedRequest
+from webmail.templatetags import triage as triage_tags
 
 PER_PAGE = 50
 SORT_CHOICES = (
@@ -223,14 +224,20 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
         number=number,
         day=day,
     )
-    health = health_summaries.lines(folder, [row.uid for row in page.rows if row.has_xdm])
-    html = (
-        render_to_string(
-            "components/message_rows.html", {**context, "listing": page, "health_lines": health}
-        )
-        if page.rows
-        else ""
+    with_documents = [row.uid for row in page.rows if row.has_xdm]
+    health = health_summaries.lines(folder, with_documents) if with_documents else {}
+    drawing = rows.Shape(
+        folder=context["folder"],
+        message_prefix=context["message_prefix"],
+        compose_url=context["compose_url"],
+        can_triage=context["can_triage"],
+        can_send=context["can_send"],
+        in_drafts=context["in_drafts"],
+        shows_recipients=context["shows_recipients"],
+        selected=context["selected"],
     )
+    states = triage_tags.triage_states(context["mailbox"], page.rows)
+    html = rows.render(page.rows, drawing, health, states) if page.rows else ""
     if cacheable:
         cached = (html, page.older, page.newer, page.first, page.start, page.shown)
         django_cache.set(key, cached, ROWS_SECONDS)

@@ -1,0 +1,127 @@
+"""The rows of a message list, rendered in Python.
+
+A 50-row page drawn by the template engine cost 6 to 8 ms here (some 1,800 variable look-ups,
+each through the engine's resolution rules): more than half the whole list page whenever its
+rendered rows are not cached, which is after every change in the mailbox (issue 16: list page
+1 uncached ≤ 15 ms). This draws the same markup from the same data, every value escaped by
+django.utils.html.escape (the template engine's autoescape), labels translated once a page.
+The rare parts (a conversation's triage state) still come from their own template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from django.template.defaultfilters import filesizeformat
+from django.template.loader import get_template
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from documents import ins
+from documents import subject as health_subject
+from mailboxes.models import MessageIndex
+from triage.models import Conversation
+from webmail.templatetags.mail import names_only, short_datetime
+
+CLIP = (
+    '<span class="clip" title="{label}"><svg role="img" aria-label="{label}" width="14" '
+    'height="14" viewBox="0 0 16 16"><path d="M10.5 3.5 4.8 9.2a1.8 1.8 0 0 0 2.5 2.5l6-6a3 3 0 '
+    '0 0-4.2-4.2l-6.2 6.2a4.2 4.2 0 0 0 6 6l5-5" fill="none" stroke="currentColor" '
+    'stroke-width="1.4" stroke-linecap="round"/></svg></span>'
+)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What every row of the page shares: where it links, what the person may do."""
+
+    folder: str
+    message_prefix: str
+    compose_url: str
+    can_triage: bool
+    can_send: bool
+    in_drafts: bool
+    shows_recipients: bool
+    selected: Collection[int]
+
+
+def render(
+    rows: Iterable[MessageIndex],
+    shape: Shape,
+    health_lines: dict[int, str] | None = None,
+    triage: dict[str, Conversation] | None = None,
+) -> SafeString:
+    # Translations are ours and trusted, as {% translate %} treats them (not escaped).
+    labels = {
+        "select": _("Select"),
+        "flagged": _("Flagged"),
+        "xdm_title": _("Health documents (IHE XDM)"),
+        "xdm": _("Documents"),
+        "clip": CLIP.format(label=_("Attachments")),
+        "no_subject": _("(no subject)"),
+        "patient": _("Patient"),
+        "patient_title": _("Message from a patient (Mon espace santé)"),
+        "closed": _("the patient cannot reply"),
+    }
+    folder_query = escape(quote(shape.folder, safe="/"))
+    state_template = get_template("triage/row_state.html") if triage else None
+    out: list[str] = []
+    for row in rows:
+        subject = escape(health_subject.display(row.subject) or labels["no_subject"])
+        classes = ("" if row.seen else "unread") + (" flagged" if row.flagged else "")
+        out.append(f'<tr class="{classes}">\n  ')
+        if shape.can_triage:
+            checked = " checked" if row.uid in shape.selected else ""
+            out.append(
+                f'<td><input type="checkbox" id="uid-{row.uid}" name="uid" value="{row.uid}" '
+                f'aria-label="{labels["select"]} : {subject}"{checked}></td>'
+            )
+        out.append('\n  <td class="from">')
+        if row.flagged:
+            out.append(f'<span class="flag" title="{labels["flagged"]}">★</span> ')
+        if shape.shows_recipients:
+            out.append(escape(names_only(row.recipients)))
+        else:
+            out.append(escape(row.sender_name or row.sender_address))
+            if ins.patient_address(row.sender_address or ""):
+                out.append(
+                    f' <span class="tag patient" title="{labels["patient_title"]}">'
+                    f"{labels['patient']}</span>"
+                )
+        if shape.in_drafts and shape.can_send:
+            link = f"{escape(shape.compose_url)}?draft={row.uid}"
+        else:
+            link = f"{escape(shape.message_prefix)}{row.uid}/?folder={folder_query}"
+        out.append(f'</td>\n  <td class="subject"><a href="{link}">{subject}</a>\n    ')
+        state = triage.get(row.thread_key) if triage else None
+        if (
+            state is not None
+            and state_template is not None
+            and (state.assignee_id or state.status != "new")
+        ):
+            out.append(state_template.render({"t": state}))
+        out.append("\n    ")
+        if row.has_xdm:
+            out.append(
+                f'<span class="tag xdm" title="{labels["xdm_title"]}">{labels["xdm"]}</span>'
+            )
+            if line := (health_lines or {}).get(row.uid, ""):
+                out.append(f' <span class="health-line">{escape(line)}</span>')
+        out.append("\n    ")
+        if row.reply_closed:
+            out.append(f'<span class="tag closed">{labels["closed"]}</span>')
+        out.append("\n    ")
+        if row.has_attachments:
+            out.append(labels["clip"])
+        out.append("\n    ")
+        if row.preview:
+            out.append(f'<span class="preview">{escape(row.preview)}</span>')
+        iso = row.date.isoformat() if row.date else ""
+        out.append(
+            f'</td>\n  <td class="date"><time datetime="{iso}">{escape(short_datetime(row.date))}'
+            f'</time></td>\n  <td class="size">{escape(filesizeformat(row.size))}</td>\n</tr>\n'
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every value above went through escape()
