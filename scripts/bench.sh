@@ -23,7 +23,7 @@ python3 scripts/operator_backend.py start --name "$NAME" --port-base "$PORT_BASE
 trap 'python3 scripts/operator_backend.py stop --name "$NAME" --port-base "$PORT_BASE" >/dev/null' EXIT
 eval "$(python3 scripts/operator_backend.py env --name "$NAME" --port-base "$PORT_BASE")"
 export WEBMAIL_DATA_DIR="${TMPDIR:-/tmp}/mssante-webmail-$NAME"
-export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/webmail_bench}"
+export DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/webmail_${NAME}}"  # one per BENCH_NAME
 export CELERY_BROKER_URL="redis://127.0.0.1:6379/$((REDIS_DB + 1))"
 export REDIS_URL="redis://127.0.0.1:6379/$REDIS_DB"
 export DJANGO_SECURE_COOKIES=false

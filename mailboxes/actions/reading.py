@@ -72,10 +72,10 @@ def flags_of(row: MessageIndex) -> tuple[bytes, ...]:
 
 @dataclass(frozen=True)
 class Opened:
-    """A message opened: its source when it had to be fetched (None when the caller said it
+    """A message opened: parsed once when it had to be fetched (None when the caller said it
     holds what it shows already), its flags."""
 
-    raw: bytes | None
+    parsed: mime.ParsedMessage | None
     flags: tuple[bytes, ...]
     message_id: str
 
@@ -87,31 +87,36 @@ def do_read_message(
     uid: int,
     request: HttpRequest | None = None,
     *,
-    known: MessageIndex | None = None,
+    row: MessageIndex | None = None,
+    content_known: bool = False,
 ) -> Opened:
     """Open a message: \\Seen at the operator and in the cache, audited (with its
     Message-ID, never its subject) whether it opened or not.
 
-    `known`: the cache's row of a message whose content the caller holds already (the
-    reader's snapshot). Read already, the operator is not asked at all: the sync's word that
-    it exists is enough (issue 16: an opened message opens again without a round trip);
-    unread, only its \\Seen flag is set there. Else the source is fetched (and marked).
+    `row`: the cache's row of the message (reading.row_of), if it has one; `content_known`:
+    the caller holds its content already (the reader's snapshot). Then, read already, the
+    operator is not asked at all: the sync's word that it exists is enough (issue 16: an
+    opened message opens again without a round trip); unread, only its \\Seen flag is set
+    there. Else the source is fetched (and marked).
     Opening never bumps the mailbox's version: the others' lists need not redraw for it
     (issue 17); the opener's own list is drawn anew, its folder's unread count having moved.
     """
     with audit.Recorder(person, "message.read", mailbox=mailbox, target=f"{folder}/{uid}",
                         request=request) as event:  # fmt: skip
-        if known is not None:
-            if not known.seen:
+        if row is not None and content_known:
+            if not row.seen:
                 imap.set_flag(mailbox, folder, [uid], b"\\Seen", True)
-                cache.after_flags(mailbox, folder, [uid], quiet=True, seen=True)
-            event.target = f"{folder}/{uid} {known.message_id}"
-            return Opened(None, (*flags_of(known), b"\\Seen"), known.message_id)
+                cache.after_read(row)
+            event.target = f"{folder}/{uid} {row.message_id}"
+            return Opened(None, (*flags_of(row), b"\\Seen"), row.message_id)
         raw, flags = fetch(mailbox, folder, uid, peek=False)
-        message_id = mime.header(mime.headers_only(raw), "Message-ID")
-        cache.after_flags(mailbox, folder, [uid], quiet=True, seen=True)  # reading marked it
-        event.target = f"{folder}/{uid} {message_id}"
-        return Opened(raw, flags, message_id)
+        parsed = mime.parse(raw)
+        if row is not None:  # reading marked it
+            cache.after_read(row)
+        else:
+            cache.after_flags(mailbox, folder, [uid], quiet=True, seen=True)
+        event.target = f"{folder}/{uid} {parsed.message_id}"
+        return Opened(parsed, flags, parsed.message_id)
 
 
 def mdn_already_sent(mailbox: Mailbox, folder: str, uid: int) -> bool:

@@ -73,10 +73,11 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     row = reading.row_of(mailbox, folder, uid)
     kept = snapshots.get(mailbox, row)
     try:
+        contacted = kept is None or (row is not None and not row.seen)
         opening = reading.do_read_message(
-            request.user, mailbox, folder, uid, request, known=row if kept else None
+            request.user, mailbox, folder, uid, request, row=row, content_known=kept is not None
         )  # a message read already and kept: the operator is not contacted at all
-        if kept is None or (row is not None and not row.seen):
+        if contacted:
             audit_operator_login(request, mailbox)
     except (FolderMissing, reading.NotThere):
         audit_operator_login(request, mailbox)
@@ -84,8 +85,7 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     except OperatorUnavailable as exc:
         audit_operator_login(request, mailbox, exc)
         return unavailable(request, mailbox, folder)
-    if opening.raw is not None:
-        parsed = mime.parse(opening.raw)
+    if (parsed := opening.parsed) is not None:
         kept = snapshots.build(
             parsed, (mailbox, folder, uid), lambda index: part_url(mailbox, folder, uid, index)
         )
