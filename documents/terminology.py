@@ -18,13 +18,22 @@ network from the webmail to mos.esante.gouv.fr). Sources, with what was taken fr
   sample uses them (ansforge/DRIM-M_DATA, classCode 31 "Imagerie médicale" in scheme
   1.2.250.1.213.1.1.4.1); the document types mapped are the common MSSanté reports [I].
   Any other type falls back to 10 "Compte rendu" [I]: most documents sent by secure
-  messaging are reports, and classCode is required. Replace the subset by the full table
-  (or a NOS import) before relying on it for anything but display and interoperability tests.
+  messaging are reports, and classCode is required.
+  The full table: the ANS publishes ASS_X04 as a FHIR ConceptMap (IG "Terminologies de Santé",
+  ConceptMap-ASS-X04-CorrespondanceType-Classe-CISIS.json). An operator downloads it and names
+  it in DOCUMENTS_CLASS_CODE_MAP; it is read once per process, checked at start (a system
+  check: a file that is not that ConceptMap stops the start with its reason), and its rows
+  take precedence over the subset below, which stays for the types it does not list.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
 
 
 @dataclass(frozen=True)
@@ -96,9 +105,49 @@ FORMAT_BY_MEDIA: dict[str, Code] = {
 }
 
 
+class BadConceptMap(ValueError):
+    """The file named in DOCUMENTS_CLASS_CODE_MAP is not the ANS's ASS_X04 ConceptMap."""
+
+
+def read_class_map(path: Path) -> dict[str, Code]:
+    """ASS_X04 as the ANS publishes it (FHIR R4 ConceptMap, JSON): source code -> classCode.
+    Only targets in TRE_A03-ClasseDocument are taken (the classCode's own scheme); anything
+    else in the file is an error, not a guess. Size-capped: a table of a few hundred rows."""
+    if path.stat().st_size > 5 * 1024 * 1024:
+        raise BadConceptMap(f"{path}: larger than 5 MB, not a correspondence table")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadConceptMap(f"{path}: not JSON ({exc})") from None
+    if not isinstance(data, dict) or data.get("resourceType") != "ConceptMap":
+        raise BadConceptMap(f"{path}: not a FHIR ConceptMap")
+    found: dict[str, Code] = {}
+    for group in data.get("group") or []:
+        if "TRE_A03" not in str(group.get("target", "")).replace("-", "_"):
+            raise BadConceptMap(f"{path}: a group targets {group.get('target')!r}, not TRE_A03")
+        for element in group.get("element") or []:
+            targets = [t for t in element.get("target") or [] if t.get("code")]
+            if element.get("code") and targets:
+                target = targets[0]
+                found[str(element["code"]).strip()] = Code(
+                    str(target["code"]).strip(), CLASS_SCHEME, str(target.get("display", ""))
+                )
+    if not found:
+        raise BadConceptMap(f"{path}: no correspondence in it")
+    return found
+
+
+@functools.cache
+def _published(path: str) -> dict[str, Code]:
+    return read_class_map(Path(path)) if path else {}
+
+
 def class_code(type_code: str) -> Code:
-    """ASS_X04: the XDS classCode of a CDA whose code/@code is `type_code`."""
-    return CLASS_BY_TYPE.get(type_code.strip(), FALLBACK_CLASS)
+    """ASS_X04: the XDS classCode of a CDA whose code/@code is `type_code`: the ANS's table
+    when one is configured, else the subset above, else "Compte rendu"."""
+    code = type_code.strip()
+    published = _published(settings.DOCUMENTS_CLASS_CODE_MAP)
+    return published.get(code) or CLASS_BY_TYPE.get(code, FALLBACK_CLASS)
 
 
 def format_code(level: str, templates: list[str], media_type: str = "") -> Code:

@@ -462,6 +462,9 @@ DOCUMENTS_XDM_TOTAL_BYTES = env_int("DOCUMENTS_XDM_TOTAL_BYTES", 100 * 1024 * 10
 DOCUMENTS_XDM_RATIO = env_int("DOCUMENTS_XDM_RATIO", 200, minimum=1)
 DOCUMENTS_XDM_RATIO_FLOOR = env_int("DOCUMENTS_XDM_RATIO_FLOOR", 1024 * 1024, minimum=0)
 DOCUMENTS_SOURCE_OID = env_str("DOCUMENTS_SOURCE_OID", "1.2.250.1.999.1.1")
+# The ANS's ASS_X04 table (document type -> XDS classCode), as its FHIR ConceptMap JSON
+# (documents/terminology.py); empty: the built-in subset.
+DOCUMENTS_CLASS_CODE_MAP = env_str("DOCUMENTS_CLASS_CODE_MAP", "")
 # X-MSS-INS: O with the INS test/demo OIDs too (XDM-S6): the demo and the tests only.
 DOCUMENTS_ACCEPT_TEST_INS = env_bool("DOCUMENTS_ACCEPT_TEST_INS", DEBUG)
 # X-MSS-NIL: the product's Convergence reference, on every message sent (CONF.16/ECO.2.4.3);

@@ -4,7 +4,10 @@ XDM-S1 to S7, PAT1, PAT3, TST 4): built by the before-queue hook, read back by o
 from __future__ import annotations
 
 import io
+import json
 import zipfile
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_django import Settings
@@ -248,3 +251,64 @@ def test_the_compose_hint_is_the_subject_without_its_prefix() -> None:
     )
     assert sending.subject_hint([("a.txt", "text/plain", b"a")]) == ""
     assert sending.subject_hint([cda_file, ("f.xml", "text/xml", b"<Invoice/>")]) == ""
+
+
+def ass_x04(
+    rows: dict[str, tuple[str, str]], target: str = "TRE_A03-ClasseDocument"
+) -> dict[str, Any]:
+    """A ConceptMap shaped as the ANS publishes ASS_X04 (FHIR R4), made here."""
+    return {
+        "resourceType": "ConceptMap",
+        "id": "ASS-X04-CorrespondanceType-Classe-CISIS",
+        "status": "active",
+        "group": [
+            {
+                "source": "https://mos.esante.gouv.fr/NOS/TRE_A04-Loinc/FHIR/TRE-A04-Loinc",
+                "target": f"https://mos.esante.gouv.fr/NOS/{target}/FHIR/{target}",
+                "element": [
+                    {
+                        "code": code,
+                        "target": [{"code": c, "display": d, "equivalence": "equivalent"}],
+                    }
+                    for code, (c, d) in rows.items()
+                ],
+            }
+        ],
+    }
+
+
+def test_the_ans_published_class_table_takes_precedence_over_the_subset(
+    author: User, tmp_path: Path, settings: Settings
+) -> None:
+    """XDM-S3/ASS_X04: with the ANS's ConceptMap configured, its rows decide the classCode;
+    the built-in subset still answers for a type the file does not list."""
+    table = tmp_path / "ASS_X04.json"
+    table.write_text(json.dumps(ass_x04({"11502-2": ("13", "Résultat d'examen")})))
+    settings.DOCUMENTS_CLASS_CODE_MAP = str(table)
+    lab = samples.level3(model="1.2.250.1.213.1.1.1.55")  # 11502-2
+    kos = samples.level3(code="IMG-KOS", display="Référence", model="1.2.250.1.213.1.1.1.45")
+    codes = [(c, s) for c, s, _, _ in entry_codes(sent(author, cda_draft(lab, kos)))]
+    assert codes == [("13", "1.2.250.1.213.1.1.4.1"), ("31", "1.2.250.1.213.1.1.4.1")]
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        ("not json", "not JSON"),
+        (json.dumps({"resourceType": "ValueSet"}), "not a FHIR ConceptMap"),
+        (json.dumps(ass_x04({"11502-2": ("10", "CR")}, target="TRE_R38-X")), "not TRE_A03"),
+        (json.dumps(ass_x04({})), "no correspondence"),
+    ],
+)
+def test_a_class_table_that_is_not_ass_x04_stops_the_start(
+    tmp_path: Path, settings: Settings, content: str, reason: str
+) -> None:
+    from django.core import checks
+
+    table = tmp_path / "table.json"
+    table.write_text(content)
+    settings.DOCUMENTS_CLASS_CODE_MAP = str(table)
+    [error] = [m for m in checks.run_checks() if m.id == "documents.E001"]
+    assert reason in error.msg
+    settings.DOCUMENTS_CLASS_CODE_MAP = str(tmp_path / "missing.json")
+    assert [m.id for m in checks.run_checks() if m.id == "documents.E001"] == ["documents.E001"]
