@@ -274,8 +274,10 @@ def unchanged(client: IMAPClient, folder: Folder) -> bool:
     )
 
 
-def sync_folder(client: IMAPClient, folder: Folder, modes: set[str], head: int = 0) -> FolderResult:
-    """Bring one folder up to date; `head`: messages head_start indexed already."""
+def sync_folder(
+    client: IMAPClient, folder: Folder, modes: set[str], head: Added | None = None
+) -> FolderResult:
+    """Bring one folder up to date; `head`: what head_start indexed of it already."""
     result = FolderResult(folder.name)
     if "CONDSTORE" in modes and folder.highestmodseq and unchanged(client, folder):
         Folder.objects.filter(pk=folder.pk).update(
@@ -313,7 +315,10 @@ def sync_folder(client: IMAPClient, folder: Folder, modes: set[str], head: int =
     if new:
         SyncState.objects.filter(mailbox=folder.mailbox).update(total=F("total") + len(new))
     added = fetch_new(client, folder, new)
-    result.added = added.count + head
+    if head is not None:
+        added.count += head.count
+        added.with_documents += head.with_documents
+    result.added = added.count
     with transaction.atomic():
         for uid, fields in changes.items():
             result.changed += folder.index.filter(uid=uid).update(**fields)
@@ -332,7 +337,7 @@ def sync_folder(client: IMAPClient, folder: Folder, modes: set[str], head: int =
     return result
 
 
-def head_start(client: IMAPClient, folder: Folder) -> int:
+def head_start(client: IMAPClient, folder: Folder) -> Added:
     """A folder never synced: its newest chunk now, before any folder is backfilled (the
     rest comes with sync_folder, which diffs the UIDs). Its UIDVALIDITY and size are saved
     at once, so the list says "1–50 sur 100 000" while the backfill runs."""
@@ -340,16 +345,16 @@ def head_start(client: IMAPClient, folder: Folder) -> int:
     validity = int(state[b"UIDVALIDITY"])
     if folder.uidvalidity != validity:
         if folder.uidvalidity:
-            return 0  # a rebuild: sync_folder's business
+            return Added()  # a rebuild: sync_folder's business
         folder.uidvalidity = validity
     folder.messages = int(state.get(b"EXISTS", 0) or 0)
     Folder.objects.filter(pk=folder.pk).update(uidvalidity=validity, messages=folder.messages)
     known = set(folder.index.values_list("uid", flat=True))
     newest = sorted(set(client.search(["ALL"])) - known, reverse=True)[: chunk_size()]
     if not newest:
-        return 0
+        return Added()
     SyncState.objects.filter(mailbox=folder.mailbox).update(total=F("total") + len(newest))
-    return fetch_new(client, folder, newest).count
+    return fetch_new(client, folder, newest)
 
 
 def flag_changes(
@@ -400,7 +405,7 @@ def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResul
                 else {}
             )
             results.extend(
-                sync_folder(client, folder, modes, heads.get(folder.pk, 0)) for folder in listed
+                sync_folder(client, folder, modes, heads.get(folder.pk)) for folder in listed
             )
     except Exception as exc:
         SyncState.objects.filter(mailbox=mailbox).update(
