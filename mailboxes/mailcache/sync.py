@@ -321,7 +321,10 @@ def sync_folder(
     result.added = added.count
     with transaction.atomic():
         for uid, fields in changes.items():
-            result.changed += folder.index.filter(uid=uid).update(**fields)
+            # Only rows that differ: our own change (a message opened, flagged) comes back
+            # from the operator as a flag change, and must not redraw every open list again.
+            row = folder.index.filter(uid=uid).exclude(**fields)
+            result.changed += row.update(**fields)
         folder.uidvalidity, folder.uidnext = uidvalidity, int(state.get(b"UIDNEXT", 0) or 0)
         folder.highestmodseq = modseq
         folder.messages = int(state.get(b"EXISTS", 0) or 0)

@@ -345,3 +345,21 @@ def test_a_first_sync_killed_half_way_resumes_with_what_is_left(
     assert result.added == len(newest) - 4  # only what was left
     uids = list(inbox(mailbox).index.values_list("uid", flat=True))
     assert len(uids) == len(set(uids)) and set(uids) == set(newest)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("qresync", [True, False], ids=["qresync", "search-all"])
+def test_our_own_flag_change_coming_back_redraws_no_list(mailbox: Mailbox, qresync: bool) -> None:
+    """A message opened is \\Seen at the operator and in the cache at once (quietly); the next
+    sync sees the flag "changed" since its last state, but the row already says so: no
+    version bump, so no open list redraws for it (issue 17). A change made elsewhere does."""
+    uid = deliver_to(mailbox, message("Lu ici"))
+    sync.sync_mailbox(mailbox, use_qresync=qresync)
+    imap.set_flag(mailbox, "INBOX", [uid], b"\\Seen", True)
+    cache.after_flags(mailbox, "INBOX", [uid], quiet=True, seen=True)  # what opening does
+    version = live.version(mailbox.pk)
+    [result] = [r for r in sync.sync_mailbox(mailbox, qresync) if r.name == "INBOX"]
+    assert result.changed == 0 and live.version(mailbox.pk) == version
+    imap.set_flag(mailbox, "INBOX", [uid], b"\\Flagged", True)  # elsewhere
+    [result] = [r for r in sync.sync_mailbox(mailbox, qresync) if r.name == "INBOX"]
+    assert result.changed == 1 and live.version(mailbox.pk) == version + 1
