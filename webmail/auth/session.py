@@ -91,6 +91,21 @@ def problem(request: HttpRequest, *, activity: bool = True) -> str | None:
     return None
 
 
+def next_check(request: HttpRequest) -> float:
+    """When (a time.time()) this session must go through `problem()` again: a request that
+    lasts (the list's event stream) ends by then, and the browser's reconnection is checked
+    like any request. The idle and absolute limits, and PSC's access token falling due (its
+    refresh is where PSC says whether it still accepts the session)."""
+    limits = [
+        float(request.session.get(SEEN, 0)) + settings.WEBMAIL_IDLE_TIMEOUT,
+        float(request.session.get(STARTED, 0)) + settings.WEBMAIL_SESSION_MAX_AGE,
+    ]
+    tokens = request.session.get(TOKENS)
+    if tokens and tokens.get("refresh"):
+        limits.append(float(tokens["expires_at"]) - REFRESH_MARGIN)
+    return min(limits)
+
+
 def refresh_if_due(request: HttpRequest, sub: str) -> bool:
     """Refresh PSC's tokens when the access token is about to expire; False if PSC refuses."""
     from webmail.auth.oidc import PSCRefused, refresh

@@ -1,0 +1,339 @@
+"""The open list's event stream: Server-Sent Events (the HTML standard's EventSource), one
+long-lived response per tab, fed by the mailbox's Redis channel (mailboxes.mailcache.live).
+
+What a stream says, and only this (no subject, no sender: the page asks `changes` for that,
+through every check of an ordinary request):
+- `retry:` first, the reconnection delay (with jitter: a restarted server is not hit by
+  every tab in the same millisecond);
+- `changed`, with the mailbox's version as its id, when the version moved (on connection
+  too, when the page's version, or the Last-Event-ID of a reconnection, is behind);
+- `progress` when a running sync moved on (the page shows its progress), with the same id;
+- a comment every heartbeat, which also keeps the mailbox watched and synced
+  (mailboxes.actions.syncing.keep_fresh), as the 2-s poll did;
+- nothing more once the session must be checked again (`Opened.until`), or the person lost
+  the right to read the mailbox (their delegation revoked: the domain's delegation_changed
+  signal, published on the channel): the stream ends and the reconnection is refused.
+
+Two ways to serve it, chosen per request (webmail/views/events.py): under ASGI (uvicorn, the
+events server of deploy/) an async generator on one shared Redis subscription per process
+(`Hub`), holding no thread; under threaded WSGI (`manage.py runserver`, the demo, the test
+live server) a plain generator with its own subscription, which holds the thread. Django
+would otherwise buffer the whole of a stream of the other kind (StreamingHttpResponse
+consumes an async iterator into a list under WSGI, and a sync one under ASGI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import redis
+import redis.asyncio
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connections
+
+from mailboxes import access
+from mailboxes.access import Action
+from mailboxes.actions import syncing
+from mailboxes.mailcache import live
+from mailboxes.models import Mailbox, User
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT = b": heartbeat\n\n"
+LOST = b"lost"  # put in a stream's queue by the Hub when its Redis connection failed
+RESUBSCRIBED = b"resubscribed"  # the Hub reconnected: what came meanwhile was not heard
+QUEUE_SIZE = 64  # notices a slow stream may have waiting; more are dropped (it redraws anyway)
+MIN_SECONDS = 10.0  # a stream lasts at least this long (a session's check just falling due)
+
+
+@dataclass
+class Opened:
+    """A stream the view allowed: whose, on what, what the page has seen, until when."""
+
+    user: User
+    mailbox: Mailbox
+    seen: int | None  # the version the page shows (None: unknown, tell it the current one)
+    until: float  # time.time() at which the stream ends, its session checked again
+
+
+def frame(event: str, version: int) -> bytes:
+    return f"id: {version}\nevent: {event}\ndata: {version}\n\n".encode()
+
+
+@dataclass
+class Stream:
+    """What a stream sends, whatever serves it: no I/O here. `now` is time.monotonic()."""
+
+    opened: Opened
+    version: int
+    now: float
+    beat_at: float = field(init=False)
+    end_at: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.beat_at = self.now + settings.WEBMAIL_EVENTS_HEARTBEAT_SECONDS
+        lasts = min(self.opened.until - time.time(), settings.WEBMAIL_EVENTS_MAX_SECONDS)
+        self.end_at = self.now + max(lasts, MIN_SECONDS)
+
+    def opening(self) -> bytes:
+        retry = settings.WEBMAIL_EVENTS_RETRY_MS
+        head = f"retry: {retry + secrets.randbelow(retry // 2 + 1)}\n\n".encode()
+        if self.opened.seen != self.version:  # behind (or a fresh page): catch up at once
+            head += frame("changed", self.version)
+        return head
+
+    def wait(self, now: float) -> float:
+        """Seconds to wait for a notice; 0 or less: the stream is over."""
+        if now >= self.end_at:
+            return 0.0
+        return max(min(self.beat_at, self.end_at) - now, 0.01)
+
+    def beat(self, now: float) -> bool:
+        """Whether a heartbeat is due now (then the next one is scheduled)."""
+        if now < self.beat_at:
+            return False
+        self.beat_at = now + settings.WEBMAIL_EVENTS_HEARTBEAT_SECONDS
+        return True
+
+    def ask(self) -> bytes:
+        """Tell the page to ask `changes` (it syncs a mailbox only the person can reach)."""
+        return frame("progress", self.version)
+
+    def take(self, data: bytes) -> tuple[bytes, bool]:
+        """A notice from the channel -> (what to send, whether access must be checked again)."""
+        notice = live.notice(data)
+        if notice is None:
+            return b"", False
+        if notice.kind == "version":
+            if notice.value <= self.version:
+                return b"", False  # older than what was sent (a reconnection's catch-up)
+            self.version = notice.value
+            return frame("changed", self.version), False
+        if notice.kind == "sync":
+            return frame("progress", self.version), False
+        return b"", notice.value == self.opened.user.pk  # access: theirs changed?
+
+
+def may_still_read(opened: Opened) -> bool:
+    """Checked again when the person's delegation changed (their right may be gone)."""
+    try:
+        return access.can(opened.user, Action.READ, opened.mailbox)
+    finally:
+        release_database()
+
+
+def release_database() -> None:
+    """A stream holds no database connection while it waits (a thousand open tabs would be
+    a thousand PostgreSQL connections). Not inside a transaction: a test's own."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
+# --- Threaded WSGI (runserver, the demo): a generator holding its thread --------------------
+
+
+def sync_stream(opened: Opened) -> Iterator[bytes]:
+    pubsub = live.client().pubsub()  # type: ignore[no-untyped-call]  # untyped upstream
+    try:
+        pubsub.subscribe(live.channel(opened.mailbox.pk))
+        _confirmed(pubsub)  # subscribed before the version is read: nothing slips between
+        stream = Stream(opened, live.version(opened.mailbox.pk), time.monotonic())
+        release_database()  # the request's own, opened by its middleware
+        yield stream.opening()
+        while (wait := stream.wait(time.monotonic())) > 0:
+            message = pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
+            if message is None:
+                if stream.beat(time.monotonic()):
+                    yield HEARTBEAT if syncing.keep_fresh(opened.mailbox) else stream.ask()
+                continue
+            out, check = stream.take(message["data"])
+            if check and not may_still_read(opened):
+                return
+            if out:
+                yield out
+    finally:
+        pubsub.close()
+
+
+def _confirmed(pubsub: redis.client.PubSub) -> None:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=1)
+        if message and message["type"] == "subscribe":
+            return
+    raise redis.TimeoutError("no subscription confirmation")
+
+
+# --- ASGI (the events server): one Redis subscription per process, no thread per stream ----
+
+
+class Hub:
+    """One pub/sub connection per event loop for every stream it serves: a channel is
+    subscribed while some stream listens to it, and the connection is closed when none
+    does. Each stream gets its notices in its own queue."""
+
+    _hubs: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    @classmethod
+    def here(cls) -> Hub:
+        loop = asyncio.get_running_loop()
+        if (hub := cls._hubs.get(loop)) is None:
+            hub = cls._hubs[loop] = cls()
+        return hub
+
+    def __init__(self) -> None:
+        self.redis: redis.asyncio.Redis | None = None
+        self.pubsub: Any = None  # redis.asyncio.client.PubSub (untyped upstream)
+        self.reader: asyncio.Task[None] | None = None
+        self.queues: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self.confirmed: dict[str, asyncio.Future[None]] = {}
+        self.lock = asyncio.Lock()
+
+    async def join(self, channel: str) -> asyncio.Queue[bytes]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_SIZE)
+        async with self.lock:
+            if self.pubsub is None:
+                self.redis = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+                self.pubsub = self.redis.pubsub()
+            self.queues.setdefault(channel, set()).add(queue)
+            confirmed = self.confirmed.get(channel)
+            if confirmed is None:
+                confirmed = self.confirmed[channel] = asyncio.get_running_loop().create_future()
+                try:
+                    await self.pubsub.subscribe(channel)
+                except Exception:
+                    await self._drop(channel, queue)
+                    raise
+            if self.reader is None:
+                self.reader = asyncio.create_task(self._read())
+        try:
+            await asyncio.wait_for(asyncio.shield(confirmed), 5)
+        except BaseException:
+            await self.leave(channel, queue)
+            raise
+        return queue
+
+    async def leave(self, channel: str, queue: asyncio.Queue[bytes]) -> None:
+        async with self.lock:
+            await self._drop(channel, queue)
+
+    async def version(self, mailbox_id: int) -> int:
+        """The mailbox's version now (a stream that joined: the connection is open)."""
+        if self.redis is None:
+            raise redis.ConnectionError("the hub's connection is closed")
+        return int(await self.redis.get(live.version_key(mailbox_id)) or 0)
+
+    async def _drop(self, channel: str, queue: asyncio.Queue[bytes]) -> None:
+        listeners = self.queues.get(channel, set())
+        listeners.discard(queue)
+        if listeners:
+            return
+        self.queues.pop(channel, None)
+        self.confirmed.pop(channel, None)
+        if self.queues:
+            with contextlib.suppress(redis.RedisError, OSError):
+                await self.pubsub.unsubscribe(channel)
+            return
+        await self._close()
+
+    async def _close(self) -> None:
+        reader, pubsub, connection = self.reader, self.pubsub, self.redis
+        self.reader = self.pubsub = self.redis = None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+        with contextlib.suppress(redis.RedisError, OSError, RuntimeError):
+            if pubsub is not None:
+                await pubsub.aclose()
+            if connection is not None:
+                await connection.aclose()
+
+    async def _read(self) -> None:
+        pubsub = self.pubsub
+        try:
+            while True:
+                message = await pubsub.get_message(timeout=None)
+                if message is not None:
+                    self._dispatch(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("live notices lost (%s): the streams end", type(exc).__name__)
+            async with self.lock:
+                for listeners in self.queues.values():
+                    _offer(listeners, LOST)
+                self.queues.clear()
+                self.confirmed.clear()
+                await self._close()
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        if message["type"] not in ("message", "subscribe"):
+            return
+        channel = message["channel"].decode()
+        if message["type"] == "message":
+            _offer(self.queues.get(channel, set()), message["data"])
+            return
+        confirmed = self.confirmed.get(channel)
+        if confirmed is None:
+            return
+        if confirmed.done():  # again: redis-py reconnected and subscribed anew
+            _offer(self.queues.get(channel, set()), RESUBSCRIBED)
+        else:
+            confirmed.set_result(None)
+
+
+def _offer(queues: set[asyncio.Queue[bytes]], data: bytes) -> None:
+    for queue in queues:
+        with contextlib.suppress(asyncio.QueueFull):
+            queue.put_nowait(data)
+
+
+async def async_stream(opened: Opened) -> AsyncIterator[bytes]:
+    hub, channel = Hub.here(), live.channel(opened.mailbox.pk)
+    queue = await hub.join(channel)
+    try:
+        stream = Stream(opened, await hub.version(opened.mailbox.pk), time.monotonic())
+        await _in_thread(release_database)  # the request's own, opened by its middleware
+        yield stream.opening()
+        while (wait := stream.wait(time.monotonic())) > 0:
+            try:
+                data = await asyncio.wait_for(queue.get(), wait)
+            except TimeoutError:
+                if stream.beat(time.monotonic()):
+                    fresh = await _in_pool(syncing.keep_fresh, opened.mailbox)
+                    yield HEARTBEAT if fresh else stream.ask()
+                continue
+            if data == LOST:
+                return
+            if data == RESUBSCRIBED:
+                data = f"v:{await hub.version(opened.mailbox.pk)}".encode()
+            out, check = stream.take(data)
+            if check and not await _in_thread(may_still_read, opened):
+                return
+            if out:
+                yield out
+    finally:
+        await hub.leave(channel, queue)
+
+
+async def _in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """In the request's own thread: where its database connection lives (and is closed)."""
+    return await sync_to_async(function)(*args)
+
+
+async def _in_pool(function: Callable[..., Any], *args: Any) -> Any:
+    """In any worker thread: Redis and the broker only, no database."""
+    return await sync_to_async(function, thread_sensitive=False)(*args)
