@@ -10,7 +10,13 @@ from typing import cast
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotFound,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 
 from mailboxes import access
@@ -29,6 +35,8 @@ async def events(request: HttpRequest, mailbox_id: int) -> HttpResponseBase:
     sync does, heartbeats; the page then asks `changes` for the list itself."""
     user = cast(User, await request.auser())  # login_required let the request through
     opened = await sync_to_async(open_stream)(request, user, mailbox_id)
+    if opened is None:
+        return HttpResponseNotFound()  # nobody reads an event stream's error page
     if isinstance(request, ASGIRequest):
         body = push.async_stream(opened)
     elif request.META.get("wsgi.multithread"):
@@ -44,10 +52,15 @@ async def events(request: HttpRequest, mailbox_id: int) -> HttpResponseBase:
     return response
 
 
-def open_stream(request: HttpRequest, user: User, mailbox_id: int) -> push.Opened:
+def open_stream(request: HttpRequest, user: User, mailbox_id: int) -> push.Opened | None:
     """The access check of `changes` (a refusal is the same 404, audited), then what the
-    stream needs to know, read while the request's session is at hand."""
-    mailbox = access.mailbox_or_404(user, Action.READ, mailbox_id, request)
+    stream needs to know, read while the request's session is at hand. None for the 404:
+    raised out of an async view, Django would draw its page in a thread of the shared pool,
+    whose database connection nothing closes."""
+    try:
+        mailbox = access.mailbox_or_404(user, Action.READ, mailbox_id, request)
+    except Http404:
+        return None
     return push.Opened(user, mailbox, seen_version(request), session.next_check(request))
 
 
