@@ -5,10 +5,12 @@ tests/integration/test_push.py. Real Redis and database; the notices are the rea
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from pytest_django import DjangoCaptureOnCommitCallbacks, Settings
 
 from mailboxes.actions.delegations import do_grant_delegation, do_revoke_delegation
@@ -109,6 +111,27 @@ def test_it_ends_when_the_delegation_is_revoked_and_is_refused_after(
     with django_capture_on_commit_callbacks(execute=True):
         do_revoke_delegation(alice, delegation)  # delegation_changed -> the channel
     assert list(stream) == []  # the stream ended at once
+    url = reverse("mail-events", args=[mailbox.pk])
+    assert client.get(url, **THREADED).status_code == 404  # type: ignore[arg-type]
+
+
+def test_it_ends_when_the_delegation_expires(
+    alice: User,
+    charlie: User,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+) -> None:
+    monkeypatch.setattr(push, "MIN_SECONDS", 0.5)
+    settings.WEBMAIL_EVENTS_HEARTBEAT_SECONDS = 1.5
+    settings.WEBMAIL_EVENTS_MAX_SECONDS = 4  # not ended at the expiry: heartbeats until then
+    expires = timezone.now() + timedelta(seconds=1)
+    do_grant_delegation(alice, mailbox, charlie, "reader", expires_at=expires)
+    client = client_for(charlie)
+    stream = opened(client, mailbox, **{"Last-Event-ID": str(live.version(mailbox.pk))})
+    next(stream)
+    assert list(stream) == []  # ended at the expiry, not 15 minutes later
+    assert timezone.now() >= expires
     url = reverse("mail-events", args=[mailbox.pk])
     assert client.get(url, **THREADED).status_code == 404  # type: ignore[arg-type]
 

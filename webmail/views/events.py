@@ -54,14 +54,18 @@ async def events(request: HttpRequest, mailbox_id: int) -> HttpResponseBase:
 
 def open_stream(request: HttpRequest, user: User, mailbox_id: int) -> push.Opened | None:
     """The access check of `changes` (a refusal is the same 404, audited), then what the
-    stream needs to know, read while the request's session is at hand. None for the 404:
+    stream needs to know, read while the request's session is at hand: until when it may
+    last (the session's next check, the person's delegation expiring). None for the 404:
     raised out of an async view, Django would draw its page in a thread of the shared pool,
     whose database connection nothing closes."""
     try:
         mailbox = access.mailbox_or_404(user, Action.READ, mailbox_id, request)
     except Http404:
         return None
-    return push.Opened(user, mailbox, seen_version(request), session.next_check(request))
+    until = session.next_check(request)
+    if (ends := access.access_ends_at(user, mailbox)) is not None:
+        until = min(until, ends.timestamp())  # a delegation expiring: its reconnection is refused
+    return push.Opened(user, mailbox, seen_version(request), until)
 
 
 def seen_version(request: HttpRequest) -> int | None:
