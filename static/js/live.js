@@ -68,8 +68,9 @@
     source.addEventListener("changed", ask);
     source.addEventListener("progress", progress);
     source.addEventListener("error", (event) => {
+      if (event.target !== source) return;  // one we replaced
       slowPoll(true);  // meanwhile: the browser retries on its own unless refused
-      if (event.target.readyState === EventSource.CLOSED) ask();  // refused: a session ended?
+      if (source.readyState === EventSource.CLOSED) ask();  // refused: a session ended?
     });
   }
 
