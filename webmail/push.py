@@ -32,6 +32,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any, ClassVar
 
 import redis
@@ -45,6 +46,7 @@ from mailboxes.access import Action
 from mailboxes.actions import syncing
 from mailboxes.mailcache import live
 from mailboxes.models import Mailbox, User
+from webmail.auth import session
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +59,23 @@ MIN_SECONDS = 10.0  # a stream lasts at least this long (a session's check just 
 
 @dataclass
 class Opened:
-    """A stream the view allowed: whose, on what, what the page has seen, until when."""
+    """A stream the view allowed: whose (which session), on what, what the page has seen,
+    until when (time.time()): the session's next check, read again at every heartbeat, and
+    the delegation's expiry, if the access comes from one that expires."""
 
     user: User
     mailbox: Mailbox
     seen: int | None  # the version the page shows (None: unknown, tell it the current one)
-    until: float  # time.time() at which the stream ends, its session checked again
+    session_key: str
+    until: float
+    expires: float | None = None
+
+    @property
+    def token(self) -> str:
+        return session.token(self.session_key)
+
+    def deadline(self) -> float:
+        return self.until if self.expires is None else min(self.until, self.expires)
 
 
 def frame(event: str, version: int) -> bytes:
@@ -76,13 +89,19 @@ class Stream:
     opened: Opened
     version: int
     now: float
+    ended: bool = False
     beat_at: float = field(init=False)
     end_at: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.beat_at = self.now + settings.WEBMAIL_EVENTS_HEARTBEAT_SECONDS
-        lasts = min(self.opened.until - time.time(), settings.WEBMAIL_EVENTS_MAX_SECONDS)
-        self.end_at = self.now + max(lasts, MIN_SECONDS)
+        self.end_at = self._end_at(self.now)
+
+    def _end_at(self, now: float) -> float:
+        """At the deadline, within WEBMAIL_EVENTS_MAX_SECONDS and MIN_SECONDS of the start."""
+        due = now + self.opened.deadline() - time.time()
+        latest = self.now + settings.WEBMAIL_EVENTS_MAX_SECONDS
+        return max(min(due, latest), self.now + MIN_SECONDS)
 
     def opening(self) -> bytes:
         retry = settings.WEBMAIL_EVENTS_RETRY_MS
@@ -92,8 +111,8 @@ class Stream:
         return head
 
     def wait(self, now: float) -> float:
-        """Seconds to wait for a notice; 0 or less: the stream is over."""
-        if now >= self.end_at:
+        """Seconds to wait for a notice; 0: the stream is over."""
+        if self.ended or now >= self.end_at:
             return 0.0
         return max(min(self.beat_at, self.end_at) - now, 0.01)
 
@@ -103,6 +122,16 @@ class Stream:
             return False
         self.beat_at = now + settings.WEBMAIL_EVENTS_HEARTBEAT_SECONDS
         return True
+
+    def renew(self, until: float | None, now: float) -> None:
+        """The session read again at a heartbeat: its next check (None: it is gone). The
+        person's activity elsewhere moves it later; an ended or idle session ends this."""
+        if until is None:
+            self.ended = True
+            return
+        self.opened.until = until
+        self.end_at = self._end_at(now)
+        self.ended = now >= self.end_at
 
     def ask(self) -> bytes:
         """Tell the page to ask `changes` (it syncs a mailbox only the person can reach)."""
@@ -120,7 +149,20 @@ class Stream:
             return frame("changed", self.version), False
         if notice.kind == "sync":
             return frame("progress", self.version), False
+        if notice.kind == "end":
+            self.ended = notice.token == self.opened.token  # this session logged out
+            return b"", False
         return b"", notice.value == self.opened.user.pk  # access: theirs changed?
+
+
+def heartbeat(opened: Opened) -> tuple[bool, float | None]:
+    """At each heartbeat, Redis only (no database): the mailbox kept watched and synced
+    (False: the page must ask, see Stream.ask), and the session read again: when it must be
+    checked next, None when it is gone (logged out elsewhere, ended by PSC's logout)."""
+    fresh = syncing.keep_fresh(opened.mailbox)
+    store = import_module(settings.SESSION_ENGINE).SessionStore  # Redis: no database
+    data = store(opened.session_key).load()
+    return fresh, session.next_check(data) if data else None
 
 
 def may_still_read(opened: Opened) -> bool:
@@ -154,7 +196,10 @@ def sync_stream(opened: Opened) -> Iterator[bytes]:
             message = pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
             if message is None:
                 if stream.beat(time.monotonic()):
-                    yield HEARTBEAT if syncing.keep_fresh(opened.mailbox) else stream.ask()
+                    fresh, until = heartbeat(opened)
+                    stream.renew(until, time.monotonic())
+                    if not stream.ended:
+                        yield HEARTBEAT if fresh else stream.ask()
                 continue
             out, check = stream.take(message["data"])
             if check and not may_still_read(opened):
@@ -313,8 +358,10 @@ async def async_stream(opened: Opened) -> AsyncIterator[bytes]:
                 data = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
                 if stream.beat(time.monotonic()):
-                    fresh = await _in_pool(syncing.keep_fresh, opened.mailbox)
-                    yield HEARTBEAT if fresh else stream.ask()
+                    fresh, until = await _in_pool(heartbeat, opened)
+                    stream.renew(until, time.monotonic())
+                    if not stream.ended:
+                        yield HEARTBEAT if fresh else stream.ask()
                 continue
             if data == LOST:
                 return

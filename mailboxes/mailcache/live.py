@@ -84,13 +84,22 @@ def access_changed(mailbox_id: int, person_id: int) -> None:
     client().publish(channel(mailbox_id), f"access:{person_id}")
 
 
+def session_ended(mailbox_ids: list[int], token: str) -> None:
+    """A session ended (logged out): its streams on these mailboxes end at once."""
+    with client().pipeline(transaction=False) as pipe:
+        for mailbox_id in mailbox_ids:
+            pipe.publish(channel(mailbox_id), f"end:{token}")
+        pipe.execute()
+
+
 @dataclass(frozen=True)
 class Notice:
     """One published notice: `version` (the mailbox changed, now at `value`), `sync`
-    (progress) or `access` (`value`: whose)."""
+    (progress), `access` (`value`: whose) or `end` (`token`: the session that ended)."""
 
     kind: str
     value: int = 0
+    token: str = ""
 
 
 def notice(data: bytes | str) -> Notice | None:
@@ -102,6 +111,8 @@ def notice(data: bytes | str) -> Notice | None:
         return Notice("sync")
     if kind == "access" and value.isdigit():
         return Notice("access", int(value))
+    if kind == "end" and value:
+        return Notice("end", token=value)
     logger.warning("unknown live notice %r", text[:40])
     return None
 

@@ -163,6 +163,47 @@ def test_it_ends_when_the_session_must_be_checked_again(
     assert client.get(url, **THREADED)["Location"] == "/login/?ended=idle"  # type: ignore[arg-type]
 
 
+def test_it_ends_at_once_when_its_session_logs_out_elsewhere(
+    alice: User, mailbox: Mailbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logged out in another tab: this tab's stream ends, and its reconnection is sent to the
+    login page (the page then follows: live.js asks `changes`, which says where to go)."""
+    settings.WEBMAIL_EVENTS_HEARTBEAT_SECONDS = 1.5
+    settings.WEBMAIL_EVENTS_MAX_SECONDS = 4  # not told: heartbeats until then
+    monkeypatch.setattr(push, "MIN_SECONDS", 0.5)
+    client = client_for(alice)
+    stream = opened(client, mailbox, **{"Last-Event-ID": str(live.version(mailbox.pk))})
+    next(stream)
+    other = client_for(alice)  # another session of the same person: its logout is its own
+    other.post(reverse("auth-logout"))
+    live.bump(mailbox.pk)
+    assert next(stream).startswith(b"id: ")  # still open
+    client.post(reverse("auth-logout"))
+    assert list(stream) == []
+    url = reverse("mail-events", args=[mailbox.pk])
+    assert client.get(url, **THREADED).status_code == 302  # type: ignore[arg-type]
+
+
+def test_a_session_gone_idle_meanwhile_ends_it_at_the_next_heartbeat(
+    alice: User, mailbox: Mailbox, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream reads its session again at every heartbeat: a session that reached its
+    idle limit (or disappeared) ends it there, not at its 15-minute end."""
+    settings.WEBMAIL_EVENTS_HEARTBEAT_SECONDS = 0.5
+    settings.WEBMAIL_EVENTS_MAX_SECONDS = 4
+    monkeypatch.setattr(push, "MIN_SECONDS", 0.2)
+    client = client_for(alice)
+    stream = opened(client, mailbox, **{"Last-Event-ID": str(live.version(mailbox.pk))})
+    next(stream)
+    assert next(stream) == b": heartbeat\n\n"
+    store = client.session
+    store[session.SEEN] -= settings.WEBMAIL_IDLE_TIMEOUT + 1
+    store.save()
+    assert list(stream) == []
+    url = reverse("mail-events", args=[mailbox.pk])
+    assert client.get(url, **THREADED)["Location"] == "/login/?ended=idle"  # type: ignore[arg-type]
+
+
 def test_it_does_not_hold_the_session_awake(alice: User, mailbox: Mailbox) -> None:
     """Opening (and reopening) the stream is not the person's activity (session.background)."""
     client = client_for(alice)

@@ -62,10 +62,15 @@ def open_stream(request: HttpRequest, user: User, mailbox_id: int) -> push.Opene
         mailbox = access.mailbox_or_404(user, Action.READ, mailbox_id, request)
     except Http404:
         return None
-    until = session.next_check(request)
-    if (ends := access.access_ends_at(user, mailbox)) is not None:
-        until = min(until, ends.timestamp())  # a delegation expiring: its reconnection is refused
-    return push.Opened(user, mailbox, seen_version(request), until)
+    ends = access.access_ends_at(user, mailbox)  # a delegation expiring: reconnection refused
+    return push.Opened(
+        user,
+        mailbox,
+        seen_version(request),
+        session_key=request.session.session_key or "",
+        until=session.next_check(request.session),
+        expires=ends.timestamp() if ends else None,
+    )
 
 
 def seen_version(request: HttpRequest) -> int | None:
