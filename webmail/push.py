@@ -40,6 +40,7 @@ import redis.asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
+from django.http import HttpRequest, HttpResponse
 
 from mailboxes import access
 from mailboxes.access import Action
@@ -163,6 +164,20 @@ def heartbeat(opened: Opened) -> tuple[bool, float | None]:
     store = import_module(settings.SESSION_ENGINE).SessionStore  # Redis: no database
     data = store(opened.session_key).load()
     return fresh, session.next_check(data) if data else None
+
+
+def wants_stream(request: HttpRequest) -> bool:
+    """An EventSource asking (it always sends this Accept)."""
+    return "text/event-stream" in request.headers.get("Accept", "")
+
+
+def ended(url: str) -> HttpResponse:
+    """The answer to a stream whose session ended: an `ended` event naming the page to go
+    to (static/js/live.js follows it), then the end; the browser would otherwise reconnect."""
+    body = f"retry: 3600000\nevent: ended\ndata: {url}\n\n"
+    response = HttpResponse(body, content_type="text/event-stream")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def may_still_read(opened: Opened) -> bool:

@@ -1,7 +1,8 @@
 // The open list is redrawn when the mailbox changes. The server says so on the list's event
 // stream (one EventSource per tab, webmail/push.py): "changed" (its version moved) or
 // "progress" (a sync moved on; at most one redraw a second), and the list is then asked
-// anew through `changes` (204 when nothing changed for this page). Without the stream
+// anew through `changes` (204 when nothing changed for this page); "ended" (the session
+// ended: the page goes where it says, the login page saying why). Without the stream
 // (no EventSource, the events server unreachable or refusing) the list is asked every
 // data-fallback seconds, and the stream tried again.
 (function () {
@@ -67,6 +68,10 @@
     source.addEventListener("open", () => slowPoll(false));
     source.addEventListener("changed", ask);
     source.addEventListener("progress", progress);
+    source.addEventListener("ended", (event) => {  // the session ended: to the login page
+      source.close();
+      if (event.data.startsWith("/") && !event.data.startsWith("//")) window.location.assign(event.data);
+    });
     source.addEventListener("error", (event) => {
       if (event.target !== source) return;  // one we replaced
       slowPoll(true);  // meanwhile: the browser retries on its own unless refused

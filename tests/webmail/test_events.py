@@ -181,7 +181,8 @@ def test_it_ends_at_once_when_its_session_logs_out_elsewhere(
     client.post(reverse("auth-logout"))
     assert list(stream) == []
     url = reverse("mail-events", args=[mailbox.pk])
-    assert client.get(url, **THREADED).status_code == 302  # type: ignore[arg-type]
+    again = client.get(url, headers={"Accept": "text/event-stream"}, **THREADED)  # type: ignore[arg-type]
+    assert again.content.decode().endswith("event: ended\ndata: /login/\n\n")
 
 
 def test_a_session_gone_idle_meanwhile_ends_it_at_the_next_heartbeat(
@@ -200,8 +201,12 @@ def test_a_session_gone_idle_meanwhile_ends_it_at_the_next_heartbeat(
     store[session.SEEN] -= settings.WEBMAIL_IDLE_TIMEOUT + 1
     store.save()
     assert list(stream) == []
+    # The browser's reconnection: told where to go (an EventSource would follow a redirect
+    # and fail on the login page, which would then not say why).
     url = reverse("mail-events", args=[mailbox.pk])
-    assert client.get(url, **THREADED)["Location"] == "/login/?ended=idle"  # type: ignore[arg-type]
+    again = client.get(url, headers={"Accept": "text/event-stream"}, **THREADED)  # type: ignore[arg-type]
+    assert again.status_code == 200 and again["Content-Type"] == "text/event-stream"
+    assert again.content.decode().endswith("event: ended\ndata: /login/?ended=idle\n\n")
 
 
 def test_it_does_not_hold_the_session_awake(alice: User, mailbox: Mailbox) -> None:
