@@ -43,7 +43,8 @@ case "${BENCH_ONLY:-}" in
   triage_*) benches=(benchmarks/triage_views.py) ;;
   xdm_* | cda_*) benches=(benchmarks/documents.py) ;;
   idle_* | push_*) benches=(benchmarks/push.py) ;;
-  "") benches=(benchmarks/mailbox_cache.py benchmarks/documents.py benchmarks/directory_bench.py benchmarks/triage_views.py benchmarks/push.py) ;;
+  load_*) benches=(benchmarks/load.py) ;;
+  "") benches=(benchmarks/mailbox_cache.py benchmarks/documents.py benchmarks/directory_bench.py benchmarks/triage_views.py benchmarks/push.py benchmarks/load.py) ;;
   *) benches=(benchmarks/mailbox_cache.py) ;;
 esac
 for bench in "${benches[@]}"; do "$PY" "$bench"; done | merge
