@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 import time
 import weakref
@@ -56,6 +57,7 @@ LOST = b"lost"  # put in a stream's queue by the Hub when its Redis connection f
 RESUBSCRIBED = b"resubscribed"  # the Hub reconnected: what came meanwhile was not heard
 QUEUE_SIZE = 64  # notices a slow stream may have waiting; more are dropped (it redraws anyway)
 MIN_SECONDS = 10.0  # a stream lasts at least this long (a session's check just falling due)
+RESUBSCRIBE_TRIES = 3  # the Hub's subscription lost: tries in a row before the streams end
 
 
 @dataclass
@@ -265,7 +267,9 @@ class Hub:
         queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_SIZE)
         async with self.lock:
             if self.pubsub is None:
-                self.redis = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+                self.redis = redis.asyncio.Redis.from_url(
+                    settings.REDIS_URL, client_name=f"webmail-events-{os.getpid()}"
+                )
                 self.pubsub = self.redis.pubsub()
             self.queues.setdefault(channel, set()).add(queue)
             confirmed = self.confirmed.get(channel)
@@ -322,22 +326,48 @@ class Hub:
                 await connection.aclose()
 
     async def _read(self) -> None:
-        pubsub = self.pubsub
-        try:
-            while True:
-                message = await pubsub.get_message(timeout=None)
-                if message is not None:
-                    self._dispatch(message)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            logger.warning("live notices lost (%s): the streams end", type(exc).__name__)
-            async with self.lock:
-                for listeners in self.queues.values():
-                    _offer(listeners, LOST)
-                self.queues.clear()
-                self.confirmed.clear()
-                await self._close()
+        failures = 0
+        while True:
+            try:
+                message = await self.pubsub.get_message(timeout=None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures += 1
+                logger.warning("live notices: subscription lost (%s)", type(exc).__name__)
+                if failures > RESUBSCRIBE_TRIES or not await self._resubscribe():
+                    await self._lost()
+                    return
+                await asyncio.sleep(0.1 * failures)
+                continue
+            failures = 0
+            if message is not None:
+                self._dispatch(message)
+
+    async def _resubscribe(self) -> bool:
+        """A new connection with the same channels; their confirmations tell each stream to
+        read its version again (RESUBSCRIBED): what was published meanwhile is not lost."""
+        async with self.lock:
+            if self.redis is None or not self.queues:
+                return False
+            with contextlib.suppress(redis.RedisError, OSError, RuntimeError):
+                await self.pubsub.aclose()
+            self.pubsub = self.redis.pubsub()
+            try:
+                await self.pubsub.subscribe(*self.queues)
+            except (redis.RedisError, OSError):
+                return False
+        return True
+
+    async def _lost(self) -> None:
+        """Redis cannot be reached: every stream ends, and its browser reconnects later."""
+        logger.warning("live notices lost: the streams end")
+        async with self.lock:
+            for listeners in self.queues.values():
+                _offer(listeners, LOST)
+            self.queues.clear()
+            self.confirmed.clear()
+            await self._close()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if message["type"] not in ("message", "subscribe"):
@@ -349,7 +379,7 @@ class Hub:
         confirmed = self.confirmed.get(channel)
         if confirmed is None:
             return
-        if confirmed.done():  # again: redis-py reconnected and subscribed anew
+        if confirmed.done():  # again: subscribed anew after a lost connection
             _offer(self.queues.get(channel, set()), RESUBSCRIBED)
         else:
             confirmed.set_result(None)

@@ -58,8 +58,11 @@ _BUMP = (
 
 def channel(mailbox_id: int) -> str:
     """Where the mailbox's notices are published (Redis pub/sub: nothing is kept, a page that
-    was not listening catches up from `version`)."""
-    return f"webmail:live:{mailbox_id}"
+    was not listening catches up from `version`). Channels belong to the whole Redis server,
+    not to a database: the name carries REDIS_URL's database, so that two sites (or test
+    suites) on one server, each in its own database, never hear each other's mailboxes."""
+    db = client().connection_pool.connection_kwargs.get("db", 0)
+    return f"webmail:{db}:live:{mailbox_id}"
 
 
 def bump(mailbox_id: int) -> int:

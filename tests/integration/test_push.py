@@ -5,6 +5,7 @@ cannot be reached. The threaded-WSGI side of the same stream: tests/webmail/test
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -161,6 +162,29 @@ def test_a_revoked_delegate_s_stream_ends_and_the_reconnection_is_refused(
         events.close()
     url = events_url(asgi_url, marie_mailbox)
     assert requests.get(url, cookies={"sessionid": key}, timeout=10).status_code == 404
+
+
+def test_a_stream_hears_what_came_while_its_server_s_redis_connection_was_cut(
+    asgi_url: str, async_safety: None, marie: User, marie_mailbox: Mailbox
+) -> None:
+    """The events server's one subscription (webmail.push.Hub) dropped by Redis: redis-py
+    connects and subscribes again, and each stream reads the version anew, so a change made
+    in between is not lost."""
+    version = live.version(marie_mailbox.pk)
+    events = Events(
+        events_url(asgi_url, marie_mailbox), session_of(marie), **{"Last-Event-ID": str(version)}
+    )
+    try:
+        assert (events.next() or b"").startswith(b"retry: ")
+        redis = live.client()
+        name = f"webmail-events-{os.getpid()}"
+        hubs = [c["id"] for c in redis.client_list() if c["name"] == name and c["sub"] != "0"]
+        assert len(hubs) == 1
+        redis.client_kill_filter(_id=hubs[0])
+        moved = live.bump(marie_mailbox.pk)  # while nobody listens
+        assert events.next() == f"id: {moved}\nevent: changed\ndata: {moved}\n\n".encode()
+    finally:
+        events.close()
 
 
 # --- In Chromium ---------------------------------------------------------------------------
