@@ -206,7 +206,7 @@ def main() -> None:
     people = []
     for n in range(USERS):
         user, _ = User.objects.get_or_create(
-            username=f"load{n}", defaults={"subject_name_id": f"8997{n:08d}", "first_name": f"P{n}"}
+            username=f"load{n}", defaults={"subject_name_id": f"8998{n:08d}", "first_name": f"P{n}"}
         )
         Delegation.objects.get_or_create(person=user, mailbox=mailbox, defaults={"role": "reader"})
         people.append(logged_in(user).cookies["sessionid"].value)

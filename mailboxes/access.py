@@ -17,6 +17,8 @@ from mailboxes import audit
 from mailboxes.models import AuditEvent, Delegation, Mailbox, MessageIndex, Notification
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from django.contrib.auth.models import AnonymousUser
     from django.db.models import QuerySet
     from django.http import HttpRequest
@@ -60,16 +62,30 @@ def role_of(user: User | AnonymousUser, mailbox: Mailbox) -> Role | None:
     """
     if not user.is_authenticated or not user.is_active:
         return None
-    if mailbox.kind == Mailbox.Kind.PERSONAL and mailbox.owner_id == user.pk:
-        return Role.MANAGER
-    if (
-        mailbox.kind == Mailbox.Kind.ORGANISATIONAL
-        and mailbox.structure_id is not None
-        and mailbox.structure.managers.filter(pk=user.pk).exists()  # type: ignore[union-attr]
-    ):
+    if _manages(user, mailbox):
         return Role.MANAGER
     delegation = Delegation.objects.active().filter(person=user, mailbox=mailbox).first()
     return Role[delegation.role.upper()] if delegation else None
+
+
+def _manages(user: User, mailbox: Mailbox) -> bool:
+    """Owns the personal mailbox, or manages the organisational one's structure."""
+    if mailbox.kind == Mailbox.Kind.PERSONAL and mailbox.owner_id == user.pk:
+        return True
+    return (
+        mailbox.kind == Mailbox.Kind.ORGANISATIONAL
+        and mailbox.structure_id is not None
+        and mailbox.structure.managers.filter(pk=user.pk).exists()  # type: ignore[union-attr]
+    )
+
+
+def access_ends_at(user: User | AnonymousUser, mailbox: Mailbox) -> datetime | None:
+    """When the person's access to the mailbox ends by itself: the expiry of the delegation
+    it comes from. None when it has no end (theirs to manage, or a delegation for good)."""
+    if not user.is_authenticated or _manages(user, mailbox):
+        return None
+    delegation = Delegation.objects.active().filter(person=user, mailbox=mailbox).first()
+    return delegation.expires_at if delegation else None
 
 
 def can(user: User | AnonymousUser, action: Action, mailbox: Mailbox) -> bool:

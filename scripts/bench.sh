@@ -4,7 +4,8 @@
 # Environment: BENCH_MESSAGES (default 100000), BENCH_RUNS (default 100). Takes minutes.
 # BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds); BENCH_ONLY=triage_assigned_to_me_p95_ms:
 # the triage lists alone (benchmarks/triage_views.py); BENCH_ONLY=xdm_open_25mb_p95_ms (or any
-# xdm_*/cda_* key): the health-document measures alone (benchmarks/documents.py). Beside a running test suite:
+# xdm_*/cda_* key): the health-document measures alone (benchmarks/documents.py); BENCH_ONLY=idle_tab_server_ms_per_min
+# (or any idle_*/push_* key): an idle tab's server cost and the push latency (benchmarks/push.py). Beside a running test suite:
 # BENCH_NAME, BENCH_PORT_BASE and BENCH_REDIS_DB (cache; the next one is the broker).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -41,7 +42,9 @@ case "${BENCH_ONLY:-}" in
   directory_* | autocomplete_*) benches=(benchmarks/directory_bench.py) ;;
   triage_*) benches=(benchmarks/triage_views.py) ;;
   xdm_* | cda_*) benches=(benchmarks/documents.py) ;;
-  "") benches=(benchmarks/mailbox_cache.py benchmarks/documents.py benchmarks/directory_bench.py benchmarks/triage_views.py) ;;
+  idle_* | push_*) benches=(benchmarks/push.py) ;;
+  load_*) benches=(benchmarks/load.py) ;;
+  "") benches=(benchmarks/mailbox_cache.py benchmarks/documents.py benchmarks/directory_bench.py benchmarks/triage_views.py benchmarks/push.py benchmarks/load.py) ;;
   *) benches=(benchmarks/mailbox_cache.py) ;;
 esac
 for bench in "${benches[@]}"; do "$PY" "$bench"; done | merge

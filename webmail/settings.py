@@ -414,6 +414,18 @@ WEBMAIL_BODY_CACHE_BYTES = env_int("WEBMAIL_BODY_CACHE_BYTES", 2 * 1024 * 1024, 
 WEBMAIL_BODY_CACHE_SECONDS = env_int("WEBMAIL_BODY_CACHE_SECONDS", 600, minimum=0)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- The open list's live updates (webmail/push.py) ------------------------------------------
+# A tab keeps one Server-Sent Events stream open, served by the ASGI events server (deploy/):
+# a comment every HEARTBEAT seconds keeps proxies from closing it, and asks for the mailbox's
+# background sync as the list's poll used to. A stream ends after MAX seconds at most, or when
+# the session must be checked again (webmail.auth.session.next_check); the browser reconnects
+# after about RETRY_MS. Without the stream (no EventSource, the events server unreachable) the
+# list asks every FALLBACK seconds.
+WEBMAIL_EVENTS_HEARTBEAT_SECONDS = env_int("WEBMAIL_EVENTS_HEARTBEAT_SECONDS", 25, minimum=1)
+WEBMAIL_EVENTS_MAX_SECONDS = env_int("WEBMAIL_EVENTS_MAX_SECONDS", 15 * 60, minimum=10)
+WEBMAIL_EVENTS_RETRY_MS = env_int("WEBMAIL_EVENTS_RETRY_MS", 2000, minimum=100)
+WEBMAIL_LIVE_FALLBACK_SECONDS = env_int("WEBMAIL_LIVE_FALLBACK_SECONDS", 60, minimum=1)
+
 # --- Trust list (directory/, CONFORMANCE.md TL1–TL6) ---------------------------------------
 # A file path or an https URL; fetched daily by beat (`manage.py refresh_trust_list`).
 TRUSTLIST_SOURCE = env_str(

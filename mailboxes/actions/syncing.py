@@ -41,8 +41,24 @@ def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
         except OperatorUnavailable:
             logger.warning("sync of mailbox %s failed in the request", mailbox.pk)
         return
-    if not claimed:
-        return
+    if claimed:
+        _enqueue(mailbox)
+
+
+def keep_fresh(mailbox: Mailbox) -> bool:
+    """What an open list's event stream asks at each heartbeat (webmail/push.py), instead of
+    the poll's `request_sync`: the mailbox stays watched (IDLE) and a worker syncs it at most
+    every SYNC_INTERVAL. False when only the person's own request can sync it (XOAUTH2): the
+    stream then tells the page to ask through `changes`, which syncs in the request."""
+    live.touch(mailbox.pk)
+    if not strategies.strategy_for(mailbox).background:
+        return False
+    if live.claim_sync(mailbox.pk):
+        _enqueue(mailbox)
+    return True
+
+
+def _enqueue(mailbox: Mailbox) -> None:
     try:
         queue.later(queue.SYNC_MAILBOX, mailbox.pk)
     except OperationalError:

@@ -1,7 +1,9 @@
 """What changed, and who is looking: a little Redis state shared by the web processes, the
 Celery workers and the IDLE watcher.
 
-- A version number per mailbox, bumped whenever its cache changes; open pages poll it.
+- A version number per mailbox, bumped whenever its cache changes, and published on the
+  mailbox's channel with the other notices an open page listens to (webmail/push.py): a
+  sync's progress, a change of someone's access.
 - The mailboxes people have open (a sorted set by last view); the watcher holds IDLE on them.
 - Sync requests, de-duplicated: one task per mailbox per SYNC_INTERVAL however many pages ask.
 """
@@ -11,9 +13,11 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+from redis.commands.core import Script
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +41,83 @@ def locks() -> redis.Redis:
     return _client(settings.LOCKS_REDIS_URL)
 
 
+def version_key(mailbox_id: int) -> str:
+    return f"webmail:version:{mailbox_id}"
+
+
 def version(mailbox_id: int) -> int:
-    return int(client().get(f"webmail:version:{mailbox_id}") or 0)
+    return int(client().get(version_key(mailbox_id)) or 0)
+
+
+# INCR and PUBLISH in one step: listeners see the versions in the order they were made, and
+# no bump is counted without its notice going out.
+_BUMP = (
+    """local v = redis.call('INCR', KEYS[1]) redis.call('PUBLISH', ARGV[1], 'v:' .. v) return v"""
+)
+
+
+def channel(mailbox_id: int) -> str:
+    """Where the mailbox's notices are published (Redis pub/sub: nothing is kept, a page that
+    was not listening catches up from `version`). Channels belong to the whole Redis server,
+    not to a database: the name carries REDIS_URL's database, so that two sites (or test
+    suites) on one server, each in its own database, never hear each other's mailboxes."""
+    db = client().connection_pool.connection_kwargs.get("db", 0)
+    return f"webmail:{db}:live:{mailbox_id}"
 
 
 def bump(mailbox_id: int) -> int:
-    return int(client().incr(f"webmail:version:{mailbox_id}"))
+    script = _bump_script(client())
+    return int(script(keys=[version_key(mailbox_id)], args=[channel(mailbox_id)]))
+
+
+@functools.cache
+def _bump_script(connection: redis.Redis) -> Script:
+    return connection.register_script(_BUMP)
+
+
+def progress(mailbox_id: int) -> None:
+    """A running sync moved on (a chunk indexed, or it failed): pages showing its progress
+    redraw. The version does not move: a sync's chunks never bump it (see rows_of)."""
+    client().publish(channel(mailbox_id), "sync")
+
+
+def access_changed(mailbox_id: int, person_id: int) -> None:
+    """Someone's delegation on the mailbox changed: their open streams check their right
+    to read again (and end if it is gone)."""
+    client().publish(channel(mailbox_id), f"access:{person_id}")
+
+
+def session_ended(mailbox_ids: list[int], token: str) -> None:
+    """A session ended (logged out): its streams on these mailboxes end at once."""
+    with client().pipeline(transaction=False) as pipe:
+        for mailbox_id in mailbox_ids:
+            pipe.publish(channel(mailbox_id), f"end:{token}")
+        pipe.execute()
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One published notice: `version` (the mailbox changed, now at `value`), `sync`
+    (progress), `access` (`value`: whose) or `end` (`token`: the session that ended)."""
+
+    kind: str
+    value: int = 0
+    token: str = ""
+
+
+def notice(data: bytes | str) -> Notice | None:
+    text = data.decode() if isinstance(data, bytes) else data
+    kind, _, value = text.partition(":")
+    if kind == "v" and value.isdigit():
+        return Notice("version", int(value))
+    if kind == "sync":
+        return Notice("sync")
+    if kind == "access" and value.isdigit():
+        return Notice("access", int(value))
+    if kind == "end" and value:
+        return Notice("end", token=value)
+    logger.warning("unknown live notice %r", text[:40])
+    return None
 
 
 def touch(mailbox_id: int) -> None:

@@ -123,6 +123,7 @@ def fetch_new(client: IMAPClient, folder: Folder, uids: list[int]) -> Added:
             stored = store(folder, [message for message, _ in built])
             search.store({stored[uid]: text for uid, text in texts.items() if uid in stored})
             SyncState.objects.filter(mailbox=folder.mailbox).update(done=F("done") + len(built))
+        live.progress(folder.mailbox_id)  # pages showing the progress redraw
         rows = [message for message, _ in built]
         added.count += len(rows)
         added.with_documents += [row.uid for row in rows if row.has_xdm]
@@ -414,6 +415,7 @@ def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResul
         SyncState.objects.filter(mailbox=mailbox).update(
             error=str(exc)[:200], error_at=timezone.now()
         )
+        live.progress(mailbox.pk)  # the page says the operator is unreachable
         audit.record(
             None,
             "mailbox.sync",

@@ -1,6 +1,90 @@
-// The open list is redrawn by htmx when the mailbox changes (mail/listing.html). A redraw
-// replaces the elements, so the keyboard focus would fall to <body>: keep it on the same
-// control (same id, same link, same button), or on the list's heading if that one is gone.
+// The open list is redrawn when the mailbox changes. The server says so on the list's event
+// stream (one EventSource per tab, webmail/push.py): "changed" (its version moved) or
+// "progress" (a sync moved on; at most one redraw a second), and the list is then asked
+// anew through `changes` (204 when nothing changed for this page); "ended" (the session
+// ended: the page goes where it says, the login page saying why). Without the stream
+// (no EventSource, the events server unreachable or refusing) the list is asked every
+// data-fallback seconds, and the stream tried again.
+(function () {
+  let source = null;
+  let busy = false;
+  let again = false;
+  let lastAsk = 0;
+  let later = null;
+  let poll = null;
+
+  function live() {
+    return document.querySelector("#listing .live");
+  }
+
+  function ask() {
+    const element = live();
+    if (!element || !window.htmx) return;
+    if (busy) {
+      again = true;
+      return;
+    }
+    busy = true;
+    again = false;
+    lastAsk = Date.now();
+    // Not before htmx has settled the swap (20 ms), so the focus below is put back first.
+    const done = () => setTimeout(() => {
+      busy = false;
+      if (again) ask();
+    }, 100);
+    htmx.ajax("GET", element.dataset.changes, { source: element, target: "#listing", swap: "outerHTML" })
+      .then(done, done);
+  }
+
+  function progress() {
+    const wait = lastAsk + 1000 - Date.now();
+    if (wait <= 0) ask();
+    else if (!later) later = setTimeout(() => { later = null; ask(); }, wait);
+  }
+
+  function slowPoll(on) {
+    if (on && !poll) {
+      const element = live();
+      const seconds = Number(element && element.dataset.fallback) || 60;
+      poll = setInterval(() => {
+        ask();
+        if (!source || source.readyState === EventSource.CLOSED) connect();
+      }, seconds * 1000);
+    } else if (!on && poll) {
+      clearInterval(poll);
+      poll = null;
+    }
+  }
+
+  function connect() {
+    const element = live();
+    if (!element) return;
+    if (!window.EventSource) {
+      slowPoll(true);
+      return;
+    }
+    if (source) source.close();
+    source = new EventSource(element.dataset.events);
+    source.addEventListener("open", () => slowPoll(false));
+    source.addEventListener("changed", ask);
+    source.addEventListener("progress", progress);
+    source.addEventListener("ended", (event) => {  // the session ended: to the login page
+      source.close();
+      if (event.data.startsWith("/") && !event.data.startsWith("//")) window.location.assign(event.data);
+    });
+    source.addEventListener("error", (event) => {
+      if (event.target !== source) return;  // one we replaced
+      slowPoll(true);  // meanwhile: the browser retries on its own unless refused
+      if (source.readyState === EventSource.CLOSED) ask();  // refused: a session ended?
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
+  else connect();
+})();
+
+// A redraw replaces the elements, so the keyboard focus would fall to <body>: keep it on the
+// same control (same id, same link, same button), or on the list's heading if that one is gone.
 (function () {
   let kept = null;
 

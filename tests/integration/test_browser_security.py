@@ -1,5 +1,5 @@
 """Security behaviour that shows only in a real browser (Debian's headless Chromium): the idle
-lock under the list's poll, the CSP on the application's pages."""
+lock under the list's event stream, the CSP on the application's pages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import time
 import pytest
 from django.contrib.sessions.backends.cache import SessionStore
 from playwright.sync_api import Browser, BrowserContext
+from pytest_django import Settings
 
+from mailboxes.mailcache import live
 from mailboxes.models import Mailbox
 from tests.conftest import client_for
 from tests.integration.helpers import synced
@@ -26,8 +28,11 @@ def logged_in(chromium: Browser, live_url: str, mailbox: Mailbox) -> tuple[Brows
 
 
 def test_an_open_list_locks_when_idle_and_shows_the_login_page(
-    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox], settings: Settings
 ) -> None:
+    """The list's event stream reads its session again at every heartbeat: idle, it ends,
+    its reconnection is refused and the page follows to the login page."""
+    settings.WEBMAIL_EVENTS_HEARTBEAT_SECONDS = 2
     mailbox = directory[JEANNE]
     synced(mailbox)
     context, key = logged_in(chromium, live_url, mailbox)
@@ -35,9 +40,9 @@ def test_an_open_list_locks_when_idle_and_shows_the_login_page(
     page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
     page.wait_for_selector("#listing .live", state="attached")
     store = SessionStore(session_key=key)
-    store[auth_session.SEEN] = time.time() - 31 * 60  # half an hour with only the poll running
+    store[auth_session.SEEN] = time.time() - 31 * 60  # half an hour with only the stream open
     store.save()
-    page.wait_for_url(f"{live_url}/login/?ended=idle", timeout=20000)  # the next poll
+    page.wait_for_url(f"{live_url}/login/?ended=idle", timeout=20000)  # the next heartbeat
     assert "inactivité" in page.content()
     context.close()
 
@@ -69,9 +74,12 @@ def test_the_main_pages_run_under_the_csp_without_a_violation_and_htmx_works(
         found = page.evaluate("window.__violations || []")
         return [*found, *(m for m in console if "Content Security Policy" in m)]
 
-    with page.expect_response(lambda r: "/changes/" in r.url, timeout=20000) as polled:
+    with page.expect_response(lambda r: "/events/" in r.url, timeout=20000) as stream:
         page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
-    assert polled.value.status in (200, 204)  # htmx runs: the live list asks for changes
+    assert stream.value.status == 200  # the live list's event stream, allowed by connect-src
+    with page.expect_response(lambda r: "/changes/" in r.url, timeout=20000) as polled:
+        live.bump(mailbox.pk)
+    assert polled.value.status == 200  # htmx runs: told by the stream, the list asks again
     assert page.evaluate("typeof htmx") == "object"
     assert violations() == []
     page.goto(f"{live_url}/mailbox/{mailbox.pk}/message/{uid}/?folder=INBOX")

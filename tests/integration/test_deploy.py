@@ -20,7 +20,9 @@ import yaml
 from django.conf import settings
 from django.db import connection
 
-from mailboxes.models import Mailbox, SyncState
+from mailboxes.mailcache import live as live_state
+from mailboxes.models import Mailbox, SyncState, User
+from tests.conftest import client_for
 from tests.integration.helpers import wait_until
 from webmail.celery import app as celery_app
 
@@ -54,9 +56,11 @@ def credentials(tmp_path: Path) -> Path:
     folder = tmp_path / "credentials"
     folder.mkdir()
     (folder / "django-secret-key").write_text(settings.SECRET_KEY)
-    keys = settings.WEBMAIL_CREDENTIAL_KEYS or [
-        (settings.DATA_DIR / "credential_keys").read_text().strip()
-    ]
+    from mailboxes import crypto
+
+    # The key generated into the data folder, made now if no test made it before (this file
+    # run alone).
+    keys = settings.WEBMAIL_CREDENTIAL_KEYS or [crypto._local_key().decode()]
     (folder / "credential-keys").write_text(",".join(keys))
     return folder
 
@@ -123,6 +127,50 @@ def test_the_web_unit_serves_the_site_behind_its_health_checks(
         login = requests.get(f"http://127.0.0.1:{port}/login/", timeout=10)
         assert login.status_code == 200 and "Pro Santé Connect" in login.text
         assert web.poll() is None
+
+
+def test_the_events_unit_streams_new_versions_and_stops_promptly_with_streams_open(
+    credentials: Path, tmp_path: Path, marie: User, marie_mailbox: Mailbox
+) -> None:
+    """The open lists' event streams (webmail/push.py) under the unit's uvicorn; a stop cuts
+    the open streams after the unit's grace period instead of waiting for them for ever."""
+    port = free_port()
+    log = tmp_path / "webmail-events.service.log"
+    with started(
+        "webmail-events.service", credentials, tmp_path, **{"--port 8001": f"--port {port}"}
+    ) as events:
+
+        def live() -> bool:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/healthz/live", timeout=5).ok
+            except requests.ConnectionError:
+                return False
+
+        assert wait_until(live, seconds=30), log.read_text()
+        url = f"http://127.0.0.1:{port}/mailbox/{marie_mailbox.pk}/events/"
+        version = live_state.version(marie_mailbox.pk)
+        session = client_for(marie).cookies["sessionid"].value
+        stream = requests.get(
+            url,
+            cookies={"sessionid": session},
+            headers={"Last-Event-ID": str(version)},
+            stream=True,
+            timeout=10,
+        )
+        assert stream.status_code == 200, log.read_text()
+        chunks = stream.iter_content(chunk_size=None)
+        assert next(chunks).startswith(b"retry: ")
+        live_state.bump(marie_mailbox.pk)
+        assert (
+            next(chunks) == f"id: {version + 1}\nevent: changed\ndata: {version + 1}\n\n".encode()
+        )
+        stopping = time.monotonic()
+        events.send_signal(signal.SIGTERM)
+        events.wait(timeout=20)
+        assert time.monotonic() - stopping < 15  # --timeout-graceful-shutdown 5
+        stream.close()
+    # uvicorn ends by its signal once shut down; systemd counts a SIGTERM exit as clean.
+    assert events.returncode in (0, -signal.SIGTERM), log.read_text()
 
 
 def test_the_worker_units_take_each_their_own_queue(
@@ -197,6 +245,9 @@ def test_compose_runs_the_units_commands() -> None:
         assert command[:6] == ["celery", "-A", "webmail", "worker", "-Q", queue]
     web_argv, _ = unit("webmail-web.service")
     assert services["web"]["command"][:2] == [Path(web_argv[0]).name, web_argv[1]]
+    events_argv, _ = unit("webmail-events.service")
+    assert services["events"]["command"][:2] == [Path(events_argv[0]).name, events_argv[1]]
+    assert "--timeout-graceful-shutdown" in services["events"]["command"]
     shards = sorted(s["command"][-1] for n, s in services.items() if n.startswith("watcher-"))
     assert shards == ["0/2", "1/2"]
     assert services["redis"]["command"][1:3] == ["--appendonly", "yes"]  # the queue survives

@@ -1,5 +1,6 @@
 """New mail reaches the open page: Postfix -> Dovecot -> IDLE watcher -> Celery worker ->
-cache -> the page's poll. All real: the worker runs on the Redis broker."""
+cache -> the page's `changes` request. All real: the worker runs on the Redis broker. (The
+event stream that tells the page to ask: tests/integration/test_push.py.)"""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ def test_new_mail_shows_in_the_open_page_within_seconds(
     client = client_for(marie)
     page = client.get(reverse("mail-folder", args=[marie_mailbox.pk]))
     html = page.content.decode()
-    poll = re.search(r'hx-get="([^"]+)"', html)
-    assert poll, "the page polls for changes"
+    poll = re.search(r'data-changes="([^"]+)"', html)
+    assert poll, "the page asks for changes (told by its event stream)"
     poll_url = poll.group(1).replace("&amp;", "&")
     assert client.get(poll_url).status_code == 204  # nothing new yet
     with pushing(marie_mailbox):

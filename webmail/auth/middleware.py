@@ -12,6 +12,7 @@ from mailboxes import audit
 from mailboxes.actions import sending
 from mailboxes.models import AuditEvent, User
 from mailboxes.operator import strategies
+from webmail import push
 from webmail.auth import session
 
 
@@ -69,12 +70,16 @@ class SessionPolicyMiddleware:
 def to_login_if_sent_there(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """login_required's redirect, for htmx, as a header it follows with the whole page: a
     session ended elsewhere (logged out in another tab) must not draw the login page into
-    the list polled every 2 s."""
+    the list. For the list's event stream, as an event the page follows (webmail/push.py)."""
     login = reverse("auth-login")
     location = response.get("Location", "") if response.status_code == 302 else ""
-    if location.split("?")[0] != login or request.headers.get("HX-Request") != "true":
+    if location.split("?")[0] != login or not (is_htmx(request) or push.wants_stream(request)):
         return response
-    return to_login(request, login)  # not ?next=: it names the polled fragment
+    return to_login(request, login)  # not ?next=: it names the fragment or the stream
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
 
 
 def is_background(request: HttpRequest) -> bool:
@@ -88,11 +93,15 @@ def is_background(request: HttpRequest) -> bool:
 
 def to_login(request: HttpRequest, url: str) -> HttpResponse:
     """A redirect; for htmx, a header it follows with the whole page (a plain redirect would
-    be followed by the XMLHttpRequest and the login page swapped into the list)."""
-    if request.headers.get("HX-Request") == "true":
+    be followed by the XMLHttpRequest and the login page swapped into the list); for the
+    list's event stream (whose EventSource would follow a redirect and fail on the page), an
+    event the page follows, so the login page still says why (?ended=idle)."""
+    if is_htmx(request):
         response = HttpResponse(status=204)
         response["HX-Redirect"] = url
         return response
+    if push.wants_stream(request):
+        return push.ended(url)
     return redirect(url)
 
 

@@ -8,12 +8,14 @@ and absolute limits and, for PSC, that PSC still accepts the session (CONF.10/11
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -89,6 +91,27 @@ def problem(request: HttpRequest, *, activity: bool = True) -> str | None:
     if activity and now - request.session[SEEN] > SEEN_RESOLUTION:
         request.session[SEEN] = now
     return None
+
+
+def next_check(data: SessionBase | Mapping[str, Any]) -> float:
+    """When (a time.time()) this session must go through `problem()` again: a request that
+    lasts (the list's event stream, which reads its session again at every heartbeat) ends
+    by then, and the browser's reconnection is checked like any request. The idle and
+    absolute limits, and PSC's access token falling due (its refresh is where PSC says
+    whether it still accepts the session)."""
+    limits = [
+        float(data.get(SEEN, 0)) + settings.WEBMAIL_IDLE_TIMEOUT,
+        float(data.get(STARTED, 0)) + settings.WEBMAIL_SESSION_MAX_AGE,
+    ]
+    tokens = data.get(TOKENS)
+    if tokens and tokens.get("refresh"):
+        limits.append(float(tokens["expires_at"]) - REFRESH_MARGIN)
+    return min(limits)
+
+
+def token(session_key: str) -> str:
+    """A session's name where others may see it (a Redis channel's notices): not its key."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:24]
 
 
 def refresh_if_due(request: HttpRequest, sub: str) -> bool:

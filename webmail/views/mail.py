@@ -7,6 +7,7 @@ import hashlib
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache as django_cache
 from django.http import Http404, HttpRequest, HttpResponse
@@ -101,8 +102,9 @@ def home(request: AuthedRequest) -> HttpResponse:
 
 @login_required
 def folder(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
-    """A folder's list, from the cache. The sync runs in the background; the page polls
-    `changes` and is redrawn when the cache has moved on."""
+    """A folder's list, from the cache. The sync runs in the background; the page listens to
+    the mailbox's event stream (views/events.py), asks `changes` when it says the cache has
+    moved on, and is redrawn."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     syncing.request_sync(mailbox)
     context = listing_context(request, mailbox)
@@ -115,10 +117,12 @@ def folder(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     return render(request, "mail/folder.html", context, status=503 if failed else 200)
 
 
-@session.background  # polled every 2 s: not the person's activity
+@session.background  # asked by the page on its own: not the person's activity
 @login_required
 def changes(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
-    """Polled by the open list (htmx): 204 while nothing changed, else the list redrawn."""
+    """Asked by the open list (htmx) when its event stream says something moved, or every
+    WEBMAIL_LIVE_FALLBACK_SECONDS without the stream: 204 while nothing changed for this
+    page, else the list redrawn."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     syncing.request_sync(mailbox)
     seen = request.GET.get("v", "")
@@ -155,6 +159,7 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "version": version,
         "selected": {u for u in map(uid_from, request.GET.getlist("uid")) if u},
         "live_query": live_query(request),
+        "live_fallback": settings.WEBMAIL_LIVE_FALLBACK_SECONDS,  # without the event stream
         "message_prefix": reverse("mail-folder", args=[mailbox.pk]) + "message/",
         "per_page": PER_PAGE,
         "compose_url": reverse("mail-compose", args=[mailbox.pk]),
