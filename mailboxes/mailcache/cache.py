@@ -241,6 +241,29 @@ def rows_before(folder: Folder, listing: Listing, key: str, row: MessageIndex) -
     )
 
 
+def neighbours(
+    mailbox: Mailbox, folder: str, uid: int, listing: Listing
+) -> tuple[int | None, int | None]:
+    """The UIDs listed just before and just after a message in this order (the reader's
+    "previous" and "next"), from the same index as the list; None at either end, or both
+    when the cache does not know the message. An unread-only list keeps its place for a
+    message that opening has just marked read."""
+    key = SORT_FIELDS.get(listing.sort, "date")
+    rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder)
+    row = rows.filter(uid=uid).only(key, "uid").first()
+    if row is None:
+        return None, None
+    if listing.unread_only:
+        rows = rows.filter(seen=False)
+    value = getattr(row, key)
+    greater = Q(**{f"{key}__gt": value}) | Q(**{key: value, "uid__gt": uid})
+    smaller = Q(**{f"{key}__lt": value}) | Q(**{key: value, "uid__lt": uid})
+    uids = rows.values_list("uid", flat=True)
+    above = uids.filter(greater).order_by(key, "uid").first()
+    below = uids.filter(smaller).order_by(f"-{key}", "-uid").first()
+    return (above, below) if listing.descending else (below, above)
+
+
 def position(before: QuerySet[Any], has_newer: bool) -> int:
     """1-based position of a page's first row ("1–50 sur 57"): 1 on the first page."""
     return before.count() + 1 if has_newer else 1

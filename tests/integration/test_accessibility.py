@@ -31,9 +31,11 @@ def violations(page: Page) -> list[str]:
 def test_no_page_has_any_accessibility_violation(
     chromium: Browser, live_url: str, directory: dict[str, Mailbox]
 ) -> None:
-    from tests.integration.helpers import synced
+    from tests.integration.helpers import deliver_to, synced
+    from tests.integration.test_browser_pane import mail
 
     mailbox = directory[JEANNE]
+    deliver_to(mailbox, mail("Pour l'accessibilité", "<p>Un <i>message</i>.</p>"))
     synced(mailbox)
     context = logged_in(chromium, live_url, mailbox, bypass_csp=True)  # axe is injected
     page = context.new_page()
@@ -60,6 +62,7 @@ def test_no_page_has_any_accessibility_violation(
     page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
     page.keyboard.press("?")  # the shortcuts' help, open
     report["shortcuts help"] = violations(page)
+    report |= reading_pane(page, live_url, mailbox)
     context.close()
     anonymous = chromium.new_context(locale="fr-FR", bypass_csp=True)
     login = anonymous.new_page()
@@ -68,3 +71,24 @@ def test_no_page_has_any_accessibility_violation(
         report[name] = violations(login)
     anonymous.close()
     assert {name: found for name, found in report.items() if found} == {}
+
+
+def reading_pane(page: Page, live_url: str, mailbox: Mailbox) -> dict[str, list[str]]:
+    """The reading pane on either side, empty and with a message in it."""
+    from tests.integration.helpers import deliver_to, synced
+    from tests.integration.test_browser_pane import mail
+
+    deliver_to(mailbox, mail("Pour le volet", "<p>Compte rendu <b>en HTML</b>.</p>"))
+    synced(mailbox)
+    report = {}
+    for layout in ("right", "below"):
+        assert mailbox.owner is not None
+        mailbox.owner.reading_pane = layout
+        mailbox.owner.save()
+        page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
+        report[f"pane {layout}, empty"] = violations(page)
+        page.click("#listing td.subject a:has-text('Pour le volet')")
+        page.wait_for_selector("#reader-pane #pane-subject")
+        page.wait_for_load_state("networkidle")
+        report[f"pane {layout}, a message"] = violations(page)
+    return report
