@@ -387,6 +387,12 @@ def after_keyword(mailbox: Mailbox, folder: str, uids: list[int], keyword: str, 
     live.bump(mailbox.pk)
 
 
+def message_ids(mailbox: Mailbox, folder: str, uids: list[int]) -> list[str]:
+    """The Message-IDs the cache knows for these messages (an empty one is left out)."""
+    rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid__in=uids)
+    return [found for found in rows.values_list("message_id", flat=True) if found]
+
+
 def after_removal(mailbox: Mailbox, folder: str, uids: list[int]) -> None:
     """Our own move or deletion, done at the operator: gone from this folder's list at once;
     the destination gets them at the next sync, which the action asks for."""

@@ -62,7 +62,7 @@ def test_no_page_has_any_accessibility_violation(
     page.goto(f"{live_url}/mailbox/{mailbox.pk}/")
     page.keyboard.press("?")  # the shortcuts' help, open
     report["shortcuts help"] = violations(page)
-    report |= reading_pane(page, live_url, mailbox)
+    report |= pane_and_toast(page, live_url, mailbox)
     context.close()
     anonymous = chromium.new_context(locale="fr-FR", bypass_csp=True)
     login = anonymous.new_page()
@@ -73,12 +73,13 @@ def test_no_page_has_any_accessibility_violation(
     assert {name: found for name, found in report.items() if found} == {}
 
 
-def reading_pane(page: Page, live_url: str, mailbox: Mailbox) -> dict[str, list[str]]:
-    """The reading pane on either side, empty and with a message in it."""
+def pane_and_toast(page: Page, live_url: str, mailbox: Mailbox) -> dict[str, list[str]]:
+    """The reading pane on either side with a message in it, and the undo toast."""
     from tests.integration.helpers import deliver_to, synced
     from tests.integration.test_browser_pane import mail
 
     deliver_to(mailbox, mail("Pour le volet", "<p>Compte rendu <b>en HTML</b>.</p>"))
+    deliver_to(mailbox, mail("Pour la corbeille"))
     synced(mailbox)
     report = {}
     for layout in ("right", "below"):
@@ -91,4 +92,8 @@ def reading_pane(page: Page, live_url: str, mailbox: Mailbox) -> dict[str, list[
         page.wait_for_selector("#reader-pane #pane-subject")
         page.wait_for_load_state("networkidle")
         report[f"pane {layout}, a message"] = violations(page)
+    page.click("#listing tr:has-text('Pour la corbeille') input[name=uid]")
+    page.click("#listing .bulk button[value=delete]")
+    page.wait_for_selector("#undo-toast:has-text('Message déplacé')")
+    report["undo toast"] = violations(page)
     return report

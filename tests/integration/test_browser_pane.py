@@ -1,4 +1,4 @@
-"""The reading pane in Debian's headless Chromium (issue 15): what only a
+"""The reading pane and the undo toast in Debian's headless Chromium (issue 15): what only a
 real browser shows (htmx, the keyboard focus, the body frame's height), with screenshots at
 phone and desktop widths kept as test artefacts."""
 
@@ -13,6 +13,7 @@ from mailboxes.models import AuditEvent, Mailbox
 from tests.integration.helpers import (
     SCREEN_SIZES,
     deliver_to,
+    in_folder,
     screenshot,
     synced,
     wait_until,
@@ -155,4 +156,52 @@ def test_the_pane_below_the_list_and_the_phone_which_opens_the_reader_page(
         "document.scrollingElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 1
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_deleted_message_comes_back_from_the_toast_with_z(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox], size: str
+) -> None:
+    mailbox = directory[JEANNE]
+    message = mail("Supprimé par mégarde")
+    deliver_to(mailbox, message)
+    synced(mailbox)
+    page = pane_page(chromium, live_url, mailbox, "right")
+    page.set_viewport_size(DESKTOP if size == "desktop" else PHONE)
+    page.reload()
+    page.keyboard.press("j")  # the newest: this one
+    page.keyboard.press("#")
+    page.wait_for_selector("#undo-toast:has-text('Message déplacé dans la corbeille.')")
+    assert not in_folder(mailbox, message["Message-ID"])
+    screenshot(page, f"undo-toast-{SCREEN_SIZES[size][0]}")
+    page.keyboard.press("z")
+    page.wait_for_selector(".banner:has-text('Annulé : le message est de retour')")
+    assert in_folder(mailbox, message["Message-ID"])
+    synced(mailbox)  # as the worker does: the list's next poll shows it again
+    page.wait_for_selector("#listing td.subject a:has-text('Supprimé par mégarde')")
+    assert not page.is_visible("#undo-toast")
+    page.context.close()
+
+
+def test_the_toast_goes_after_its_seconds_but_not_under_the_pointer(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    mailbox = directory[JEANNE]
+    for subject in ("Premier à archiver", "Second à archiver"):
+        deliver_to(mailbox, mail(subject))
+    synced(mailbox)
+    page = pane_page(chromium, live_url, mailbox, "off")
+    page.keyboard.press("j")
+    page.keyboard.press("e")
+    page.wait_for_selector("#undo-toast:has-text('Message archivé.')")
+    page.hover("#undo-toast")
+    page.wait_for_timeout(9000)
+    assert page.is_visible("#undo-toast")  # held while the pointer is on it
+    page.mouse.move(5, 5)  # the seconds it had left run again
+    page.locator("#undo-toast").wait_for(state="detached", timeout=10000)
+    page.keyboard.press("j")
+    page.keyboard.press("e")
+    page.locator("#undo-toast").wait_for()
+    page.locator("#undo-toast").wait_for(state="detached", timeout=12000)  # by itself
     page.context.close()

@@ -30,6 +30,7 @@ from webmail.auth import session
 from webmail.converters import uid_from
 from webmail.http import AuthedRequest
 from webmail.templatetags import triage as triage_tags
+from webmail.views import undo
 
 PER_PAGE = 50
 SORT_CHOICES = (
@@ -131,6 +132,7 @@ def folder(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     context |= {
         "reading_pane": request.user.reading_pane,
         "pane_choices": User.ReadingPane.choices,
+        "undo": undo.pending(request, mailbox),
     }
     return render(request, "mail/folder.html", context, status=503 if failed else 200)
 
