@@ -63,6 +63,7 @@ def test_no_page_has_any_accessibility_violation(
     page.keyboard.press("?")  # the shortcuts' help, open
     report["shortcuts help"] = violations(page)
     report |= pane_and_toast(page, live_url, mailbox)
+    report |= composer_states(page, live_url, mailbox)
     context.close()
     anonymous = chromium.new_context(locale="fr-FR", bypass_csp=True)
     login = anonymous.new_page()
@@ -96,4 +97,31 @@ def pane_and_toast(page: Page, live_url: str, mailbox: Mailbox) -> dict[str, lis
     page.click("#listing .bulk button[value=delete]")
     page.wait_for_selector("#undo-toast:has-text('Message déplacé')")
     report["undo toast"] = violations(page)
+    return report
+
+
+def composer_states(page: Page, live_url: str, mailbox: Mailbox) -> dict[str, list[str]]:
+    """The composer while files are dragged over it, and while they are sent."""
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/compose/")
+    page.evaluate(
+        """() => {
+          const files = new DataTransfer();
+          files.items.add(new File(["x"], "note.pdf", {type: "application/pdf"}));
+          document.getElementById("id_text").dispatchEvent(
+            new DragEvent("dragenter", {dataTransfer: files, bubbles: true}));
+        }"""
+    )
+    report = {"compose, files dragged over": violations(page)}
+    page.evaluate(
+        """() => {
+          document.getElementById("compose").classList.remove("dragging");
+          document.getElementById("upload-label").textContent = "Envoi des pièces jointes…";
+          document.getElementById("upload-progress").hidden = false;
+          document.getElementById("upload-bar").value = 40;
+          const error = document.getElementById("upload-error");
+          error.textContent = "Les pièces jointes n’ont pas pu être envoyées.";
+          error.hidden = false;
+        }"""
+    )
+    report["compose, files being sent"] = violations(page)
     return report
