@@ -205,3 +205,36 @@ def test_the_toast_goes_after_its_seconds_but_not_under_the_pointer(
     page.locator("#undo-toast").wait_for()
     page.locator("#undo-toast").wait_for(state="detached", timeout=12000)  # by itself
     page.context.close()
+
+
+def test_the_same_origin_body_frame_still_runs_no_script_in_the_pane_or_the_page(
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox]
+) -> None:
+    """The frame is same-origin only to be measured: a hostile message's scripts, handlers,
+    javascript: links and remote requests stay dead, in the pane as on the page."""
+    from tests.integration.test_reader_and_actions import hostile_message
+
+    mailbox = directory[JEANNE]
+    uid = deliver_to(mailbox, hostile_message())
+    synced(mailbox)
+    page = pane_page(chromium, live_url, mailbox, "right")
+    requests: list[str] = []
+    page.context.on("request", lambda request: requests.append(request.url))
+    page.click(subject_link(page, uid))
+    page.wait_for_selector("#reader-pane iframe.body")
+    page.wait_for_load_state("networkidle")
+    for opened in ("pane", "page"):
+        frame = page.locator("iframe.body")
+        assert "Ordonnance" in page.frame_locator("iframe.body").locator("body").inner_text()
+        tokens = frame.evaluate("f => Array.from(f.sandbox)")
+        assert "allow-scripts" not in tokens and "allow-same-origin" in tokens, opened
+        page.frame_locator("iframe.body").locator("a:has-text('lien')").click(force=True)
+        page.wait_for_timeout(300)
+        for child in page.frames:
+            assert child.evaluate("window.pwned") is None, opened
+        if opened == "pane":
+            page.goto(f"{live_url}/mailbox/{mailbox.pk}/message/{uid}/?folder=INBOX")
+            page.wait_for_load_state("networkidle")
+    outside = [u for u in requests if not u.startswith(live_url) and not u.startswith("data:")]
+    assert outside == [], outside
+    page.context.close()
