@@ -4,6 +4,7 @@ person still allowed to move them, once, and audited."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -13,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django import Settings
 
 from mailboxes.models import AuditEvent, Delegation, Mailbox, User
 from mailboxes.operator import imap
@@ -198,3 +200,20 @@ def test_deleting_for_good_in_the_trash_asks_first_and_offers_no_undo(
     ).content.decode()
     assert 'id="undo-toast"' not in done  # nothing to undo: it is gone for good
     assert not in_folder(jeanne_mailbox, message["Message-ID"], folder="Trash")
+
+
+def test_an_undo_the_operator_cannot_do_says_so_and_is_audited_as_an_error(
+    jeanne: User, jeanne_mailbox: Mailbox, settings: Settings
+) -> None:
+    message = note("Pendant une panne")
+    uid = deliver_to(jeanne_mailbox, message)
+    synced(jeanne_mailbox)
+    client = client_for(jeanne)
+    _, token = toast_of(act(client, jeanne_mailbox, [uid], "delete"))
+    settings.OPERATOR_IMAP_PORT = 1
+    page = undone(client, jeanne_mailbox, token)
+    assert '<div class="banner error" role="alert">Le déplacement n’a pas pu être annulé' in page
+    assert "Les messages sont toujours dans « Corbeille »." in page
+    assert AuditEvent.objects.get(action="message.undo").outcome == "error"
+    settings.OPERATOR_IMAP_PORT = int(os.environ["OPERATOR_IMAP_PORT"])
+    assert in_folder(jeanne_mailbox, message["Message-ID"], folder="Trash")

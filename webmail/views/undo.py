@@ -9,12 +9,12 @@ for good in the Trash cannot be undone: it asks first (webmail.views.actions).""
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 from django.contrib import messages as notices
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -48,7 +48,7 @@ def offer(request: HttpRequest, mailbox: Mailbox, moved: messages.Moved) -> None
         "uidvalidity": moved.uidvalidity,
         "uids": moved.uids,
         "count": moved.count,
-        "at": time.time(),
+        "at": timezone.now().timestamp(),
     }
 
 
@@ -62,7 +62,7 @@ def pending(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | None:
     kept = request.session.get(SESSION_KEY)
     if not kept or kept.get("mailbox") != mailbox.pk:
         return None
-    left = SHOWN_SECONDS - (time.time() - kept["at"])
+    left = SHOWN_SECONDS - (timezone.now().timestamp() - kept["at"])
     if left <= 0:
         return None
     return {"token": kept["token"], "text": said(mailbox, kept), "seconds": max(round(left), 3)}
@@ -100,7 +100,7 @@ def undo_move(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         notices.info(request, _("There is nothing to undo."))
         return back(request, mailbox, "INBOX")
     del request.session[SESSION_KEY]  # once
-    if time.time() - kept["at"] > KEPT_SECONDS:
+    if timezone.now().timestamp() - kept["at"] > KEPT_SECONDS:
         notices.info(request, _("Too late to undo: the move was made a while ago."))
         return back(request, mailbox, kept["source"])
     moved = messages.Moved(
