@@ -73,6 +73,10 @@
       .then(() => {
         pane.removeAttribute("aria-busy");
         pane.scrollTop = 0;
+        // Opened, it is read (the reader marked it): its row says so at once, as the list
+        // drawn anew would (opening does not redraw the others' lists: issue 17).
+        const row = pane.querySelector("#pane-subject") && rowOf(opened);
+        if (row) row.classList.remove("unread");
         if (!refocus) return;
         const again = refocus.id && pane.querySelector("#" + CSS.escape(refocus.id));
         (again || pane.querySelector("#pane-subject") || pane).focus({ preventScroll: true });

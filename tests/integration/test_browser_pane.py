@@ -82,6 +82,8 @@ def test_the_reading_pane_opens_messages_beside_the_list_from_the_mouse_and_keyb
     page.click(subject_link(page, uids["long"]))
     page.wait_for_selector("#reader-pane #pane-subject:has-text('Compte rendu long')")
     assert page.url == listed  # no page load: the list stays as it was
+    # Read, and shown so in the list at once (no redraw of the list comes for an opening).
+    page.wait_for_selector(f"#listing tr:not(.unread):has(a[href*='/message/{uids['long']}/'])")
     assert f"/message/{uids['long']}/" in focused_href(page)  # the focus stays on the row
     assert page.is_visible(f"#listing tr.open-row a[href*='/message/{uids['long']}/']")
     frame = page.locator("#reader-pane iframe.body")
