@@ -242,17 +242,22 @@ def rows_before(folder: Folder, listing: Listing, key: str, row: MessageIndex) -
 
 
 def neighbours(
-    mailbox: Mailbox, folder: str, uid: int, listing: Listing
+    mailbox: Mailbox, folder: str, uid: int, listing: Listing, row: MessageIndex | None = None
 ) -> tuple[int | None, int | None]:
     """The UIDs listed just before and just after a message in this order (the reader's
     "previous" and "next"), from the same index as the list; None at either end, or both
-    when the cache does not know the message. An unread-only list keeps its place for a
-    message that opening has just marked read."""
+    when the cache does not know the message. `row`: its row, when the caller has it. An
+    unread-only list keeps its place for a message that opening has just marked read."""
     key = SORT_FIELDS.get(listing.sort, "date")
-    rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder)
-    row = rows.filter(uid=uid).only(key, "uid").first()
+    if row is None:
+        row = (
+            MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid)
+            .only(key, "uid", "folder_id")
+            .first()
+        )
     if row is None:
         return None, None
+    rows = MessageIndex.objects.filter(folder_id=row.folder_id)
     if listing.unread_only:
         rows = rows.filter(seen=False)
     value = getattr(row, key)

@@ -92,7 +92,11 @@ def unavailable(request: HttpRequest, mailbox: Mailbox, folder: str) -> HttpResp
 
 
 def places(
-    request: HttpRequest, mailbox: Mailbox, folder: str, uid: int | None
+    request: HttpRequest,
+    mailbox: Mailbox,
+    folder: str,
+    uid: int | None,
+    row: MessageIndex | None = None,
 ) -> dict[str, object]:
     """Where the reader leads: back to the list as it was shown (order, filter), and the
     messages listed just before and after this one there."""
@@ -102,7 +106,7 @@ def places(
     found: dict[str, object] = {"list_url": f"{prefix}?{query}"}
     if uid is None:
         return found
-    previous, following = cache.neighbours(mailbox, folder, uid, listing)
+    previous, following = cache.neighbours(mailbox, folder, uid, listing, row)
     found["message_url"] = f"{prefix}message/{uid}/?{query}"
     found["previous_url"] = f"{prefix}message/{previous}/?{query}" if previous else ""
     found["next_url"] = f"{prefix}message/{following}/?{query}" if following else ""
@@ -167,7 +171,7 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "triage": triage.panel_of_message(request, mailbox, row.thread_key if row else ""),
         "documents": kept.documents,  # XDM-R11, HDR-IN, PAT4
     }
-    return reader_page(request, context | places(request, mailbox, folder, uid))
+    return reader_page(request, context | places(request, mailbox, folder, uid, row))
 
 
 def mdn_offer(
