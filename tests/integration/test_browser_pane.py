@@ -143,6 +143,11 @@ def test_the_pane_below_the_list_and_the_phone_which_opens_the_reader_page(
     list_bottom = page.eval_on_selector("#bulk", "e => e.getBoundingClientRect().bottom")
     assert pane_top >= list_bottom  # under the list
     screenshot(page, "pane-below-1366")
+    page.goto(f"{live_url}/mailbox/{mailbox.pk}/message/{uids['long']}/?folder=INBOX")
+    frame = page.locator("iframe.body")
+    wait_until(lambda: frame.evaluate(FRAME_FITS)["height"] > 2000, seconds=10)
+    screenshot(page, "message-long-1366")  # the whole report in the page, no scroll bar inside
+    page.go_back()
     page.set_viewport_size(PHONE)  # no room for a pane: the reader's own page
     page.goto(page.url)
     assert not page.is_visible("#reader-pane")
@@ -151,7 +156,7 @@ def test_the_pane_below_the_list_and_the_phone_which_opens_the_reader_page(
     frame = page.locator("iframe.body")
     wait_until(lambda: frame.evaluate(FRAME_FITS)["height"] > 2000, seconds=10)
     assert page.is_visible("#message-next") and page.is_visible("#message-previous")
-    screenshot(page, "message-390")
+    screenshot(page, "message-long-390")
     page.keyboard.press("j")  # on a message's page: the next message
     page.wait_for_url(f"**/message/{uids['short']}/**")
     overflow = page.evaluate(

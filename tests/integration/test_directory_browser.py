@@ -113,10 +113,16 @@ def test_the_suggestions_stay_closed_once_an_address_is_chosen_whatever_comes_la
 def test_the_trust_marks_sit_under_the_to_field_not_below_the_checkboxes(
     composer: Page,
 ) -> None:
+    from tests.integration.helpers import SCREEN_SIZES, screenshot
+
+    width, height = SCREEN_SIZES["desktop"]
+    composer.set_viewport_size({"width": width, "height": height})
     to = composer.locator("#id_to")
-    to.fill(KARIM)
+    to.fill(f"{KARIM}, dr.house@gmail.com")
     to.dispatch_event("input")
     expect(composer.locator("#recipient-marks li.trusted")).to_contain_text(KARIM)
+    expect(composer.locator("#recipient-marks li.outside")).to_contain_text("dr.house@gmail.com")
+    screenshot(composer, f"compose-marks-{width}")
     marks = composer.locator("#recipient-marks").bounding_box()
     field, cc = to.bounding_box(), composer.locator("#id_cc").bounding_box()
     receipt = composer.locator("#id_request_dsn").bounding_box()
