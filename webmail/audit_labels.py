@@ -50,6 +50,7 @@ ACTIONS: dict[str, Promise] = {
     "message.send": _("Message sent"),
     "message.unflag": _("Flag removed"),
     "message.unread": _("Marked as unread"),
+    "message.undo": _("Move undone (messages put back)"),
     "operator.login": _("Login to the operator"),
     "otp.enrol": _("Authenticator app set up"),
     "session.end": _("Session ended"),

@@ -46,6 +46,9 @@ class Shape:
     in_drafts: bool
     shows_recipients: bool
     selected: Collection[int]
+    # The list's own query (folder, order, filter), carried by its links so that the reader's
+    # previous/next walk the list as shown (webmail.views.mail.list_query); else the folder.
+    list_query: str = ""
 
 
 def render(
@@ -67,6 +70,7 @@ def render(
         "closed": _("the patient cannot reply"),
     }
     folder_query = escape(quote(shape.folder, safe="/"))
+    query = escape(shape.list_query) if shape.list_query else f"folder={folder_query}"
     state_template = get_template("triage/row_state.html") if triage else None
     out: list[str] = []
     for row in rows:
@@ -94,7 +98,7 @@ def render(
         if shape.in_drafts and shape.can_send:
             link = f"{escape(shape.compose_url)}?draft={row.uid}"
         else:
-            link = f"{escape(shape.message_prefix)}{row.uid}/?folder={folder_query}"
+            link = f"{escape(shape.message_prefix)}{row.uid}/?{query}"
         out.append(f'</td>\n  <td class="subject"><a href="{link}">{subject}</a>\n    ')
         state = triage.get(row.thread_key) if triage else None
         if (

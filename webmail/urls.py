@@ -17,9 +17,11 @@ from webmail.views import (
     events,
     health,
     mail,
+    preferences,
     reader,
     search,
     triage,
+    undo,
 )
 
 register_converter(UidConverter, "uid")
@@ -67,6 +69,8 @@ urlpatterns = [
     ),
     path("mailbox/<int:mailbox_id>/message/<uid:uid>/mdn/", reader.send_mdn, name="mail-mdn"),
     path("mailbox/<int:mailbox_id>/actions/", actions.messages_action, name="mail-actions"),
+    path("mailbox/<int:mailbox_id>/actions/undo/", undo.undo_move, name="mail-undo"),
+    path("preferences/reading-pane/", preferences.reading_pane, name="mail-reading-pane"),
     path("mailbox/<int:mailbox_id>/compose/", compose.compose, name="mail-compose"),
     path("mailbox/<int:mailbox_id>/outbox/", compose.outbox_page, name="mail-outbox"),
     path("mailbox/<int:mailbox_id>/drafts/save/", compose.save_draft, name="mail-draft"),

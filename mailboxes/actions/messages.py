@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mailboxes import audit
@@ -38,6 +39,19 @@ def _audited(
     return audit.Recorder(person, action, mailbox=mailbox, target=target, request=request)
 
 
+@dataclass(frozen=True)
+class Moved:
+    """Messages an action put in another folder, and what undoing it needs: their UIDs in
+    the destination (the server's COPYUID, else found by Message-ID) under its UIDVALIDITY."""
+
+    action: str
+    source: str
+    destination: str
+    uidvalidity: int | None
+    uids: list[int]
+    count: int
+
+
 def do_message_action(
     person: User,
     mailbox: Mailbox,
@@ -46,9 +60,10 @@ def do_message_action(
     uids: list[int],
     destination: str = "",
     request: HttpRequest | None = None,
-) -> str:
-    """Apply one of ACTIONS to the messages; returns what was done. Raises BadRequest (no
-    destination) or OperatorUnavailable/OperatorRefused, audited either way."""
+) -> Moved | None:
+    """Apply one of ACTIONS to the messages; for a move, where they went (None for a flag).
+    Raises BadRequest (no destination) or OperatorUnavailable/OperatorRefused, audited
+    either way."""
     with _audited(person, f"message.{action}", mailbox, f"{folder}/{','.join(map(str, uids))}",
                   request) as event:  # fmt: skip
         if action in FLAGS:
@@ -56,7 +71,7 @@ def do_message_action(
             imap.set_flag(mailbox, folder, uids, flag, on)
             cache.after_flags(mailbox, folder, uids, **{CACHED_FLAGS[flag]: on})
             event.response = action
-            return action
+            return None
         if action in SPECIAL_MOVES:
             destination = imap.special_folder(mailbox, SPECIAL_MOVES[action]) or ""
         if not destination or destination == folder:
@@ -65,11 +80,37 @@ def do_message_action(
             destination = check_folder(destination)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
-        imap.move(mailbox, folder, uids, destination)
+        message_ids = cache.message_ids(mailbox, folder, uids)  # before the rows go
+        copied = imap.move(mailbox, folder, uids, destination)
         cache.after_removal(mailbox, folder, uids)
         syncing.request_sync(mailbox, force=True)  # the destination shows them then
         event.response = f"move to {destination}"
-        return event.response
+        uidvalidity, moved = copied.uidvalidity, sorted(copied.uids.values())
+        if not moved and message_ids:  # a server without UIDPLUS: look for them
+            with contextlib.suppress(OperatorUnavailable):
+                uidvalidity, moved = imap.uids_by_message_id(mailbox, destination, message_ids)
+        return Moved(action, folder, destination, uidvalidity, moved, len(uids))
+
+
+def do_undo_move(
+    person: User, mailbox: Mailbox, moved: Moved, request: HttpRequest | None = None
+) -> int:
+    """Put moved messages back where they were ("Annuler", a few seconds after a move or a
+    deletion to the Trash; the caller has checked access again and the offer's age). Only
+    if the destination still has the UIDVALIDITY the move saw; messages moved on from
+    there meanwhile stay where they are. Returns how many came back; audited either way."""
+    listed = ",".join(map(str, moved.uids))
+    target = f"{moved.destination}/{listed} -> {moved.source}"
+    with _audited(person, "message.undo", mailbox, target[:500], request) as event:
+        if not moved.uids or moved.uidvalidity is None:
+            raise BadRequest("nothing known to move back")
+        back = imap.move(
+            mailbox, moved.destination, moved.uids, moved.source, uidvalidity=moved.uidvalidity
+        )
+        cache.after_removal(mailbox, moved.destination, moved.uids)
+        syncing.request_sync(mailbox, force=True)  # the source lists them again then
+        event.response = f"{len(back.uids)} back in {moved.source}"
+        return len(back.uids)
 
 
 def do_delete_for_good(

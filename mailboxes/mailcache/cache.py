@@ -241,6 +241,34 @@ def rows_before(folder: Folder, listing: Listing, key: str, row: MessageIndex) -
     )
 
 
+def neighbours(
+    mailbox: Mailbox, folder: str, uid: int, listing: Listing, row: MessageIndex | None = None
+) -> tuple[int | None, int | None]:
+    """The UIDs listed just before and just after a message in this order (the reader's
+    "previous" and "next"), from the same index as the list; None at either end, or both
+    when the cache does not know the message. `row`: its row, when the caller has it. An
+    unread-only list keeps its place for a message that opening has just marked read."""
+    key = SORT_FIELDS.get(listing.sort, "date")
+    if row is None:
+        row = (
+            MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid)
+            .only(key, "uid", "folder_id")
+            .first()
+        )
+    if row is None:
+        return None, None
+    rows = MessageIndex.objects.filter(folder_id=row.folder_id)
+    if listing.unread_only:
+        rows = rows.filter(seen=False)
+    value = getattr(row, key)
+    greater = Q(**{f"{key}__gt": value}) | Q(**{key: value, "uid__gt": uid})
+    smaller = Q(**{f"{key}__lt": value}) | Q(**{key: value, "uid__lt": uid})
+    uids = rows.values_list("uid", flat=True)
+    above = uids.filter(greater).order_by(key, "uid").first()
+    below = uids.filter(smaller).order_by(f"-{key}", "-uid").first()
+    return (above, below) if listing.descending else (below, above)
+
+
 def position(before: QuerySet[Any], has_newer: bool) -> int:
     """1-based position of a page's first row ("1–50 sur 57"): 1 on the first page."""
     return before.count() + 1 if has_newer else 1
@@ -362,6 +390,12 @@ def after_keyword(mailbox: Mailbox, folder: str, uids: list[int], keyword: str, 
         if keywords != row.keywords:
             MessageIndex.objects.filter(pk=row.pk).update(keywords=keywords)
     live.bump(mailbox.pk)
+
+
+def message_ids(mailbox: Mailbox, folder: str, uids: list[int]) -> list[str]:
+    """The Message-IDs the cache knows for these messages (an empty one is left out)."""
+    rows = MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid__in=uids)
+    return [found for found in rows.values_list("message_id", flat=True) if found]
 
 
 def after_removal(mailbox: Mailbox, folder: str, uids: list[int]) -> None:

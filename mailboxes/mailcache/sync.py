@@ -39,6 +39,7 @@ from mailboxes import audit, hooks, signals
 from mailboxes.mailcache import indexing, live, search
 from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, MessageText, SyncState
 from mailboxes.operator import imap
+from mailboxes.operator.imap import uid_set
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -224,18 +225,6 @@ def deleted(rows: QuerySet[MessageIndex]) -> int:
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM mailboxes_messageindex WHERE id IN ({sql})", params)  # noqa: S608
             return int(cursor.rowcount)
-
-
-def uid_set(text: str) -> list[int]:
-    """'1:3,7' -> [1, 2, 3, 7] (RFC 3501 sequence set of UIDs, no '*')."""
-    uids: list[int] = []
-    for item in text.split(","):
-        if ":" in item:
-            low, high = sorted(int(x) for x in item.split(":"))
-            uids.extend(range(low, high + 1))
-        elif item.strip().isdigit():
-            uids.append(int(item))
-    return uids
 
 
 def examine_qresync(

@@ -23,6 +23,18 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]  # django-otp 
         _("national identifier (SubjectNameID)"), max_length=32, unique=True, null=True, blank=True
     )
 
+    class ReadingPane(models.TextChoices):
+        """Where the lists open a message: on its own page, or in a pane beside or under
+        the list. A person's choice, kept here so that it follows them to any browser."""
+
+        OFF = "off", _("No reading pane")
+        RIGHT = "right", _("Reading pane on the right")
+        BELOW = "below", _("Reading pane below")
+
+    reading_pane = models.CharField(
+        _("reading pane"), max_length=8, choices=ReadingPane.choices, default=ReadingPane.OFF
+    )
+
     objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]  # stubs want Self
 
     def __str__(self) -> str:

@@ -345,16 +345,74 @@ def add_keywords(mailbox: Mailbox, folder: str, by_keyword: dict[str, list[int]]
             client.add_flags(uids, [keyword.encode()])
 
 
-def move(mailbox: Mailbox, folder: str, uids: list[int], target: str) -> None:
-    """MOVE (RFC 6851) when offered, else COPY + \\Deleted + UID EXPUNGE of those UIDs."""
+def uid_set(text: str) -> list[int]:
+    """'1:3,7' -> [1, 2, 3, 7] (RFC 3501 sequence set of UIDs, no '*')."""
+    uids: list[int] = []
+    for item in text.split(","):
+        if ":" in item:
+            low, high = sorted(int(x) for x in item.split(":"))
+            uids.extend(range(low, high + 1))
+        elif item.strip().isdigit():
+            uids.append(int(item))
+    return uids
+
+
+@dataclass(frozen=True)
+class Copied:
+    """Where a move put the messages: the target's UIDVALIDITY and each UID's new UID there,
+    from the server's COPYUID (RFC 4315 UIDPLUS); empty when it gave none."""
+
+    uidvalidity: int | None
+    uids: dict[int, int]
+
+
+def copied(answers: list[bytes | str]) -> Copied:
+    """The COPYUID response codes of a MOVE (sent untagged, RFC 6851 §4.3) or a COPY (in
+    the tagged answer), as imaplib collects them: 'uidvalidity source-set target-set'."""
+    uidvalidity: int | None = None
+    pairs: dict[int, int] = {}
+    for answer in answers:
+        text = answer.decode() if isinstance(answer, bytes) else str(answer)
+        parts = text.split()
+        if len(parts) != 3 or not parts[0].isdigit():
+            continue
+        uidvalidity = int(parts[0])
+        pairs.update(zip(uid_set(parts[1]), uid_set(parts[2]), strict=False))
+    return Copied(uidvalidity, pairs)
+
+
+def move(
+    mailbox: Mailbox, folder: str, uids: list[int], target: str, uidvalidity: int | None = None
+) -> Copied:
+    """MOVE (RFC 6851) when offered, else COPY + \\Deleted + UID EXPUNGE of those UIDs; where
+    they went. With `uidvalidity`, only if `folder` still has it (an undo: UIDs from an
+    earlier answer mean nothing once the folder was rebuilt)."""
     with pooled_session(mailbox) as client:
-        client.select_folder(check_folder(folder))
+        selected = client.select_folder(check_folder(folder))
+        if uidvalidity is not None and selected.get(b"UIDVALIDITY") != uidvalidity:
+            raise OperatorRefused(f"UIDVALIDITY of {folder!r} changed")
+        untagged = client._imap.untagged_responses
+        untagged.pop("COPYUID", None)
         if b"MOVE" in client.capabilities():
             client.move(uids, check_folder(target))
         else:
             client.copy(uids, check_folder(target))
             client.delete_messages(uids)
             client.uid_expunge(uids)
+        return copied(untagged.pop("COPYUID", []))
+
+
+def uids_by_message_id(
+    mailbox: Mailbox, folder: str, message_ids: list[str]
+) -> tuple[int | None, list[int]]:
+    """The folder's UIDVALIDITY and the UIDs of the messages with these Message-IDs: where a
+    move put them when the server said nothing (no UIDPLUS)."""
+    found: set[int] = set()
+    with pooled_session(mailbox) as client:
+        selected = client.select_folder(check_folder(folder), readonly=True)
+        for message_id in message_ids[:50]:
+            found.update(client.search(["HEADER", "Message-ID", message_id]))
+    return selected.get(b"UIDVALIDITY"), sorted(found)
 
 
 def expunge_all(mailbox: Mailbox, folder: str) -> int:

@@ -25,7 +25,10 @@
     const typed = () => input.value.split(",").pop().trim();
     const options = () => Array.from(list.children);
 
+    // Closing also forgets the suggestions still on their way: an answer arriving after the
+    // address was chosen (or the field left) never opens the list again.
     function close() {
+      asked += 1;
       list.hidden = true;
       list.replaceChildren();
       active = -1;
@@ -105,6 +108,12 @@
       });
       if (!response.ok || mine !== asked) return;
       const { results } = await response.json();
+      if (mine !== asked || document.activeElement !== input || typed() !== term) return;
+      // The address typed in full: nothing left to suggest (its ✓/⚠ shows below the field).
+      if (results.some((r) => r.address.toLowerCase() === term.toLowerCase())) {
+        close();
+        return;
+      }
       list.replaceChildren(...results.map(option));
       active = -1;
       list.hidden = !results.length;
@@ -124,7 +133,10 @@
       else return;
       event.preventDefault();
     });
-    input.addEventListener("blur", () => setTimeout(close, 150));
+    input.addEventListener("blur", () => {
+      clearTimeout(timer);
+      setTimeout(close, 150);
+    });
   }
 
   for (const id of ["id_to", "id_cc", "id_bcc"]) {

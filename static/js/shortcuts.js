@@ -27,6 +27,8 @@
     next.classList.add("current-row");
     const link = next.querySelector("td.subject a");
     if (link) link.focus();
+    // The reading pane (pane.js) opens what j/k reach.
+    next.dispatchEvent(new CustomEvent("webmail:current-row", { bubbles: true }));
   }
 
   function rowOf(element) {
@@ -50,8 +52,11 @@
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
     const key = event.key;
     if (key === "?") return help(), event.preventDefault();
-    if (key === "j") return move(1), event.preventDefault();
-    if (key === "k") return move(-1), event.preventDefault();
+    // In a list, j/k move through it; on a message's page they lead to the next or
+    // previous message (its links carry data-shortcut).
+    if ((key === "j" || key === "k") && rows().length) {
+      return move(key === "j" ? 1 : -1), event.preventDefault();
+    }
     if (key === "/") {
       const search = document.getElementById("search-q");
       if (search) search.focus(), event.preventDefault();

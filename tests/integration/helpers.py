@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from django.conf import settings
@@ -21,6 +23,9 @@ from mailboxes.mailcache.watcher import Watcher
 from mailboxes.models import Mailbox
 from mailboxes.operator.imap import imap_session
 from mailboxes.operator.strategies import smtp_login
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ACCOUNTS = {
     "marie": "f:3c8e8f0a-2b51-4c1e-9d3e-5b1f1c0d7a11:810101234567",
@@ -149,3 +154,17 @@ def lmtp_deliver(mailbox: Mailbox, raw: bytes, message_id: str) -> int:
         lmtp.sendmail("someone@hopital-c.mssante.test", [mailbox.address], raw)
     wait_until(lambda: in_folder(mailbox, message_id))
     return uid_of(mailbox, message_id)
+
+
+SCREEN_SIZES = {"phone": (390, 844), "desktop": (1366, 900)}
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Keep a screenshot as a test artefact: TEST_ARTEFACTS/screenshots/, by default the
+    work tree's test-artifacts/ (ignored by git), so a run leaves them for people to see."""
+    default = Path(__file__).resolve().parents[2] / "test-artifacts"
+    folder = Path(os.environ.get("TEST_ARTEFACTS") or default) / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -49,10 +49,16 @@ def test_a_live_redraw_keeps_the_keyboard_focus_and_logs_no_error(
 ) -> None:
     """Defect 10: the list redrawn under the person keeps the focus on the same row link
     (not <body>); the page's polls log no error, the favicon is found."""
+    from email.message import EmailMessage
+
     from mailboxes.mailcache import live
-    from tests.integration.helpers import synced, wait_until
+    from tests.integration.helpers import deliver_to, synced, wait_until
 
     mailbox = directory[JEANNE]
+    message = EmailMessage()  # a row to focus, whichever test ran before
+    message["Subject"] = "Redessiné sous vos yeux"
+    message.set_content("x")
+    deliver_to(mailbox, message)
     synced(mailbox)
     context = logged_in(chromium, live_url, mailbox)
     page = context.new_page()
@@ -132,22 +138,23 @@ def test_keyboard_shortcuts_move_select_archive_and_open(
     context.close()
 
 
-@pytest.mark.parametrize(("width", "height"), [(375, 740), (1280, 800)])
+@pytest.mark.parametrize("size", ["phone", "desktop"])
 def test_the_pages_fit_a_phone_and_a_desktop_with_screenshots_kept(
-    chromium: Browser, live_url: str, directory: dict[str, Mailbox], width: int, height: int
+    chromium: Browser, live_url: str, directory: dict[str, Mailbox], size: str
 ) -> None:
     """Responsive layout: nothing wider than the screen on the list, a message and the
-    composer; screenshots kept as test artefacts (TEST_ARTEFACTS, else the temp dir)."""
-    import os
-    import tempfile
-    from pathlib import Path
+    composer; screenshots kept as test artefacts (tests.integration.helpers.screenshot)."""
+    from email.message import EmailMessage
 
-    from tests.integration.helpers import synced
+    from tests.integration.helpers import SCREEN_SIZES, deliver_to, screenshot, synced
 
     mailbox = directory[JEANNE]
+    message = EmailMessage()
+    message["Subject"] = "Compte rendu de consultation"
+    message.set_content("Madame, je vous adresse le compte rendu de la consultation.")
+    deliver_to(mailbox, message)
     synced(mailbox)
-    shots = Path(os.environ.get("TEST_ARTEFACTS", tempfile.gettempdir())) / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
+    width, height = SCREEN_SIZES[size]
     context = logged_in(chromium, live_url, mailbox)
     page = context.new_page()
     page.set_viewport_size({"width": width, "height": height})
@@ -156,7 +163,7 @@ def test_the_pages_fit_a_phone_and_a_desktop_with_screenshots_kept(
     for name, url in (("list", f"/mailbox/{mailbox.pk}/"), ("message", first),
                       ("compose", f"/mailbox/{mailbox.pk}/compose/")):  # fmt: skip
         page.goto(f"{live_url}{url}")
-        page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+        screenshot(page, f"{name}-{width}")
         overflow = page.evaluate(
             "document.scrollingElement.scrollWidth - document.documentElement.clientWidth"
         )

@@ -75,3 +75,58 @@ def test_escape_closes_the_suggestions_and_gmail_is_marked_outside(composer: Pag
     outside = composer.locator("#recipient-marks li.outside")
     expect(outside).to_contain_text("dr.house@gmail.com")
     expect(outside).to_contain_text(re.compile("hors de l’espace de confiance MSSanté"))
+
+
+SLOW_SUGGESTIONS = """() => {
+  const real = window.fetch;
+  window.fetch = (url, options) => real(url, options).then((answer) =>
+    String(url).includes("/directory/suggest/")
+      ? new Promise((done) => setTimeout(() => done(answer), 1200))
+      : answer);
+}"""
+
+
+def test_the_suggestions_stay_closed_once_an_address_is_chosen_whatever_comes_late(
+    composer: Page,
+) -> None:
+    """Found in the demo walk: a busy server's answer to what was typed before the choice
+    arrived after it and opened the list again, for good."""
+    to = composer.locator("#id_to")
+    listbox = composer.locator("#id_to-suggestions")
+    to.press_sequentially("card", delay=30)
+    expect(listbox).to_be_visible()
+    composer.evaluate(SLOW_SUGGESTIONS)  # the next answers take 1.2 s to come
+    to.press("i")
+    composer.wait_for_timeout(300)  # "cardi" asked, its answer on its way
+    to.press("ArrowDown")
+    to.press("Enter")  # chosen from the list still shown
+    expect(to).to_have_value(re.compile(r"@.+, $"))
+    expect(listbox).to_be_hidden()
+    composer.wait_for_timeout(2000)  # the late answer has come
+    expect(listbox).to_be_hidden()
+    expect(to).to_have_attribute("aria-expanded", "false")
+    to.press_sequentially(KARIM, delay=10)  # an address typed in full: nothing to suggest
+    composer.wait_for_timeout(1800)
+    expect(listbox).to_be_hidden()
+
+
+def test_the_trust_marks_sit_under_the_to_field_not_below_the_checkboxes(
+    composer: Page,
+) -> None:
+    from tests.integration.helpers import SCREEN_SIZES, screenshot
+
+    width, height = SCREEN_SIZES["desktop"]
+    composer.set_viewport_size({"width": width, "height": height})
+    to = composer.locator("#id_to")
+    to.fill(f"{KARIM}, dr.house@gmail.com")
+    to.dispatch_event("input")
+    expect(composer.locator("#recipient-marks li.trusted")).to_contain_text(KARIM)
+    expect(composer.locator("#recipient-marks li.outside")).to_contain_text("dr.house@gmail.com")
+    screenshot(composer, f"compose-marks-{width}")
+    marks = composer.locator("#recipient-marks").bounding_box()
+    field, cc = to.bounding_box(), composer.locator("#id_cc").bounding_box()
+    receipt = composer.locator("#id_request_dsn").bounding_box()
+    assert marks and field and cc and receipt
+    assert field["y"] + field["height"] <= marks["y"] + 1
+    assert marks["y"] + marks["height"] <= cc["y"]  # between À and Cc
+    assert marks["y"] < receipt["y"]

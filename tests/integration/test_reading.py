@@ -69,11 +69,17 @@ def test_it_shows_an_html_body_in_a_sandboxed_frame(marie: User, marie_mailbox: 
     client = client_for(marie)
     html = client.get(reverse("mail-message", args=[marie_mailbox.pk, uid])).content.decode()
     frame = re.search(r'<iframe class="body" sandbox="([^"]*)"[^>]* src="([^"]+)"', html)
-    assert frame and frame.group(1) == "allow-popups allow-popups-to-escape-sandbox"
+    # Same-origin so that the page sizes it to its content (issue 15); never a script.
+    assert frame and frame.group(1) == (
+        "allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+    )
     assert "<table" not in html  # the HTML itself never enters the site's own page
     body = client.get(frame.group(2).replace("&amp;", "&"))
     assert "Salle 2, bâtiment B" in body.content.decode()
     assert "default-src 'none'" in body["Content-Security-Policy"]
+    assert body["Content-Security-Policy"].endswith(
+        "; sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+    )
 
 
 def test_it_answers_404_for_someone_elses_mailbox(karim: User, marie_mailbox: Mailbox) -> None:

@@ -160,3 +160,22 @@ def test_a_message_over_the_operators_size_is_refused_in_the_form(
     assert page.status_code == 200
     assert "Le message est trop volumineux pour l'opérateur" in unescape(page.content.decode())
     assert not Outgoing.objects.exists()
+
+
+def test_files_too_large_for_the_draft_are_said_not_dropped_in_silence(
+    directory: dict[str, Mailbox], marie: User, settings: Settings
+) -> None:
+    """The composer uploads chosen or dropped files into the draft at once: beyond the cap
+    they are not read, what was typed is kept, and the answer says why in French."""
+    settings.WEBMAIL_MAX_UPLOAD_BYTES = 2 * MiB
+    mailbox = directory[MARIE]
+    scan = SimpleUploadedFile("irm.pdf", b"1" * (3 * MiB), "application/pdf")
+    answer = client_for(marie).post(
+        reverse("mail-draft", args=[mailbox.pk]), {**typed(mailbox), "attachments": scan}
+    )
+    html = unescape(answer.content.decode())
+    assert answer.status_code == 200
+    assert "Les pièces jointes n’ont pas été ajoutées : l’opérateur accepte 2 Mo au plus" in html
+    assert "Brouillon enregistré" in html and "data-stored-files" not in html
+    drafts = imap.list_folder(mailbox, "Drafts", 1, 50)
+    assert "Scanner thoracique" in [e.subject for e in drafts.envelopes]

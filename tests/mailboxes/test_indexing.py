@@ -111,3 +111,15 @@ def test_uid_sets_from_vanished() -> None:
 def test_thread_roots() -> None:
     assert indexing.thread_root("", "<p@x>", "<m@x>") == "<p@x>"
     assert indexing.thread_root("garbage", "", "<m@x>") == "<m@x>"
+
+
+def test_copyuid_answers_say_where_a_move_put_each_message() -> None:
+    """RFC 4315 COPYUID, as imaplib collects it from a MOVE (untagged) or a COPY (tagged):
+    the undo of a move finds the messages by these UIDs."""
+    from mailboxes.operator import imap
+
+    found = imap.copied([b"1796145491 1:2,5 7:8,12"])
+    assert found == imap.Copied(1796145491, {1: 7, 2: 8, 5: 12})
+    assert imap.copied([b"17 3 9", "17 4 10"]) == imap.Copied(17, {3: 9, 4: 10})
+    assert imap.copied([]) == imap.Copied(None, {})
+    assert imap.copied([b"garbage"]) == imap.Copied(None, {})

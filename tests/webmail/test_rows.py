@@ -90,6 +90,8 @@ def test_the_python_rows_are_the_templates_rows(
         "in_drafts": in_drafts,
         "shows_recipients": shows_recipients,
         "selected": {2, 5},
+        # The list's order carried by its links (the reader's previous/next), or the folder.
+        "list_query": "folder=Dossiers/%C3%89t%C3%A9%20%26%20co&sort=subject" if can_send else "",
     }
     with translation.override(language):
         expected = render_to_string(

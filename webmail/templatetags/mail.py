@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from documents import subject as health_subject
 from mailboxes.mail.refusals import TOO_LARGE, Refusal
+from mailboxes.models import Folder
 
 register = template.Library()
 
@@ -83,3 +84,19 @@ def names_only(people: str) -> str:
     else addresses."""
     found = [m.group(1) or m.group(3) for m in PERSON.finditer(people or "")]
     return ", ".join(name for name in found if name)
+
+
+@register.filter
+def folder_label(folder: Folder) -> str:
+    """A folder's name as people read it (components/folder_label.html's words, for
+    sentences built in Python: "Message moved to “Archives”")."""
+    if folder.name == "INBOX":
+        return _("Inbox")
+    labels = {
+        "\\Sent": _("Sent"),
+        "\\Drafts": _("Drafts"),
+        "\\Trash": _("Trash"),
+        "\\Archive": _("Archive"),
+        "\\Junk": _("Junk"),
+    }
+    return labels.get(folder.special_use, folder.name)

@@ -12,7 +12,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 
 from mailboxes import access
 from mailboxes.access import Action
@@ -22,7 +22,9 @@ from mailboxes.mailcache import cache
 from mailboxes.models import Mailbox
 from webmail.converters import uid_from
 from webmail.http import AuthedRequest
+from webmail.views import undo
 from webmail.views.mail import folder_of
+from webmail.views.redirects import back
 
 MAX_UIDS = 500
 
@@ -31,13 +33,6 @@ def uids_of(request: HttpRequest) -> list[int] | None:
     """The UIDs posted; None if one of them is not a UID (refused before the operator)."""
     uids = [uid_from(value) for value in request.POST.getlist("uid")[:MAX_UIDS]]
     return None if None in uids else uids  # type: ignore[return-value]
-
-
-def back(request: HttpRequest, mailbox: Mailbox, folder: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(reverse("mail-folder", args=[mailbox.pk]) + "?" + urlencode({"folder": folder}))
 
 
 def failed(request: HttpRequest, mailbox: Mailbox, folder: str, exc: Exception) -> HttpResponse:
@@ -60,11 +55,13 @@ def messages_action(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     if action == "delete" and folder == cache.trash_name(mailbox):
         return delete_for_good(request, mailbox, folder, uids)
     try:
-        messages.do_message_action(
+        moved = messages.do_message_action(
             request.user, mailbox, folder, action, uids, request.POST.get("target", ""), request
         )
     except (OperatorUnavailable, BadRequest) as exc:
         return failed(request, mailbox, folder, exc)
+    if moved is not None:
+        undo.offer(request, mailbox, moved)  # "Annuler" for a few seconds
     return back(request, mailbox, folder)
 
 
@@ -83,6 +80,7 @@ def delete_for_good(
         messages.do_delete_for_good(request.user, mailbox, trash, uids, request)
     except OperatorUnavailable as exc:
         return failed(request, mailbox, trash, exc)
+    undo.forget(request)  # what went to the Trash may be gone for good now
     return back(request, mailbox, trash)
 
 
@@ -102,4 +100,5 @@ def empty_trash(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
         messages.do_empty_trash(request.user, mailbox, trash, request)
     except OperatorUnavailable:
         return render(request, "mail/action_failed.html", {"mailbox": mailbox}, status=503)
+    undo.forget(request)
     return redirect(reverse("mail-folder", args=[mailbox.pk]) + "?" + urlencode({"folder": trash}))

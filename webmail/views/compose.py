@@ -376,6 +376,9 @@ def save_draft(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     saved = {
         "uid": uid,
         "saved_at": timezone.localtime(),
+        # Files beyond the limit were not read at all (webmail.uploads): said, not dropped
+        # in silence; what was typed is in the draft all the same.
+        "refused_mb": uploads.upload_limit() // (1024 * 1024) if uploads.refused(request) else 0,
         "kept": kept_list([mime.Part(-1, t, n, "", d) for n, t, d in draft.attachments]),
         "stored_files": len(draft.attachments) - len(kept),
         "oob": True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -13,6 +14,7 @@ from django.core.cache import cache as django_cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -23,12 +25,13 @@ from mailboxes.actions import syncing
 from mailboxes.errors import OperatorRefused, OperatorUnavailable
 from mailboxes.mail.folders import Listing, check_folder
 from mailboxes.mailcache import cache, live
-from mailboxes.models import AuditEvent, Folder, Mailbox
+from mailboxes.models import AuditEvent, Folder, Mailbox, User
 from webmail import rows
 from webmail.auth import session
 from webmail.converters import uid_from
 from webmail.http import AuthedRequest
 from webmail.templatetags import triage as triage_tags
+from webmail.views import undo
 
 PER_PAGE = 50
 SORT_CHOICES = (
@@ -58,6 +61,20 @@ def listing_of(request: HttpRequest) -> Listing:
         descending=request.GET.get("order", "desc") != "asc",
         unread_only=request.GET.get("unread") == "1",
     )
+
+
+def list_query(folder: str, listing: Listing) -> str:
+    """The query string that names a list (folder, order, filter): carried by its messages'
+    links, so the reader's "previous" and "next" walk the list as it was shown."""
+    more = {}
+    if listing.sort != "date":
+        more["sort"] = listing.sort
+    if not listing.descending:
+        more["order"] = "asc"
+    if listing.unread_only:
+        more["unread"] = "1"
+    folder_part = "folder=" + quote(folder, safe="/")  # as the rows always wrote it
+    return f"{folder_part}&{urlencode(more)}" if more else folder_part
 
 
 def audit_operator_login(
@@ -114,6 +131,11 @@ def folder(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     state = context["state"]
     # Nothing cached and the operator turned us away: an error, not an empty mailbox.
     failed = state is not None and state.failing and "current" not in context
+    context |= {
+        "reading_pane": request.user.reading_pane,
+        "pane_choices": User.ReadingPane.choices,
+        "undo": undo.pending(request, mailbox),
+    }
     return render(request, "mail/folder.html", context, status=503 if failed else 200)
 
 
@@ -162,6 +184,7 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "live_fallback": settings.WEBMAIL_LIVE_FALLBACK_SECONDS,  # without the event stream
         "message_prefix": reverse("mail-folder", args=[mailbox.pk]) + "message/",
         "per_page": PER_PAGE,
+        "list_query": list_query(folder_name, listing),
         "compose_url": reverse("mail-compose", args=[mailbox.pk]),
     }
     if current is None:
@@ -240,6 +263,7 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
         in_drafts=context["in_drafts"],
         shows_recipients=context["shows_recipients"],
         selected=context["selected"],
+        list_query=context["list_query"],
     )
     states = triage_tags.triage_states(context["mailbox"], page.rows)
     html = rows.render(page.rows, drawing, health, states) if page.rows else ""

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -24,15 +25,18 @@ from mailboxes.models import Mailbox, MessageIndex, Receipt
 from webmail import rendering, snapshots
 from webmail.http import AuthedRequest
 from webmail.views import triage
-from webmail.views.mail import audit_operator_login, folder_of
+from webmail.views.mail import audit_operator_login, folder_of, list_query, listing_of
 
 T = TypeVar("T")
 
 # Types a browser may show from our origin without risk (never SVG, never HTML).
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+# The frame is same-origin so that the reader can size it to its content (static/js/reader.js);
+# the body's own sandbox (no allow-scripts) keeps it script-free even opened on its own.
 BODY_CSP = (
     "default-src 'none'; img-src 'self' data:{remote}; style-src 'unsafe-inline'; "
-    "font-src data:; form-action 'none'; frame-ancestors 'self'; base-uri 'none'"
+    "font-src data:; form-action 'none'; frame-ancestors 'self'; base-uri 'none'; "
+    "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
 )
 # Attachments listed on the page; the rest are counted (a hostile message may have 10,000,
 # and the page would take seconds to render and weigh megabytes).
@@ -61,13 +65,57 @@ def load(request: HttpRequest, mailbox: Mailbox, folder: str, uid: int) -> bytes
     return opened(request, mailbox, lambda: reading.peek(mailbox, folder, uid))
 
 
+def in_pane(request: HttpRequest) -> bool:
+    """Asked by a list's reading pane (htmx names the element it fills): the message alone,
+    without the page around it."""
+    return request.headers.get("HX-Target") == "reader-pane"
+
+
+def reader_page(
+    request: HttpRequest, context: dict[str, object], status: int = 200
+) -> HttpResponse:
+    """The reader's answer: its own page, or the same message for the reading pane."""
+    pane = in_pane(request)
+    context = {**context, "pane": pane, "htmx_loaded": pane}
+    if pane:  # the triage forms in the pane lead back to the list, not to a bare message
+        context["back_to"] = context.get("list_url", "")
+    template = "components/message_pane.html" if pane else "mail/message.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Target"])
+    return response
+
+
 def unavailable(request: HttpRequest, mailbox: Mailbox, folder: str) -> HttpResponse:
     context = {"mailbox": mailbox, "folder": folder, "unavailable": True}
-    return render(request, "mail/message.html", context, status=503)
+    context |= places(request, mailbox, folder, None)
+    return reader_page(request, context, status=503)
+
+
+def places(
+    request: HttpRequest,
+    mailbox: Mailbox,
+    folder: str,
+    uid: int | None,
+    row: MessageIndex | None = None,
+) -> dict[str, object]:
+    """Where the reader leads: back to the list as it was shown (order, filter), and the
+    messages listed just before and after this one there."""
+    listing = listing_of(request)
+    query = list_query(folder, listing)
+    prefix = reverse("mail-folder", args=[mailbox.pk])
+    found: dict[str, object] = {"list_url": f"{prefix}?{query}"}
+    if uid is None:
+        return found
+    previous, following = cache.neighbours(mailbox, folder, uid, listing, row)
+    found["message_url"] = f"{prefix}message/{uid}/?{query}"
+    found["previous_url"] = f"{prefix}message/{previous}/?{query}" if previous else ""
+    found["next_url"] = f"{prefix}message/{following}/?{query}" if following else ""
+    return found
 
 
 @login_required
 def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
+    """A message, opened (read, audited): on its own page or in a list's reading pane."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     folder = folder_of(request)
     row = reading.row_of(mailbox, folder, uid)
@@ -123,7 +171,7 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "triage": triage.panel_of_message(request, mailbox, row.thread_key if row else ""),
         "documents": kept.documents,  # XDM-R11, HDR-IN, PAT4
     }
-    return render(request, "mail/message.html", context)
+    return reader_page(request, context | places(request, mailbox, folder, uid, row))
 
 
 def mdn_offer(
