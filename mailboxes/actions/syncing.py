@@ -19,7 +19,7 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from mailboxes import queue
+from mailboxes import locks, queue
 from mailboxes.actions import receipts
 from mailboxes.mailcache import live, sync
 from mailboxes.models import Mailbox, Outgoing, SyncState
@@ -59,7 +59,7 @@ def do_sync(mailbox: Mailbox) -> str:
     again = f"webmail:sync:again:{mailbox.pk}"
     seconds = settings.WEBMAIL_SYNC_LOCK_SECONDS
     lock = connection.lock(  # not thread-local: the renewal thread holds it too
-        f"webmail:lock:sync:{mailbox.pk}", timeout=seconds, blocking=False, thread_local=False
+        locks.sync_key(mailbox.pk), timeout=seconds, blocking=False, thread_local=False
     )
     if not lock.acquire():
         connection.set(again, 1, ex=max(seconds, 60))
