@@ -26,8 +26,11 @@ def client() -> redis.Redis:
     return _client(settings.LOCKS_REDIS_URL)
 
 
+SYNC_PREFIX = "webmail:lock:sync:"
+
+
 def sync_key(mailbox_id: int) -> str:
-    return f"webmail:lock:sync:{mailbox_id}"
+    return f"{SYNC_PREFIX}{mailbox_id}"
 
 
 def sync_held(mailbox_id: int) -> bool:

@@ -9,6 +9,7 @@ in their request, since no worker ever holds that token (CONF.28).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 from datetime import timedelta
@@ -19,7 +20,7 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from mailboxes import locks, queue
+from mailboxes import locks, logcontext, queue
 from mailboxes.actions import receipts
 from mailboxes.mailcache import live, sync
 from mailboxes.models import Mailbox, Outgoing, SyncState
@@ -28,6 +29,7 @@ from mailboxes.operator import OperatorUnavailable, strategies
 logger = logging.getLogger(__name__)
 
 
+@logcontext.about_mailbox
 def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
     """Ask for a sync unless one was asked for lately (`force`: after our own change)."""
     live.touch(mailbox.pk)
@@ -49,6 +51,7 @@ def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
         logger.warning("cannot reach the task broker to sync mailbox %s", mailbox.pk)
 
 
+@logcontext.about_mailbox
 def do_sync(mailbox: Mailbox) -> str:
     """Refresh a mailbox's metadata cache. One sync per mailbox at a time, across workers:
     a second one finds the lock taken, leaves a note and returns at once; the running one
@@ -97,7 +100,14 @@ class _Renewal(threading.Thread):
         self.lock, self.every = lock, every
         self.stopping = threading.Event()
 
+    def start(self) -> None:
+        self.context = contextvars.copy_context()  # its warning names the sync's mailbox
+        super().start()
+
     def run(self) -> None:
+        self.context.run(self.renew)
+
+    def renew(self) -> None:
         while not self.stopping.wait(self.every):
             try:
                 self.lock.reacquire()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
-from mailboxes import queue
+from mailboxes import logcontext, queue
 from mailboxes.mailcache import live
 from mailboxes.models import Mailbox
 from mailboxes.operator import imap, strategies
@@ -42,6 +42,7 @@ class MailboxWatch(threading.Thread):
         self.stopping.set()
 
     def run(self) -> None:
+        logcontext.mailbox_id.set(self.mailbox.pk)  # this thread's own context
         delay = 1.0
         try:
             while not self.stopping.is_set():
