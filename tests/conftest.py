@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -56,12 +57,32 @@ class OperatorBackend:
     def start(self, component: str) -> None:
         self.run("start", component)
 
-    def doveadm(self, *args: str) -> None:
+    @property
+    def root(self) -> Path:
         name = self.args[self.args.index("--name") + 1]
-        conf = Path(tempfile.gettempdir()) / f"mssante-operator-{name}" / "dovecot" / "dovecot.conf"
+        return Path(tempfile.gettempdir()) / f"mssante-operator-{name}"
+
+    def doveadm(self, *args: str) -> None:
+        conf = self.root / "dovecot" / "dovecot.conf"
         subprocess.run(
             ["doveadm", "-c", str(conf), *args], check=True, capture_output=True, timeout=30
         )
+
+    def add_user(self, address: str) -> None:
+        """A new mailbox at the running operator (kept across its restarts)."""
+        self.run("add-user", address)
+
+    def kill_dovecot(self) -> None:
+        """kill -9 of Dovecot, every process of it (a crash; no goodbye to any client)."""
+        pid = int((self.root / "run" / "dovecot" / "master.pid").read_text().split()[0])
+        os.killpg(pid, signal.SIGKILL)  # the master leads its own process group
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # gone (reaped), or Dovecot won't start again
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

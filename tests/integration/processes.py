@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,3 +107,50 @@ def started(
             raise
         finally:
             log.close()
+
+
+class PrivateRedis:
+    """A redis-server of a test's own, in a temporary folder, on a port it checks is free:
+    the fault tests restart it (as a broker is restarted) without touching the suite's."""
+
+    def __init__(self, port: int, folder: Path) -> None:
+        self.port, self.folder = port, folder
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        if port_taken(self.port):
+            raise RuntimeError(
+                f"port {self.port} is already taken by a process this test did not start"
+            )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log = (self.folder / "redis.log").open("ab")
+        # No persistence: a restart loses every queued task, the worst case for the sweep.
+        argv = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port),
+                "--dir", str(self.folder), "--save", "", "--appendonly", "no"]  # fmt: skip
+        self.process = subprocess.Popen(argv, stdout=log, stderr=log, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 10
+        while not port_taken(self.port):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError((self.folder / "redis.log").read_text()[-2000:])
+            time.sleep(0.05)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self) -> None:
+        """Killed and started again: what a crashed broker without persistence comes back as."""
+        self.stop(signal.SIGKILL)
+        self.start()
+
+
+def port_taken(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
