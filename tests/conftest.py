@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -24,6 +25,15 @@ from webmail.demo import seed
 from webmail.management.commands.seed_demo import wait_for_delivery
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Property-based tests, bounded in the suite: few examples, the same ones every run (no
+# example database to keep), no per-example deadline (the machine is shared). HYPOTHESIS_PROFILE=
+# explore for a long search.
+hypothesis.settings.register_profile(
+    "suite", max_examples=40, deadline=None, derandomize=True, database=None, print_blob=True
+)
+hypothesis.settings.register_profile("explore", max_examples=5000, deadline=None, database=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 MARIE_SNID = "810101234567"  # the GP of the demo directory
 KARIM_SNID = "810107654321"  # the cardiologist
 
