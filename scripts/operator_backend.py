@@ -88,9 +88,16 @@ def mailbox_addresses(identities: dict) -> list[str]:
 
 
 def write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Written aside then renamed: a running Dovecot re-reading its users file never sees
+    it half-written (add-user rewrites it under a live server)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(mode)
+    aside = path.with_name(f".{path.name}.new")
+    aside.write_text(text, encoding="utf-8")
+    aside.chmod(mode)
+    if path.exists():
+        stat = path.stat()
+        os.chown(aside, stat.st_uid, stat.st_gid)  # the group Dovecot reads it as
+    os.replace(aside, path)
 
 
 def read_or_create_secret(path: Path) -> str:

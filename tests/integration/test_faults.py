@@ -36,12 +36,11 @@ from mailboxes.models import Folder, Mailbox, MessageIndex, Outgoing, Receipt, S
 from mailboxes.operator import imap
 from mailboxes.tasks import sweep_interrupted_sends
 from tests.conftest import OperatorBackend, client_for
-from tests.integration.helpers import deliver_to, lmtp_deliver, wait_until
+from tests.integration.helpers import deliver_to, fresh_mailbox, lmtp_deliver, wait_until
 from tests.integration.processes import PrivateRedis, started, write_credentials
 from webmail.celery import app as celery_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.django_db(transaction=True)]
-DOMAIN = "operateur-a.mssante.test"
 
 
 # --- The parts: a private broker, the worker and watcher processes, fresh mailboxes --------
@@ -143,14 +142,7 @@ NewMailbox = Callable[[str], Mailbox]
 
 @pytest.fixture
 def new_mailbox(operator_backend: OperatorBackend) -> NewMailbox:
-    """A mailbox no other test uses, at the operator and here (its counts are its own)."""
-
-    def make(prefix: str) -> Mailbox:
-        address = f"{prefix}-{uuid.uuid4().hex[:8]}@{DOMAIN}"
-        operator_backend.add_user(address)
-        return Mailbox.objects.create(address=address, kind=Mailbox.Kind.PERSONAL)
-
-    return make
+    return lambda prefix: fresh_mailbox(operator_backend, prefix)
 
 
 def fill(operator_backend: OperatorBackend, mailbox: Mailbox, count: int) -> None:
