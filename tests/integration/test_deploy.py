@@ -137,3 +137,7 @@ def test_compose_runs_the_units_commands() -> None:
     )
     assert "metrics-token" in services["web"]["secrets"] and "metrics-token" in compose["secrets"]
     assert services["web"]["command"][-2:] == web_argv[-2:]  # the same JSON logging for gunicorn
+    # The image installs the locked tree, hashes checked, then the project without resolving.
+    dockerfile = (REPO / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    assert "--require-hashes -r requirements.lock" in dockerfile
+    assert "--no-deps ." in dockerfile and "COPY deploy/gunicorn-logging.json" in dockerfile
