@@ -33,7 +33,8 @@ python_env() {
     log "installing Python dependencies from $(basename "$lock") (hashes checked)"
     # This machine's pip configuration names local indexes that may be absent: hush that.
     { "$PY" -m pip install -q --disable-pip-version-check --require-hashes -r "$lock" \
-        && "$PY" -m pip install -q --disable-pip-version-check --no-deps -e "$REPO"; } 2>&1 \
+        && PYTHONWARNINGS=ignore "$PY" -m pip install -q --disable-pip-version-check --no-deps \
+          -e "$REPO"; } 2>&1 \
       | { grep -v "^WARNING: Location 'file:" || true; }
     [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "installing from $lock failed" >&2; exit 1; }
     echo "$want" > "$stamp"
