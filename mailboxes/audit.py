@@ -52,7 +52,10 @@ def record(
         response=without_patient_identity(response)[:200],
         client_ip=client_ip(request),
     )
-    logger.info("audit %s %s outcome=%s event=%s", action, event.mailbox_address, outcome, event.pk)
+    # The mailbox by id: its address names a person (the trail itself keeps it).
+    logger.info(
+        "audit %s mailbox=%s outcome=%s event=%s", action, event.mailbox_id, outcome, event.pk
+    )
     return event
 
 

@@ -10,7 +10,7 @@ from celery.app.task import Task
 from django.conf import settings
 from django.utils import timezone
 
-from mailboxes import audit
+from mailboxes import audit, logcontext
 from mailboxes.actions import receipts, sending, syncing
 from mailboxes.models import AuditEvent, Mailbox, Outgoing
 from mailboxes.operator import OperatorUnavailable
@@ -29,12 +29,19 @@ def purge_audit_events() -> int:
 def send_outgoing(self: Task[Any, Any], outgoing_id: int) -> str:
     """Submit one outbox message (sending.do_send); temporary failures retry with backoff,
     permanent ones stay visible with the server's reason."""
+    mailbox_id = (
+        Outgoing.objects.filter(pk=outgoing_id).values_list("mailbox_id", flat=True).first()
+    )
+    if mailbox_id is None:
+        return "skipped"  # discarded meanwhile
+    # For the rest of the task (Celery's own lines about it too); the task's log scope puts
+    # it back when the task ends (webmail.observability).
+    logcontext.mailbox_id.set(mailbox_id)
     attempt = sending.do_send(outgoing_id)
     if attempt.outcome == "retry":
         raise self.retry(countdown=attempt.retry_in)
     if attempt.copied:
-        outgoing = Outgoing.objects.get(pk=outgoing_id)
-        sync_mailbox.delay(outgoing.mailbox_id)  # the copy shows in Sent and its conversation
+        sync_mailbox.delay(mailbox_id)  # the copy shows in Sent and its conversation
     return attempt.outcome
 
 

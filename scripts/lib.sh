@@ -22,16 +22,21 @@ debian_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The whole dependency tree from the hashed lock file (scripts/lock.sh writes it), then the
+# project itself without resolving anything again. LOCK=requirements.lock for production.
 python_env() {
-  local python stamp="$VENV/.installed" want
+  local python stamp="$VENV/.installed" want lock="$REPO/${LOCK:-requirements-dev.lock}"
   python="$(command -v python3.11 || command -v python3)"
   [ -x "$PY" ] || { log "creating $VENV with $python"; "$python" -m venv "$VENV"; }
-  want="$(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1)"
+  want="$(cat "$lock" "$REPO/pyproject.toml" | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    log "installing Python dependencies"
+    log "installing Python dependencies from $(basename "$lock") (hashes checked)"
     # This machine's pip configuration names local indexes that may be absent: hush that.
-    "$PY" -m pip install -q --disable-pip-version-check -e "$REPO[dev]" 2>&1 \
+    { "$PY" -m pip install -q --disable-pip-version-check --require-hashes -r "$lock" \
+        && PYTHONWARNINGS=ignore "$PY" -m pip install -q --disable-pip-version-check --no-deps \
+          -e "$REPO"; } 2>&1 \
       | { grep -v "^WARNING: Location 'file:" || true; }
+    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "installing from $lock failed" >&2; exit 1; }
     echo "$want" > "$stamp"
   fi
 }

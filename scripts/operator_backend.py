@@ -9,6 +9,7 @@ from a port base, so a demo instance and a test instance can run side by side:
     base+587 submission (SASL required, DSN, trust-space check on recipients)
 
 Usage: operator_backend.py {start,stop,status,env} [--name demo] [--port-base 31000] [--fresh]
+       operator_backend.py add-user ADDRESS... [--name demo]   (a mailbox more, kept)
 
 Standard library only: it runs before the project's virtualenv exists. Needs root (Postfix's
 master and Dovecot drop privileges to their own users) and the Debian packages
@@ -87,9 +88,16 @@ def mailbox_addresses(identities: dict) -> list[str]:
 
 
 def write(path: Path, text: str, mode: int = 0o644) -> None:
+    """Written aside then renamed: a running Dovecot re-reading its users file never sees
+    it half-written (add-user rewrites it under a live server)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(mode)
+    aside = path.with_name(f".{path.name}.new")
+    aside.write_text(text, encoding="utf-8")
+    aside.chmod(mode)
+    if path.exists():
+        stat = path.stat()
+        os.chown(aside, stat.st_uid, stat.st_gid)  # the group Dovecot reads it as
+    os.replace(aside, path)
 
 
 def read_or_create_secret(path: Path) -> str:
@@ -245,7 +253,7 @@ def write_dovecot(inst: Instance) -> None:
             address, _, rest = line.partition(":")
             known[address] = rest
     lines = []
-    for address in mailbox_addresses(identities):
+    for address in mailbox_addresses(identities) + added_addresses(inst):
         rest = known.get(address) or f"{{PLAIN}}{secrets.token_urlsafe(12)}::::::"
         lines.append(f"{address}:{rest}")
     write(users, "\n".join(lines) + "\n", mode=0o640)
@@ -424,13 +432,34 @@ def write_postfix(inst: Instance) -> None:
     write(conf / "main.cf", postfix_main_cf(inst))
     write(conf / "master.cf", postfix_master_cf(inst))
     write(conf / "trust_space", trust_space_regexp())
-    mailboxes = "".join(f"{a} OK\n" for a in mailbox_addresses(load_identities()))
-    write(conf / "virtual_mailboxes", mailboxes)
+    write_virtual_mailboxes(inst)
     (inst.root / "postfix" / "queue").mkdir(parents=True, exist_ok=True)
     data = inst.root / "postfix" / "data"
     data.mkdir(parents=True, exist_ok=True)
     shutil.chown(data, user="postfix")
     register_alternate_config(conf)
+
+
+def write_virtual_mailboxes(inst: Instance) -> None:
+    addresses = mailbox_addresses(load_identities()) + added_addresses(inst)
+    write(inst.postfix_conf / "virtual_mailboxes", "".join(f"{a} OK\n" for a in addresses))
+
+
+def added_addresses(inst: Instance) -> list[str]:
+    """Mailboxes added with `add-user` (a test's own), kept across restarts."""
+    path = inst.root / "added_users"
+    return path.read_text(encoding="utf-8").split() if path.exists() else []
+
+
+def add_users(inst: Instance, addresses: list[str]) -> None:
+    """New mailboxes at the running operator: Dovecot reads its passwd-file at each login,
+    Postfix's recipient table is reloaded."""
+    known = added_addresses(inst)
+    write(inst.root / "added_users", "\n".join(known + [a for a in addresses if a not in known]))
+    write_dovecot(inst)
+    write_virtual_mailboxes(inst)
+    if postfix_running(inst):
+        run_daemon(inst, ["postfix", "-c", str(inst.postfix_conf), "reload"], "postfix")
 
 
 def start_postfix(inst: Instance) -> None:
@@ -564,8 +593,12 @@ def status(inst: Instance) -> dict[str, bool]:
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Instance]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["start", "stop", "restart", "status", "env"])
-    parser.add_argument("components", nargs="*", help="dovecot, postfix (default: both)")
+    parser.add_argument(
+        "command", choices=["start", "stop", "restart", "status", "env", "add-user"]
+    )
+    parser.add_argument(
+        "components", nargs="*", help="dovecot, postfix (default: both); add-user: addresses"
+    )
     parser.add_argument("--name", default="demo")
     parser.add_argument("--port-base", type=int, default=31000)
     parser.add_argument("--dir", type=Path, default=None)
@@ -576,7 +609,10 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Instance]:
         help="enable XOAUTH2: the provider's token introspection URL, with client credentials",
     )
     args = parser.parse_args(argv)
-    if unknown := set(args.components) - set(COMPONENTS):
+    if args.command == "add-user":
+        if not args.components:
+            parser.error("add-user: which address(es)?")
+    elif unknown := set(args.components) - set(COMPONENTS):
         parser.error(f"unknown component(s): {', '.join(sorted(unknown))}")
     root = args.dir or Path(tempfile.gettempdir()) / f"mssante-operator-{args.name}"
     return args, Instance(args.name, root.resolve(), args.port_base)
@@ -584,6 +620,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Instance]:
 
 def main(argv: list[str]) -> None:
     args, inst = parse_args(argv)
+    if args.command == "add-user":
+        add_users(inst, args.components)
+        return
     components = tuple(args.components) or COMPONENTS
     if args.command in ("stop", "restart") or args.fresh:
         stop(inst, components)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -23,6 +25,15 @@ from webmail.demo import seed
 from webmail.management.commands.seed_demo import wait_for_delivery
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Property-based tests, bounded in the suite: few examples, the same ones every run (no
+# example database to keep), no per-example deadline (the machine is shared). HYPOTHESIS_PROFILE=
+# explore for a long search.
+hypothesis.settings.register_profile(
+    "suite", max_examples=40, deadline=None, derandomize=True, database=None, print_blob=True
+)
+hypothesis.settings.register_profile("explore", max_examples=5000, deadline=None, database=None)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 MARIE_SNID = "810101234567"  # the GP of the demo directory
 KARIM_SNID = "810107654321"  # the cardiologist
 
@@ -56,12 +67,32 @@ class OperatorBackend:
     def start(self, component: str) -> None:
         self.run("start", component)
 
-    def doveadm(self, *args: str) -> None:
+    @property
+    def root(self) -> Path:
         name = self.args[self.args.index("--name") + 1]
-        conf = Path(tempfile.gettempdir()) / f"mssante-operator-{name}" / "dovecot" / "dovecot.conf"
+        return Path(tempfile.gettempdir()) / f"mssante-operator-{name}"
+
+    def doveadm(self, *args: str) -> None:
+        conf = self.root / "dovecot" / "dovecot.conf"
         subprocess.run(
             ["doveadm", "-c", str(conf), *args], check=True, capture_output=True, timeout=30
         )
+
+    def add_user(self, address: str) -> None:
+        """A new mailbox at the running operator (kept across its restarts)."""
+        self.run("add-user", address)
+
+    def kill_dovecot(self) -> None:
+        """kill -9 of Dovecot, every process of it (a crash; no goodbye to any client)."""
+        pid = int((self.root / "run" / "dovecot" / "master.pid").read_text().split()[0])
+        os.killpg(pid, signal.SIGKILL)  # the master leads its own process group
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # gone (reaped), or Dovecot won't start again
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")

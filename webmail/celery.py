@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
+
+from webmail import observability
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webmail.settings")
 
@@ -23,3 +25,7 @@ app.conf.beat_schedule = {
     # The Annuaire Santé extraction, from ANNUAIRE_SOURCE when set (DIR1).
     "import-annuaire": {"task": "directory.import_annuaire", "schedule": 24 * 3600},
 }
+
+# Every line a task logs names it (and its mailbox); its latency is counted for /metrics.
+signals.task_prerun.connect(observability.task_started, weak=False)
+signals.task_postrun.connect(observability.task_finished, weak=False)

@@ -84,6 +84,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line logged while a request is served carries its id, and its time is
+    # the whole request's (webmail/observability.py).
+    "webmail.observability.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files: answered here, cached
     "webmail.auth.middleware.NoStoreMiddleware",
@@ -343,16 +346,34 @@ if env_bool("WEBMAIL_TASK_QUEUES", False):
         "documents.*": {"queue": "sync"},
     }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600 + 600}
+# The workers log through LOGGING above (JSON lines included), not Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Audit trail --------------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 183, minimum=1)  # Ref#2 §5: 6 months
 
 # --- Logging: never a body, a subject or a patient identity -------------------------------
+# json: one JSON object per line with the request id, the Celery task and the mailbox id
+# (webmail/logs.py); plain: for a terminal.
+WEBMAIL_LOG_FORMAT = env_choice("WEBMAIL_LOG_FORMAT", "plain", ("plain", "json"))
+# One line per request (method, view name, status, time; never the path: it holds UIDs and
+# folder names). On with json, where it replaces gunicorn's access log (deploy/).
+WEBMAIL_LOG_REQUESTS = env_bool("WEBMAIL_LOG_REQUESTS", WEBMAIL_LOG_FORMAT == "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "webmail.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "webmail.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": WEBMAIL_LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # mozilla-django-oidc logs token payloads at DEBUG.
@@ -361,6 +382,15 @@ LOGGING = {
         "imapclient": {"level": "WARNING"},
     },
 }
+
+# --- Metrics (GET /metrics, Prometheus; webmail/metrics.py) ---------------------------------
+# Counted in Redis so that every process adds to the same numbers: by default the locks'
+# Redis (never evicted), else any Redis all web and worker processes reach.
+WEBMAIL_METRICS = env_bool("WEBMAIL_METRICS", True)
+WEBMAIL_METRICS_REDIS_URL = env_secret("WEBMAIL_METRICS_REDIS_URL", LOCKS_REDIS_URL)
+# The scraper's bearer token (or WEBMAIL_METRICS_TOKEN_FILE); without it only staff members
+# logged in may read /metrics.
+WEBMAIL_METRICS_TOKEN = env_secret("WEBMAIL_METRICS_TOKEN")
 
 # --- Local accounts (password + one-time code) ----------------------------------------------
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Messagerie MSSanté")

@@ -17,6 +17,7 @@ from webmail.views import (
     events,
     health,
     mail,
+    metrics,
     preferences,
     reader,
     search,
@@ -144,6 +145,7 @@ urlpatterns = [
     path("healthz", health.ready, name="healthz"),
     path("healthz/live", health.live, name="healthz-live"),
     path("healthz/ready", health.ready, name="healthz-ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     # Browsers ask for it whatever the page says.
     path("favicon.ico", favicon),
     # Administrators log in like everyone else (password + code, or PSC).

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from mailboxes import audit
+from mailboxes import audit, logcontext
 from mailboxes.errors import OperatorUnavailable
 from mailboxes.mail.receipts import KO_SEARCHES, PATIENT_DOMAIN, Entry, Report, from_mes, parse
 from mailboxes.models import Mailbox, Outgoing, Receipt
@@ -107,6 +107,7 @@ def good_news(mailbox: Mailbox, report: Report) -> bool:
     return bool(actions) and all(action in GOOD_NEWS for action in actions)
 
 
+@logcontext.about_mailbox
 def do_collect_receipts(mailbox: Mailbox) -> int:
     """Read the reports that arrived in the mailbox's INBOX since the last collection,
     record those about our sent messages, and file the good news away

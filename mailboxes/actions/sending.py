@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from mailboxes import audit, queue, recipients
+from mailboxes import audit, logcontext, queue, recipients
 from mailboxes.actions import syncing
 from mailboxes.errors import OperatorRefused, OperatorUnavailable
 from mailboxes.models import AuditEvent, Mailbox, Outgoing, User
@@ -50,6 +50,12 @@ def do_send(outgoing_id: int) -> Attempt:
     if not claimed:
         return Attempt("skipped")
     outgoing = Outgoing.objects.select_related("mailbox", "author").get(pk=outgoing_id)
+    with logcontext.bound(outgoing.mailbox_id):
+        return submit(outgoing)
+
+
+def submit(outgoing: Outgoing) -> Attempt:
+    """The claimed message to the operator (do_send), then its copy in Sent."""
     # The checks again (TL6): the trust list may have changed since the message was queued.
     if blocked := [o for o in recipients.outside(outgoing.recipients) if o.blocking]:
         record_refusals(outgoing.author, outgoing.mailbox, blocked)

@@ -9,6 +9,7 @@ in their request, since no worker ever holds that token (CONF.28).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 from datetime import timedelta
@@ -19,7 +20,7 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from mailboxes import queue
+from mailboxes import locks, logcontext, queue
 from mailboxes.actions import receipts
 from mailboxes.mailcache import live, sync
 from mailboxes.models import Mailbox, Outgoing, SyncState
@@ -28,6 +29,7 @@ from mailboxes.operator import OperatorUnavailable, strategies
 logger = logging.getLogger(__name__)
 
 
+@logcontext.about_mailbox
 def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
     """Ask for a sync unless one was asked for lately (`force`: after our own change)."""
     live.touch(mailbox.pk)
@@ -65,6 +67,7 @@ def _enqueue(mailbox: Mailbox) -> None:
         logger.warning("cannot reach the task broker to sync mailbox %s", mailbox.pk)
 
 
+@logcontext.about_mailbox
 def do_sync(mailbox: Mailbox) -> str:
     """Refresh a mailbox's metadata cache. One sync per mailbox at a time, across workers:
     a second one finds the lock taken, leaves a note and returns at once; the running one
@@ -75,7 +78,7 @@ def do_sync(mailbox: Mailbox) -> str:
     again = f"webmail:sync:again:{mailbox.pk}"
     seconds = settings.WEBMAIL_SYNC_LOCK_SECONDS
     lock = connection.lock(  # not thread-local: the renewal thread holds it too
-        f"webmail:lock:sync:{mailbox.pk}", timeout=seconds, blocking=False, thread_local=False
+        locks.sync_key(mailbox.pk), timeout=seconds, blocking=False, thread_local=False
     )
     if not lock.acquire():
         connection.set(again, 1, ex=max(seconds, 60))
@@ -113,7 +116,14 @@ class _Renewal(threading.Thread):
         self.lock, self.every = lock, every
         self.stopping = threading.Event()
 
+    def start(self) -> None:
+        self.context = contextvars.copy_context()  # its warning names the sync's mailbox
+        super().start()
+
     def run(self) -> None:
+        self.context.run(self.renew)
+
+    def renew(self) -> None:
         while not self.stopping.wait(self.every):
             try:
                 self.lock.reacquire()

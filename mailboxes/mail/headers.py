@@ -41,6 +41,7 @@ SPECIALS = re.compile(r"[()<>\[\]:;@\\,.\"]")
 # Every character str.splitlines() breaks on (CR, LF, VT, FF, FS, GS, RS, NEL, U+2028,
 # U+2029), and the other control characters: the email package refuses them in a header.
 BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]+")
+CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # RFC 5322 3.6.4 msg-id, "<" id-left "@" id-right ">", each side printable ASCII without
 # "<", ">", "@" or spaces: what we write into In-Reply-To and References.
 MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f\x41-\x7e]+@[\x21-\x3b\x3d\x3f\x41-\x7e]+>")
@@ -108,7 +109,8 @@ def addresses(values: list[str]) -> list[Pair]:
                 continue
             if match := PLAIN_ADDRESS.fullmatch(item):
                 name, bracketed, bare = match.groups()
-                pairs.append((_name(name or ""), bracketed or bare))
+                if not CONTROLS.search(bracketed or bare):
+                    pairs.append((_name(name or ""), bracketed or bare))
             else:
                 pairs.extend(_parsed(item))
     return pairs
@@ -129,6 +131,8 @@ def _parsed(value: str) -> list[Pair]:
 
 def _looks_like_address(address: str) -> bool:
     local, at, domain = address.rpartition("@")
+    if CONTROLS.search(address):  # not even quoted (a NUL, a line break: found by fuzzing)
+        return False
     if local.startswith('"') and local.endswith('"') and len(local) > 1:
         local = "x"  # a quoted local part may hold spaces (RFC 5322 3.4.1)
     return bool(at and local and domain) and not any(c.isspace() for c in local + domain)

@@ -160,12 +160,20 @@ def html_to_text(markup: str) -> str:
     return "\n".join(line for line in lines if line).strip()
 
 
+def body_of(msg: EmailMessage, kinds: tuple[str, ...]) -> EmailMessage | None:
+    """The email package's choice of body, or None where its walk breaks: a multipart whose
+    boundary never opens holds text, not parts, and get_body then raises AttributeError
+    (found by tests/mailboxes/test_fuzz_mail.py; the reader answered 500)."""
+    try:
+        body = msg.get_body(preferencelist=kinds)
+    except (KeyError, LookupError, ValueError, AttributeError, TypeError):
+        return None
+    return body if isinstance(body, EmailMessage) else None
+
+
 def body_text(msg: EmailMessage) -> tuple[str, bool]:
     """The plain-text body (or the HTML one made text), and whether it came from HTML."""
-    try:
-        body = msg.get_body(preferencelist=("plain", "html"))
-    except (KeyError, LookupError, ValueError):
-        body = None
+    body = body_of(msg, ("plain", "html"))
     if body is None:
         return "", False
     text = part_text(body)
@@ -334,20 +342,13 @@ def attached(msg: EmailMessage, index: int) -> ParsedMessage | None:
 def _body_parts(msg: EmailMessage) -> set[int]:
     ids = set()
     for kind in ("plain", "html"):
-        try:
-            body = msg.get_body(preferencelist=(kind,))
-        except (KeyError, LookupError, ValueError):
-            body = None
-        if body is not None:
+        if (body := body_of(msg, (kind,))) is not None:
             ids.add(id(body))
     return ids
 
 
 def html_index(msg: EmailMessage) -> int | None:
-    try:
-        body = msg.get_body(preferencelist=("html",))
-    except (KeyError, LookupError, ValueError):
-        return None
+    body = body_of(msg, ("html",))
     if body is None:
         return None
     return next((i for i, part in enumerate(leaves(msg)) if part is body), None)

@@ -19,6 +19,8 @@ import redis
 from django.conf import settings
 from redis.commands.core import Script
 
+from mailboxes import locks as mailbox_locks
+
 logger = logging.getLogger(__name__)
 
 ACTIVE_KEY = "webmail:active"
@@ -36,9 +38,8 @@ def client() -> redis.Redis:
 
 
 def locks() -> redis.Redis:
-    """Where the per-mailbox sync locks live (LOCKS_REDIS_URL): the broker's Redis when the
-    broker is Redis (kept with the tasks, not evicted like a cache), else REDIS_URL."""
-    return _client(settings.LOCKS_REDIS_URL)
+    """Where the per-mailbox sync locks live (mailboxes.locks)."""
+    return mailbox_locks.client()
 
 
 def version_key(mailbox_id: int) -> str:

@@ -7,12 +7,11 @@ as everything else and is never logged.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import ClassVar
 
 from django.db import models
-from django.utils import timezone
 
+from mailboxes import locks
 from mailboxes.models.mailboxes import Mailbox
 
 
@@ -32,11 +31,12 @@ class SyncState(models.Model):
 
     @property
     def running(self) -> bool:
-        """Started, not finished, and recent: a worker killed mid-sync leaves no endless
-        "running" (its lock expires after 15 minutes too)."""
+        """Started, not finished, and its sync lock held: the sync renews the lock every
+        third of WEBMAIL_SYNC_LOCK_SECONDS, so a worker killed mid-sync shows as stopped
+        within that time (a minute), not after a guess at the longest sync (issue 17)."""
         if not self.started_at or (self.finished_at and self.finished_at >= self.started_at):
             return False
-        return timezone.now() - self.started_at < timedelta(minutes=15)
+        return locks.sync_held(self.mailbox_id)
 
     @property
     def failing(self) -> bool:

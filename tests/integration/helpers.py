@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.cache import SessionStore
 
+from mailboxes.errors import OperatorUnavailable
 from mailboxes.mailcache.watcher import Watcher
 from mailboxes.models import Mailbox
 from mailboxes.operator.imap import imap_session
@@ -26,6 +27,8 @@ from mailboxes.operator.strategies import smtp_login
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
+
+    from tests.conftest import OperatorBackend
 
 ACCOUNTS = {
     "marie": "f:3c8e8f0a-2b51-4c1e-9d3e-5b1f1c0d7a11:810101234567",
@@ -168,3 +171,23 @@ def screenshot(page: Page, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def fresh_mailbox(operator_backend: OperatorBackend, prefix: str) -> Mailbox:
+    """A mailbox no other test uses, at the operator and here: what it holds is its own."""
+    address = f"{prefix}-{uuid.uuid4().hex[:8]}@operateur-a.mssante.test"
+    operator_backend.add_user(address)
+    mailbox = Mailbox.objects.create(address=address, kind=Mailbox.Kind.PERSONAL)
+    # Dovecot looks at its users file at most once a second; a login it refuses costs 2 s
+    # (auth_failure_delay): waiting the second out first is quicker.
+    time.sleep(1.1)
+
+    def known() -> bool:
+        try:
+            with imap_session(mailbox):
+                return True
+        except OperatorUnavailable:
+            return False
+
+    wait_until(known, seconds=10)
+    return mailbox

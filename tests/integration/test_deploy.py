@@ -4,102 +4,29 @@ the real services and does its job; the compose file runs the same commands (iss
 from __future__ import annotations
 
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 import yaml
-from django.conf import settings
-from django.db import connection
 
 from mailboxes.mailcache import live as live_state
 from mailboxes.models import Mailbox, SyncState, User
 from tests.conftest import client_for
 from tests.integration.helpers import wait_until
+from tests.integration.processes import REPO, free_port, started, unit, write_credentials
 from webmail.celery import app as celery_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-REPO = Path(__file__).resolve().parents[2]
-UNITS = REPO / "deploy" / "systemd"
-BIN = Path(sys.executable).parent
-
-
-def unit(name: str) -> tuple[list[str], dict[str, str]]:
-    """A unit's ExecStart (as argv) and its Environment= settings."""
-    text = (UNITS / name).read_text(encoding="utf-8")
-    environment = dict(
-        line.split("=", 2)[1:] for line in text.splitlines() if line.startswith("Environment=")
-    )
-    [command] = [
-        line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ExecStart=")
-    ]
-    return command.split(), environment
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 def credentials(tmp_path: Path) -> Path:
-    """What systemd's LoadCredential hands over (%d): this test run's own secrets."""
-    folder = tmp_path / "credentials"
-    folder.mkdir()
-    (folder / "django-secret-key").write_text(settings.SECRET_KEY)
-    from mailboxes import crypto
-
-    # The key generated into the data folder, made now if no test made it before (this file
-    # run alone).
-    keys = settings.WEBMAIL_CREDENTIAL_KEYS or [crypto._local_key().decode()]
-    (folder / "credential-keys").write_text(",".join(keys))
-    return folder
-
-
-def database_url() -> str:
-    """The test database (committed rows: transaction=True), for the processes started."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-@contextmanager
-def started(
-    name: str, credentials: Path, tmp_path: Path, **replace: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    argv, environment = unit(name)
-    argv = [arg.replace("/opt/webmail/.venv/bin/", f"{BIN}/") for arg in argv]
-    env = {**os.environ, **{k: v.replace("%d", str(credentials)) for k, v in environment.items()}}
-    env["DATABASE_URL"] = database_url()
-    env.pop("DJANGO_SECRET_KEY", None)
-    env.pop("WEBMAIL_CREDENTIAL_KEYS", None)
-    joined = " ".join(argv)
-    for old, new in replace.items():
-        joined = joined.replace(old, new)
-    joined = re.sub(r"\$\{(\w+)\}", lambda m: env[m.group(1)], joined)
-    log = (tmp_path / f"{name}.log").open("wb")
-    process = subprocess.Popen(joined.split(), cwd=REPO, env=env, stdout=log, stderr=log)
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
-        finally:
-            log.close()
+    return write_credentials(tmp_path / "credentials")
 
 
 def test_the_web_unit_serves_the_site_behind_its_health_checks(
@@ -251,3 +178,16 @@ def test_compose_runs_the_units_commands() -> None:
     shards = sorted(s["command"][-1] for n, s in services.items() if n.startswith("watcher-"))
     assert shards == ["0/2", "1/2"]
     assert services["redis"]["command"][1:3] == ["--appendonly", "yes"]  # the queue survives
+    # The web's own environment adds the metrics token to the shared one, not replaces it.
+    web_env = services["web"]["environment"]
+    assert web_env["WEBMAIL_METRICS_TOKEN_FILE"] == "/run/secrets/metrics-token"
+    assert (
+        web_env["DJANGO_SECRET_KEY_FILE"]
+        == services["beat"]["environment"]["DJANGO_SECRET_KEY_FILE"]
+    )
+    assert "metrics-token" in services["web"]["secrets"] and "metrics-token" in compose["secrets"]
+    assert services["web"]["command"][-2:] == web_argv[-2:]  # the same JSON logging for gunicorn
+    # The image installs the locked tree, hashes checked, then the project without resolving.
+    dockerfile = (REPO / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    assert "--require-hashes -r requirements.lock" in dockerfile
+    assert "--no-deps ." in dockerfile and "COPY deploy/gunicorn-logging.json" in dockerfile

@@ -4,12 +4,14 @@ operator, the poll, the search form."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from mailboxes import locks
 from mailboxes.mailcache import live, search
 from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, SyncState, User
 from tests.conftest import client_for
@@ -35,7 +37,18 @@ def inbox(marie_mailbox: Mailbox) -> Folder:
     return folder
 
 
-def test_the_first_sync_shows_its_progress(marie: User, marie_mailbox: Mailbox) -> None:
+@pytest.fixture
+def sync_lock(marie_mailbox: Mailbox) -> Iterator[str]:
+    """The mailbox's sync lock, as a worker syncing it holds it."""
+    key = locks.sync_key(marie_mailbox.pk)
+    locks.client().set(key, "worker", ex=60)
+    yield key
+    locks.client().delete(key)
+
+
+def test_the_first_sync_shows_its_progress(
+    marie: User, marie_mailbox: Mailbox, sync_lock: str
+) -> None:
     SyncState.objects.create(mailbox=marie_mailbox, started_at=timezone.now(), total=1000, done=250)
     page = client_for(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
     html = page.content.decode()
@@ -44,8 +57,17 @@ def test_the_first_sync_shows_its_progress(marie: User, marie_mailbox: Mailbox) 
     assert "lue pour la première fois" in html
 
 
-def test_a_sync_killed_long_ago_is_not_running(marie_mailbox: Mailbox) -> None:
-    state = SyncState(mailbox=marie_mailbox, started_at=timezone.now() - timedelta(hours=1))
+def test_a_sync_is_running_only_while_its_lock_is_held(
+    marie_mailbox: Mailbox, sync_lock: str
+) -> None:
+    """Issue 17: "running" trusted started_at for 15 minutes, so a worker killed mid-sync
+    left a frozen progress bar that long (the real kill: tests/integration/test_faults.py)."""
+    state = SyncState(mailbox=marie_mailbox, started_at=timezone.now() - timedelta(seconds=5))
+    assert state.running
+    locks.client().delete(sync_lock)  # the worker died: its lock lapsed
+    assert not state.running
+    state.finished_at = timezone.now()
+    locks.client().set(sync_lock, "worker", ex=60)  # the next sync, before it says it began
     assert not state.running
 
 
