@@ -24,6 +24,7 @@ import os
 import secrets
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -508,6 +509,19 @@ def wait_open(port: int, seconds: float = 20) -> None:
         time.sleep(0.1)
 
 
+def wait_ehlo(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=2) as smtp:
+                if smtp.ehlo()[0] == 250:
+                    return
+        except (OSError, smtplib.SMTPException):
+            pass
+        time.sleep(0.1)
+    sys.exit(f"port {port} did not answer EHLO within {seconds}s")
+
+
 def wait_closed(port: int, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while port_open(port) and time.monotonic() < deadline:
@@ -547,8 +561,11 @@ def start(inst: Instance, components: tuple[str, ...], introspection_url: str = 
         wait_open(inst.imap_port)
         wait_open(inst.auth_port)
         if was_down and port_open(inst.submission_port):
-            # Postfix's smtpd processes hold connections to the old auth service: renew them.
+            # Postfix's smtpd processes hold connections to the old auth service: renew them,
+            # and return once submission answers EHLO again (its new processes ask the auth
+            # service for the SASL mechanisms).
             run_daemon(inst, ["postfix", "-c", str(inst.postfix_conf), "reload"], "postfix")
+            wait_ehlo(inst.submission_port)
     if "postfix" in components:
         start_postfix(inst)
         wait_open(inst.mx_port)

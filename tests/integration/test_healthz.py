@@ -41,7 +41,15 @@ def test_it_reports_every_part_ok(operator_backend: OperatorBackend, url: str) -
 def test_it_names_the_part_that_is_down(stopped: None, part: str) -> None:
     response = Client().get("/healthz/ready")
     assert response.status_code == 503
-    assert response.json() == {**ALL_OK, part: "error"}
+    answer = response.json()
+    if part == "imap":
+        # Submission authenticates through the operator's own auth service (Dovecot's SASL,
+        # asked for its mechanisms at EHLO): with Dovecot down it may fail too.
+        assert answer.pop("smtp") in ("ok", "error")
+        expected = {name: state for name, state in ALL_OK.items() if name != "smtp"}
+        assert answer == {**expected, part: "error"}
+    else:
+        assert answer == {**ALL_OK, part: "error"}
     # Issue 17: the web node stays in its load balancer's rotation (pages serve the cache).
     live = Client().get("/healthz/live")
     assert live.status_code == 200 and live.json() == LIVE_OK
