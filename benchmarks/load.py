@@ -68,14 +68,18 @@ class Stats:
         self.delivered = 0
 
 
+def request(path: str, cookie: str, header: str) -> bytes:
+    """An HTTP/1.1 GET as a logged-in browser sends it, with one more header line."""
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid={cookie}\r\n{header}\r\n\r\n"
+    ).encode()
+
+
 async def get(port: int, path: str, cookie: str) -> tuple[int, bytes]:
     """One HTTP/1.1 GET on a new connection (gunicorn's sync workers close each one)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid={cookie}\r\n"
-            f"Connection: close\r\n\r\n".encode()
-        )
+        writer.write(request(path, cookie, "Connection: close"))
         await writer.drain()
         data = await reader.read()
     finally:
@@ -113,10 +117,7 @@ async def stream(
             await asyncio.sleep(1)
             continue
         try:
-            writer.write(
-                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid={cookie}\r\n"
-                f"Accept: text/event-stream\r\n\r\n".encode()
-            )
+            writer.write(request(path, cookie, "Accept: text/event-stream"))
             await writer.drain()
             status = await reader.readline()
             if b" 200 " not in status:
