@@ -161,7 +161,10 @@ def page(
         rows = rows.filter(seen=False)
     if number > 1 and not (older or newer):
         return numbered(folder, listing, rows, key, per_page, number)
-    if day is not None and key == "date" and not (older or newer):
+    whole = rows  # before any boundary: where a jump past the end lands
+    to_day = day is not None and key == "date" and not (older or newer)
+    if to_day:
+        assert day is not None  # noqa: S101 - to_day says so (for mypy)
         edge = datetime.combine(day, time.max if listing.descending else time.min)
         edge = timezone.make_aware(edge, timezone.get_current_timezone())
         # A cursor just past the day's edge: every row of that day is on the page.
@@ -184,6 +187,10 @@ def page(
             )
     order = [f"-{key}", "-uid"] if smaller else [key, "uid"]
     found = list(rows.order_by(*order)[: per_page + 1])
+    if to_day and not found:
+        # A day beyond the list's end (before the oldest message in a newest-first list):
+        # its last page, not an empty folder.
+        return numbered(folder, listing, whole, key, per_page, 2**31)
     more = len(found) > per_page  # rows beyond this page, in the direction walked
     found = found[:per_page]
     if backwards:

@@ -197,3 +197,24 @@ def test_the_pager_jumps_to_a_page_or_a_day(marie: User, marie_mailbox: Mailbox)
     uids = [int(u) for u in re.findall(r"message/(\d+)/", day)]
     assert uids[0] == 250 and 251 not in uids and 201 in uids
     assert client.get(url, {"page": "x", "day": "hier"}).status_code == 200  # no jump
+
+
+def test_the_pager_s_two_ways_back_say_different_things(
+    marie: User, marie_mailbox: Mailbox
+) -> None:
+    """The demo walk: page 3 offered "Plus récents" twice (the first page, the page before)."""
+    folder = Folder.objects.create(
+        mailbox=marie_mailbox, name="INBOX", messages=120, unseen=0, uidvalidity=1
+    )
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    MessageIndex.objects.bulk_create(
+        MessageIndex(
+            folder=folder, uid=uid, subject=f"S{uid}", seen=True, date=start + timedelta(hours=uid)
+        )
+        for uid in range(1, 121)
+    )
+    page = client_for(marie).get(
+        reverse("mail-folder", args=[marie_mailbox.pk]), {"page": "3"}, HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    pager = page.content.decode().split('class="pager"')[1].split("</nav>")[0]
+    assert "Les plus récents" in pager and pager.count("Plus récents") == 1
