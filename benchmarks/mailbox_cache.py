@@ -268,23 +268,22 @@ def free_port(port: int) -> int:
 @contextmanager
 def worker_process() -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker in its own process (solo pool, as one process of a sync worker
-    runs tasks), started here and stopped after: its memory is what worker_rss_mib reads."""
-    log = Path(tempfile.mkstemp(prefix="bench-worker-", suffix=".log")[1])
+    runs tasks), started here and stopped after: its memory is what worker_rss_mib reads.
+    Ready once it answers a remote-control ping (its log may not go to a file)."""
+    node = f"bench-{os.getpid()}@{socket.gethostname()}"
     command = [sys.executable, "-m", "celery", "-A", "webmail", "worker", "-P", "solo",
-               "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
-               "-n", f"bench-{os.getpid()}@%h", "-f", str(log)]  # fmt: skip
+               "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING",
+               "-n", node]  # fmt: skip
     worker = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent)
     try:
-        deadline = time.monotonic() + 60
-        while b" ready." not in log.read_bytes():
+        deadline = time.monotonic() + 90
+        while not celery_app.control.ping(destination=[node], timeout=0.5):
             if worker.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the Celery worker did not start: {log}")
-            time.sleep(0.1)
+                sys.exit("the Celery worker did not start")
         yield worker
     finally:
         worker.terminate()
         worker.wait(timeout=60)
-        log.unlink()
 
 
 def first_open(client: Client, mailbox: Mailbox, page_url: str) -> tuple[float, float]:
