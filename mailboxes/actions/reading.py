@@ -49,6 +49,7 @@ def peek(mailbox: Mailbox, folder: str, uid: int) -> bytes:
 READER_FIELDS = (
     "uid", "message_id", "thread_key", "seen", "flagged", "answered", "keywords",
     "folder__name", "folder__uidvalidity", "folder__mailbox_id",
+    "date", "sort_sender", "sort_subject", "size",  # the list's sort keys: previous/next
 )  # fmt: skip
 
 
