@@ -147,8 +147,8 @@ async def person(
 ) -> None:
     picker = random.Random(cookie)
     listing = reverse("mail-folder", args=[mailbox.pk])
+    await asyncio.sleep(picker.uniform(0, 4))  # tabs opened over a few seconds, as people do
     watching = asyncio.create_task(stream(stats, events_port, web_port, mailbox, cookie, end))
-    await asyncio.sleep(picker.uniform(0, 4))  # not everyone at the same instant
     while time.monotonic() < end:
         page = "" if picker.random() < 0.8 else f"&page={picker.randrange(2, 20)}"
         body = await timed(stats, web_port, f"{listing}?folder=INBOX{page}", cookie)

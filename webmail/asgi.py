@@ -12,4 +12,12 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webmail.settings")
 os.environ["DATABASE_CONN_MAX_AGE"] = "0"
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from django.conf import settings  # noqa: E402 - once Django is set up
+
+from webmail.asgi_limits import LimitStarts  # noqa: E402
+
+# At most this many requests being set up at once: each holds a database connection until
+# its stream starts (webmail/asgi_limits.py).
+application = LimitStarts(django_application, settings.WEBMAIL_EVENTS_STARTING)

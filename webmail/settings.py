@@ -454,6 +454,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 WEBMAIL_EVENTS_HEARTBEAT_SECONDS = env_int("WEBMAIL_EVENTS_HEARTBEAT_SECONDS", 25, minimum=1)
 WEBMAIL_EVENTS_MAX_SECONDS = env_int("WEBMAIL_EVENTS_MAX_SECONDS", 15 * 60, minimum=10)
 WEBMAIL_EVENTS_RETRY_MS = env_int("WEBMAIL_EVENTS_RETRY_MS", 2000, minimum=100)
+# The events server sets up at most this many requests at once, each with a database
+# connection until its stream starts (webmail/asgi_limits.py): keep it well under PostgreSQL's
+# max_connections (or the pooler's pool) minus what the web processes and workers hold.
+WEBMAIL_EVENTS_STARTING = env_int("WEBMAIL_EVENTS_STARTING", 16, minimum=1)
 WEBMAIL_LIVE_FALLBACK_SECONDS = env_int("WEBMAIL_LIVE_FALLBACK_SECONDS", 60, minimum=1)
 
 # --- Trust list (directory/, CONFORMANCE.md TL1–TL6) ---------------------------------------
