@@ -41,28 +41,22 @@ python_env() {
   fi
 }
 
-node_env() {
-  local dir="$REPO/scripts/psc-lookalike" stamp want
+# npm ci in `dir` when its package-lock.json changed since the last install (a stamp file).
+npm_env() {
+  local dir="$1" what="$2" stamp want
   stamp="$dir/node_modules/.installed"
   want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    log "installing the Pro Santé Connect look-alike (npm ci)"
+    log "installing $what (npm ci)"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     echo "$want" > "$stamp"
   fi
 }
 
+node_env() { npm_env "$REPO/scripts/psc-lookalike" "the Pro Santé Connect look-alike"; }
+
 # axe-core (pinned in tests/axe/package-lock.json) for the accessibility tests.
-axe_env() {
-  local dir="$REPO/tests/axe" stamp want
-  stamp="$dir/node_modules/.installed"
-  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    log "installing axe-core for the accessibility tests (npm ci)"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$want" > "$stamp"
-  fi
-}
+axe_env() { npm_env "$REPO/tests/axe" "axe-core for the accessibility tests"; }
 
 redis_up() {
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return
