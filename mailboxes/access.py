@@ -10,11 +10,18 @@ import enum
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
 from django.http import Http404
 
 from mailboxes import audit
-from mailboxes.models import AuditEvent, Delegation, Mailbox, MessageIndex, Notification
+from mailboxes.models import (
+    AuditEvent,
+    Delegation,
+    Mailbox,
+    MessageIndex,
+    Notification,
+    Structure,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -54,14 +61,26 @@ MINIMUM_ROLE: dict[Action, Role] = {
 }
 
 
-def role_of(user: User | AnonymousUser, mailbox: Mailbox) -> Role | None:
+def role_of(
+    user: User | AnonymousUser, mailbox: Mailbox, read: tuple[str | None, bool] | None = None
+) -> Role | None:
     """The person's highest role on the mailbox, or None.
 
     A personal mailbox's owner and the managers of an organisational mailbox's structure are
-    its managers; anyone else holds at most the role of an active delegation.
+    its managers; anyone else holds at most the role of an active delegation. `read`: their
+    delegation's role and whether they manage its structure, read with the mailbox itself
+    (`with_roles`), for this one look-up: asked again later (a stream still open, say),
+    the policy reads the database afresh.
     """
     if not user.is_authenticated or not user.is_active:
         return None
+    if read is not None:
+        own_role, manages_structure = read
+        if mailbox.kind == Mailbox.Kind.PERSONAL and mailbox.owner_id == user.pk:
+            return Role.MANAGER
+        if mailbox.kind == Mailbox.Kind.ORGANISATIONAL and manages_structure:
+            return Role.MANAGER
+        return Role[own_role.upper()] if own_role else None
     if _manages(user, mailbox):
         return Role.MANAGER
     delegation = Delegation.objects.active().filter(person=user, mailbox=mailbox).first()
@@ -93,10 +112,12 @@ def can(user: User | AnonymousUser, action: Action, mailbox: Mailbox) -> bool:
     return role is not None and role >= MINIMUM_ROLE[action]
 
 
-def allowed(user: User | AnonymousUser, mailbox: Mailbox) -> frozenset[Action]:
+def allowed(
+    user: User | AnonymousUser, mailbox: Mailbox, read: tuple[str | None, bool] | None = None
+) -> frozenset[Action]:
     """Every action the person may do on the mailbox, from one role look-up (a page that
-    shows several actions asks once)."""
-    role = role_of(user, mailbox)
+    shows several actions asks once; `read`: see role_of)."""
+    role = role_of(user, mailbox, read)
     if role is None:
         return frozenset()
     return frozenset(action for action, least in MINIMUM_ROLE.items() if role >= least)
@@ -161,10 +182,11 @@ def mailbox_or_404(
     revoked delegate's next click shows up in the mailbox's trail); the answer is the same
     404 every time.
     """
-    mailbox = Mailbox.objects.filter(pk=mailbox_id).select_related("structure").first()
+    mailbox = with_roles(Mailbox.objects.filter(pk=mailbox_id), user).first()
     if mailbox is None:
         raise Http404
-    mailbox.allowed = frozenset(allowed(user, mailbox))  # one role look-up for the request
+    read = (mailbox.role_here, mailbox.manages_here) if user.is_authenticated else None  # type: ignore[attr-defined]
+    mailbox.allowed = frozenset(allowed(user, mailbox, read))  # one look-up for the request
     if action not in mailbox.allowed:
         # One event a minute per person, mailbox and action: a loop on foreign ids must
         # not flood the trail (cache.add is atomic: one of concurrent refusals records).
@@ -179,6 +201,26 @@ def mailbox_or_404(
             )
         raise Http404
     return mailbox
+
+
+def with_roles(mailboxes: QuerySet[Mailbox], user: User | AnonymousUser) -> QuerySet[Mailbox]:
+    """The mailboxes with, read in the same query, what the policy asks of each for this
+    person: their active delegation's role, whether they manage its structure, and whether
+    anyone holds an active delegation on it (`delegated`, for triage): one round trip where
+    three would be (the reader is opened on every click)."""
+    mailboxes = mailboxes.select_related("structure")
+    if not user.is_authenticated:
+        return mailboxes
+    active = Delegation.objects.active().filter(mailbox=OuterRef("pk"))
+    return mailboxes.annotate(
+        role_here=Subquery(active.filter(person=user).values("role")[:1]),
+        manages_here=Exists(
+            Structure.managers.through.objects.filter(
+                structure_id=OuterRef("structure_id"), user_id=user.pk
+            )
+        ),
+        delegated=Exists(active),
+    )
 
 
 def may_delegate(

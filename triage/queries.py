@@ -31,6 +31,9 @@ def is_shared(mailbox: Mailbox) -> bool:
     with an active delegation."""
     if mailbox.kind == Mailbox.Kind.ORGANISATIONAL:
         return True
+    known: bool | None = getattr(mailbox, "delegated", None)  # read by access.with_roles
+    if known is not None:
+        return known
     return Delegation.objects.active().filter(mailbox=mailbox).exists()
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from django.http import HttpRequest
@@ -13,10 +14,11 @@ def navigation(request: HttpRequest) -> dict[str, Callable[[], object]]:
     user = getattr(request, "user", None)
     if user is None:  # an error page for a request that failed before authentication
         return {}
+    flags = functools.cache(lambda: access.navigation(user))  # one cache read a page
     return {
-        "can_invite": lambda: access.navigation(user)["invites"],
-        "manages_mailboxes": lambda: access.navigation(user)["manages"],
-        "unread_notifications": lambda: access.navigation(user)["notifications"],
+        "can_invite": lambda: flags()["invites"],
+        "manages_mailboxes": lambda: flags()["manages"],
+        "unread_notifications": lambda: flags()["notifications"],
     }
 
 

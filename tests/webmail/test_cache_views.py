@@ -156,7 +156,9 @@ def test_a_list_page_looks_up_the_persons_role_once(
     asked: list[int] = []
     role_of = access.role_of
     monkeypatch.setattr(
-        access, "role_of", lambda user, mb: asked.append(mb.pk) or role_of(user, mb)
+        access,
+        "role_of",
+        lambda user, mb, read=None: asked.append(mb.pk) or role_of(user, mb, read),
     )
     page = client_for(marie).get(reverse("mail-folder", args=[marie_mailbox.pk]))
     assert page.status_code == 200 and "Premier" in page.content.decode()
