@@ -54,13 +54,12 @@ READER_FIELDS = (
 
 
 def row_of(mailbox: Mailbox, folder: str, uid: int) -> MessageIndex | None:
-    """The cache's row of a message, with its folder and the size of its conversation (one
-    query): what the reader knows of it without asking the operator."""
+    """The cache's row of a message, with its folder (one query): what the reader knows of
+    it without asking the operator."""
     return (
         MessageIndex.objects.filter(folder__mailbox=mailbox, folder__name=folder, uid=uid)
         .select_related("folder")
         .only(*READER_FIELDS)
-        .annotate(thread_size=cache.thread_size(mailbox))
         .first()
     )
 

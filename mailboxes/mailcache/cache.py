@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache as django_cache
-from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery
+from django.db import connection
+from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -69,6 +70,56 @@ def folders(mailbox: Mailbox) -> list[Folder]:
         return (len(SPECIAL_ORDER) + 1, folder.name.lower())
 
     return sorted(Folder.objects.filter(mailbox=mailbox), key=order)
+
+
+@dataclass(frozen=True)
+class FolderName:
+    """What the reader's "Move to" list shows of a folder."""
+
+    name: str
+    special_use: str
+
+
+@dataclass(frozen=True)
+class Places:
+    """What the reader shows around a message that only a change of the mailbox moves:
+    previous and next in the list's order, the size of its conversation, the folders."""
+
+    previous: int | None
+    following: int | None
+    thread_size: int
+    folders: tuple[FolderName, ...]
+
+
+PLACES_SECONDS = 10 * 60
+
+
+def places(
+    mailbox: Mailbox, folder: str, uid: int, listing: Listing, row: MessageIndex | None
+) -> Places:
+    """Places of a message, kept per mailbox version (any change of the cache moves it, a
+    folder found or gone included): opened again, a message costs one cache read here
+    instead of three queries (issue 16). Opening does not move the version, and needs not:
+    the places do not depend on what is read, except in an unread-only list, whose reader
+    keeps its place anyway (`neighbours`)."""
+    digest = hashlib.sha256(
+        f"{folder}\0{listing.sort}\0{listing.descending}\0{listing.unread_only}".encode()
+    ).hexdigest()[:16]
+    key = f"webmail:places:{mailbox.pk}:{live.version(mailbox.pk)}:{digest}:{uid}"
+    found: Places | None = django_cache.get(key)
+    if found is None:
+        previous, following = neighbours(mailbox, folder, uid, listing, row)
+        size = 0
+        if row is not None and row.thread_key:
+            size = (
+                MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=row.thread_key)
+                .order_by()
+                .count()
+            )
+        names = tuple(FolderName(f.name, f.special_use) for f in folders(mailbox))
+        found = Places(previous, following, size, names)
+        django_cache.set(key, found, PLACES_SECONDS)
+    return found
 
 
 def with_unseen(mailboxes: QuerySet[Mailbox]) -> QuerySet[Mailbox]:
@@ -270,9 +321,19 @@ def neighbours(
     value = getattr(row, key)
     greater = Q(**{f"{key}__gt": value}) | Q(**{key: value, "uid__gt": uid})
     smaller = Q(**{f"{key}__lt": value}) | Q(**{key: value, "uid__lt": uid})
-    uids = rows.values_list("uid", flat=True)
-    above = uids.filter(greater).order_by(key, "uid").first()
-    below = uids.filter(smaller).order_by(f"-{key}", "-uid").first()
+    sides = (
+        rows.filter(greater).order_by(key, "uid").annotate(side=Value(1)),
+        rows.filter(smaller).order_by(f"-{key}", "-uid").annotate(side=Value(-1)),
+    )
+    if connection.features.supports_slicing_ordering_in_compound:  # PostgreSQL: one query
+        first, second = (side.values_list("side", "uid")[:1] for side in sides)
+        found = dict(first.union(second, all=True))
+    else:
+        found = {
+            n: side.values_list("uid", flat=True).first()
+            for n, side in zip((1, -1), sides, strict=True)
+        }
+    above, below = found.get(1), found.get(-1)
     return (above, below) if listing.descending else (below, above)
 
 
@@ -288,20 +349,6 @@ def conversation(mailbox: Mailbox, thread_key: str) -> QuerySet[MessageIndex]:
         .select_related("folder")
         .order_by("date", "uid")
     )
-
-
-def thread_size(mailbox: Mailbox) -> Subquery:
-    """How many messages of the mailbox share the outer row's conversation (0 without one),
-    as a subquery: read with the row itself."""
-    same = (
-        MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=OuterRef("thread_key"))
-        .exclude(thread_key="")
-        .order_by()
-        .values("thread_key")
-        .annotate(size=Count("pk"))
-        .values("size")
-    )
-    return Subquery(same[:1], output_field=IntegerField())
 
 
 @dataclass(frozen=True)

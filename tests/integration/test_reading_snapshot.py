@@ -4,6 +4,8 @@ from the operator (issue 16), and opening never moves the mailbox's version (iss
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from email.message import EmailMessage
 
 import pytest
@@ -122,3 +124,28 @@ def test_a_rebuilt_folder_never_shows_an_old_snapshot(marie: User, marie_mailbox
     # other messages. The snapshot's key holds the UIDVALIDITY: it is not found.
     Folder.objects.filter(mailbox=marie_mailbox, name="INBOX").update(uidvalidity=1)
     assert client.get(url).status_code == 404
+
+
+def test_a_message_opened_again_costs_five_queries_and_its_places_follow_the_mailbox(
+    marie: User,
+    marie_mailbox: Mailbox,
+    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+) -> None:
+    """Issue 16: the person, the mailbox with their role on it (one look-up), the message's
+    row, the audit event and nothing else; its previous/next, conversation and "Move to"
+    list are kept per mailbox version, so new mail moves them at once."""
+    message = html_message()
+    uid = deliver_to(marie_mailbox, message)
+    synced(marie_mailbox)
+    client = client_for(marie)
+    url = reverse("mail-message", args=[marie_mailbox.pk, uid]) + "?folder=INBOX"
+    assert client.get(url).status_code == 200
+    with django_assert_max_num_queries(4 + 1):  # the session's user too
+        again = client.get(url).content.decode()
+    newer = html_message()
+    newer.replace_header("Subject", "Plus récent")
+    newer_uid = deliver_to(marie_mailbox, newer)
+    synced(marie_mailbox)  # the version moves
+    assert f"message/{newer_uid}/?" not in again
+    after = client.get(url).content.decode()
+    assert f"message/{newer_uid}/?" in after  # "previous" now leads to the newest

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from documents import subject as health_subject
 from mailboxes.mail.refusals import TOO_LARGE, Refusal
+from mailboxes.mailcache.cache import FolderName
 from mailboxes.models import Folder
 
 register = template.Library()
@@ -87,9 +88,10 @@ def names_only(people: str) -> str:
 
 
 @register.filter
-def folder_label(folder: Folder) -> str:
-    """A folder's name as people read it (components/folder_label.html's words, for
-    sentences built in Python: "Message moved to “Archives”")."""
+def folder_label(folder: Folder | FolderName) -> str:
+    """A folder's name as people read it, in the pages' lists and in sentences built in
+    Python ("Message moved to “Archives”"): Python, not an included template, since the
+    sidebar and the reader's "Move to" list draw it once per folder."""
     if folder.name == "INBOX":
         return _("Inbox")
     labels = {

@@ -106,8 +106,12 @@ def places(
     found: dict[str, object] = {"list_url": f"{prefix}?{query}"}
     if uid is None:
         return found
-    previous, following = cache.neighbours(mailbox, folder, uid, listing, row)
+    kept = cache.places(mailbox, folder, uid, listing, row)
+    previous, following = kept.previous, kept.following
     found["message_url"] = f"{prefix}message/{uid}/?{query}"
+    found["folders"] = kept.folders
+    found["in_trash"] = any(f.name == folder and f.special_use == "\\Trash" for f in kept.folders)
+    found["conversation"] = conversation_of(row, kept.thread_size)
     found["previous_url"] = f"{prefix}message/{previous}/?{query}" if previous else ""
     found["next_url"] = f"{prefix}message/{following}/?{query}" if following else ""
     return found
@@ -161,11 +165,8 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
         "images": images,
         "can_triage": Action.TRIAGE in mailbox.allowed,
         "can_send": Action.SEND in mailbox.allowed,
-        "folders": (folders := cache.folders(mailbox)),
-        "in_trash": any(f.name == folder and f.special_use == "\\Trash" for f in folders),
         "can_manage": Action.MANAGE in mailbox.allowed,
         "flagged": b"\\Flagged" in opening.flags,
-        "conversation": conversation_of(mailbox, row),
         "mdn": mdn_offer(shown, opening.flags, mailbox, request),
         "receipts": receipts_of(mailbox, shown),
         "triage": triage.panel_of_message(request, mailbox, row.thread_key if row else ""),
@@ -220,12 +221,11 @@ def receipts_of(mailbox: Mailbox, parsed: mime.ParsedMessage) -> list[Receipt]:
     )
 
 
-def conversation_of(mailbox: Mailbox, row: MessageIndex | None) -> dict[str, object] | None:
-    """The message's conversation, when the cache knows it has more than this message (its
-    size is read with the row: reading.row_of)."""
+def conversation_of(row: MessageIndex | None, count: int) -> dict[str, object] | None:
+    """The message's conversation, when the cache knows it has more than this message
+    (`count`: its size, cache.places)."""
     if row is None or not row.thread_key:
         return None
-    count = getattr(row, "thread_size", None) or 0
     return {"key": row.thread_key, "count": count} if count > 1 else None
 
 
