@@ -367,10 +367,15 @@ def flag_changes(
     return changes
 
 
-def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResult]:
+def sync_mailbox(
+    mailbox: Mailbox, use_qresync: bool = True, only: str | None = None
+) -> list[FolderResult]:
     """Bring every selectable folder of the mailbox up to date, in one IMAP session.
-    Progress and the outcome are kept in the mailbox's SyncState for the pages."""
+    Progress and the outcome are kept in the mailbox's SyncState for the pages.
+    `only`: that folder alone, known to the cache already (no LIST, no other folder
+    touched): what the IDLE watcher asks when the operator says the INBOX changed."""
     results: list[FolderResult] = []
+    found_folder = False  # a folder new to the cache: the pages' folder lists move
     SyncState.objects.update_or_create(
         mailbox=mailbox, defaults={"started_at": timezone.now(), "done": 0, "total": 0}
     )
@@ -383,12 +388,15 @@ def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResul
             if modes:
                 client.enable(*sorted(modes))
             listed = []
-            for flags, _, name in client.list_folders():
+            for flags, _, name in [] if only else client.list_folders():
                 if b"\\Noselect" in flags or b"\\NonExistent" in flags:
                     continue
-                folder, _ = Folder.objects.get_or_create(mailbox=mailbox, name=str(name))
+                folder, created = Folder.objects.get_or_create(mailbox=mailbox, name=str(name))
+                found_folder = found_folder or created
                 folder.special_use = imap.special_use(flags)  # saved with the folder's state
                 listed.append(folder)
+            if only:
+                listed = list(Folder.objects.filter(mailbox=mailbox, name=only))
             listed.sort(key=lambda folder: folder.name != "INBOX")  # the INBOX first
             seen_names = [folder.name for folder in listed]
             new_folders = [folder for folder in listed if not folder.synced_at]
@@ -413,12 +421,14 @@ def sync_mailbox(mailbox: Mailbox, use_qresync: bool = True) -> list[FolderResul
             response=str(exc),
         )
         raise
-    Folder.objects.filter(mailbox=mailbox).exclude(name__in=seen_names).delete()
+    gone = 0
+    if not only:  # LIST said which folders there are
+        gone, _ = Folder.objects.filter(mailbox=mailbox).exclude(name__in=seen_names).delete()
     SyncState.objects.filter(mailbox=mailbox).update(finished_at=timezone.now(), error="")
     if sum(result.added for result in results) >= ANALYZE_AFTER:
         refresh_statistics()
-    if any(r.added or r.removed or r.changed or r.rebuilt for r in results):
-        live.bump(mailbox.pk)  # open pages redraw
+    if found_folder or gone or any(r.added or r.removed or r.changed or r.rebuilt for r in results):
+        live.bump(mailbox.pk)  # open pages redraw (cache.places is kept per version)
     return results
 
 

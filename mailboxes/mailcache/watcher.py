@@ -1,5 +1,6 @@
-"""Push: hold IMAP IDLE (RFC 2177) on the INBOX of every mailbox someone has open, and ask
-for a sync as soon as the operator says something changed.
+"""Push: hold IMAP IDLE (RFC 2177) on the INBOX of every mailbox someone has open, and tell
+`on_change` as soon as the operator says something changed (watch_mailboxes syncs the INBOX
+at once: mailboxes.actions.syncing.on_inbox_change).
 
 One thread per watched mailbox, each with its own connection (imapclient is not
 thread-safe). Which mailboxes to watch comes from `live.active()` (pages mark what they
@@ -20,7 +21,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
-from mailboxes import logcontext, queue
+from mailboxes import logcontext
 from mailboxes.mailcache import live
 from mailboxes.models import Mailbox
 from mailboxes.operator import imap, strategies
@@ -146,7 +147,3 @@ class Watcher:
 
     def stop(self) -> None:
         self.stopping.set()
-
-
-def enqueue_sync(mailbox_id: int) -> None:
-    queue.later(queue.SYNC_MAILBOX, mailbox_id)

@@ -192,6 +192,15 @@ def _take(key: tuple[object, ...]) -> IMAPClient | None:
         _close(client)
 
 
+def drop_pool() -> None:
+    """Log out of every pooled session (the next ones connect afresh)."""
+    with _pool_lock:
+        idle = [client for clients in _pool.values() for _, client in clients]
+        _pool.clear()
+    for client in idle:
+        _close(client)
+
+
 def _give_back(key: tuple[object, ...], client: IMAPClient) -> None:
     now = time.monotonic()
     stale: list[IMAPClient] = []

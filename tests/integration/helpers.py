@@ -129,12 +129,13 @@ def pushing(mailbox: Mailbox) -> Iterator[Watcher]:
     and the IDLE watcher, holding IDLE on `mailbox` (someone has it open) when this yields."""
     from celery.contrib.testing.worker import start_worker
 
+    from mailboxes.actions.syncing import on_inbox_change
     from mailboxes.mailcache import live
-    from mailboxes.mailcache.watcher import Watcher, enqueue_sync
+    from mailboxes.mailcache.watcher import Watcher
     from webmail.celery import app as celery_app
 
     live.touch(mailbox.pk)
-    watcher = Watcher(on_change=enqueue_sync, every=0.2)
+    watcher = Watcher(on_change=on_inbox_change, every=0.2)
     runner = threading.Thread(target=watcher.run, daemon=True)
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
         runner.start()

@@ -363,3 +363,70 @@ def test_our_own_flag_change_coming_back_redraws_no_list(mailbox: Mailbox, qresy
     imap.set_flag(mailbox, "INBOX", [uid], b"\\Flagged", True)  # elsewhere
     [result] = [r for r in sync.sync_mailbox(mailbox, qresync) if r.name == "INBOX"]
     assert result.changed == 1 and live.version(mailbox.pk) == version + 1
+
+
+@pytest.mark.django_db
+def test_a_folder_found_or_gone_moves_the_version(mailbox: Mailbox) -> None:
+    """The pages' folder lists (and the reader's places, kept per version) follow a folder
+    created or deleted at the operator, even with no message in it."""
+    sync.sync_mailbox(mailbox)
+    before = live.version(mailbox.pk)
+    with imap.imap_session(mailbox) as client:
+        client.create_folder("Dossiers patients")
+    sync.sync_mailbox(mailbox)
+    assert Folder.objects.filter(mailbox=mailbox, name="Dossiers patients").exists()
+    assert live.version(mailbox.pk) > before
+    found = live.version(mailbox.pk)
+    sync.sync_mailbox(mailbox)  # nothing new: no redraw
+    assert live.version(mailbox.pk) == found
+    with imap.imap_session(mailbox) as client:
+        client.delete_folder("Dossiers patients")
+    sync.sync_mailbox(mailbox)
+    assert not Folder.objects.filter(mailbox=mailbox, name="Dossiers patients").exists()
+    assert live.version(mailbox.pk) > found
+
+
+@pytest.mark.django_db
+def test_the_watchers_inbox_sync_touches_the_inbox_alone(mailbox: Mailbox) -> None:
+    """What IDLE reports is synced at once, in the watcher, without a worker: the INBOX only
+    (no LIST: the other folders, and a folder gone meanwhile, wait for a whole sync)."""
+    from mailboxes.actions import syncing
+
+    sync.sync_mailbox(mailbox)
+    with imap.imap_session(mailbox) as client:
+        client.create_folder("Ailleurs")
+        client.append("Ailleurs", message("Classé ailleurs").as_bytes())
+    uid = deliver_to(mailbox, message("Arrivé pendant IDLE"))
+    before = live.version(mailbox.pk)
+    syncing.on_inbox_change(mailbox.pk)  # no Celery worker runs in this test
+    assert inbox(mailbox).index.filter(uid=uid).exists()
+    assert live.version(mailbox.pk) > before
+    assert not Folder.objects.filter(mailbox=mailbox, name="Ailleurs").exists()
+    assert Folder.objects.filter(mailbox=mailbox).count() > 1  # the others are kept
+    sync.sync_mailbox(mailbox)
+    assert Folder.objects.get(mailbox=mailbox, name="Ailleurs").index.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_watcher_hands_an_unfinished_cache_or_a_failure_to_the_workers(
+    mailbox: Mailbox, operator_backend: OperatorBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mailbox never synced to the end is a first sync: a worker's job, not the watcher's.
+    An INBOX sync that fails (operator down) is queued for a worker: nothing is lost."""
+    from mailboxes import queue
+    from mailboxes.actions import syncing
+
+    queued: list[tuple[str, tuple[object, ...]]] = []
+    monkeypatch.setattr(queue, "later", lambda name, *args: queued.append((name, args)))
+    syncing.on_inbox_change(mailbox.pk)  # never synced
+    assert queued == [(queue.SYNC_MAILBOX, (mailbox.pk,))]
+    assert not Folder.objects.filter(mailbox=mailbox).exists()
+    sync.sync_mailbox(mailbox)
+    queued.clear()
+    operator_backend.stop("dovecot")
+    imap.drop_pool()  # its sessions may outlive Dovecot's master a while
+    try:
+        syncing.on_inbox_change(mailbox.pk)
+    finally:
+        operator_backend.start("dovecot")
+    assert queued == [(queue.SYNC_MAILBOX, (mailbox.pk,))]

@@ -1,4 +1,5 @@
-"""Hold IMAP IDLE on the mailboxes people have open and ask for a sync on every change.
+"""Hold IMAP IDLE on the mailboxes people have open and sync their INBOX on every change
+(mailboxes.actions.syncing.on_inbox_change: here, not through the broker).
 
 Run one next to the Celery workers: `python manage.py watch_mailboxes`; or several, each
 owning a share of the mailboxes: `watch_mailboxes --shard 0/3`, `--shard 1/3`, `--shard 2/3`.
@@ -12,7 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
-from mailboxes.mailcache.watcher import Watcher, enqueue_sync
+from mailboxes.actions.syncing import on_inbox_change
+from mailboxes.mailcache.watcher import Watcher
 
 
 class Command(BaseCommand):
@@ -30,7 +32,7 @@ class Command(BaseCommand):
         shard, _, shards = str(options["shard"]).partition("/")
         try:
             watcher = Watcher(
-                on_change=enqueue_sync,
+                on_change=on_inbox_change,
                 every=options["every"],
                 shard=int(shard),
                 shards=int(shards or 1),
