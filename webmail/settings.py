@@ -169,7 +169,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REDIS_URL = env_secret("REDIS_URL", "redis://127.0.0.1:6379/1")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "webmail.cachebackend.RedisCache",  # one client per pool (cachebackend.py)
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "webmail",
     }
