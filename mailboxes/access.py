@@ -10,8 +10,10 @@ import enum
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models import BooleanField, Case, CharField, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.http import Http404
+from django.utils import timezone
 
 from mailboxes import audit
 from mailboxes.models import (
@@ -207,19 +209,39 @@ def with_roles(mailboxes: QuerySet[Mailbox], user: User | AnonymousUser) -> Quer
     """The mailboxes with, read in the same query, what the policy asks of each for this
     person: their active delegation's role, whether they manage its structure, and whether
     anyone holds an active delegation on it (`delegated`, for triage): one round trip where
-    three would be (the reader is opened on every click)."""
+    three would be (the reader is opened on every click).
+
+    Written as SQL because the ORM took longer to build these three subqueries than the
+    database to run them (about a millisecond a page, issue 16); "active" is
+    DelegationQuerySet.active's rule, word for word, and the access tests hold both."""
     mailboxes = mailboxes.select_related("structure")
     if not user.is_authenticated:
         return mailboxes
-    active = Delegation.objects.active().filter(mailbox=OuterRef("pk"))
+    now = timezone.now()
+    table = Mailbox._meta.db_table
+    delegations = Delegation._meta.db_table
+    managers = Structure.managers.through._meta.db_table
+    active = (
+        "d.revoked_at IS NULL AND d.starts_at <= %s AND (d.expires_at IS NULL OR d.expires_at > %s)"
+    )
     return mailboxes.annotate(
-        role_here=Subquery(active.filter(person=user).values("role")[:1]),
-        manages_here=Exists(
-            Structure.managers.through.objects.filter(
-                structure_id=OuterRef("structure_id"), user_id=user.pk
-            )
+        role_here=RawSQL(  # noqa: S611 - names from _meta, values as parameters
+            f"SELECT d.role FROM {delegations} d WHERE d.mailbox_id = {table}.id"  # noqa: S608
+            f" AND d.person_id = %s AND {active} LIMIT 1",
+            (user.pk, now, now),
+            output_field=CharField(),
         ),
-        delegated=Exists(active),
+        manages_here=RawSQL(  # noqa: S611
+            f"EXISTS (SELECT 1 FROM {managers} m WHERE m.structure_id = {table}.structure_id"  # noqa: S608
+            " AND m.user_id = %s)",
+            (user.pk,),
+            output_field=BooleanField(),
+        ),
+        delegated=RawSQL(  # noqa: S611
+            f"EXISTS (SELECT 1 FROM {delegations} d WHERE d.mailbox_id = {table}.id AND {active})",  # noqa: S608
+            (now, now),
+            output_field=BooleanField(),
+        ),
     )
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from itertools import product
 
 import pytest
+from django.http import Http404
 from django.utils import timezone
 
 from mailboxes import access
@@ -24,6 +25,8 @@ NEEDS = {
 }
 STATES = ("active", "expired", "revoked", "not yet started")
 CASES = list(product(RANK, STATES, ("own", "foreign"), Action))
+# The policy is also read as SQL with the mailbox (access.with_roles): both engines.
+pytestmark = pytest.mark.both_engines
 
 
 def delegation_times(state: str) -> dict[str, object]:
@@ -60,6 +63,14 @@ def test_it_allows_exactly_what_the_role_and_state_allow(
     )
     expected = state == "active" and target == "own" and RANK[role] >= RANK[NEEDS[action]]
     assert access.can(charlie, action, mailbox) is expected
+    try:  # the one look-up of a request: the same answer
+        found = access.mailbox_or_404(charlie, action, mailbox.pk)
+        assert expected and action in found.allowed
+        assert found.allowed == access.allowed(charlie, mailbox)
+    except Http404:
+        assert not expected
+    delegated = access.with_roles(Mailbox.objects.filter(pk=delegated_on.pk), charlie).get()
+    assert delegated.delegated is (state == "active")  # type: ignore[attr-defined]
     if action is Action.READ:
         assert (mailbox in access.mailboxes_for(charlie)) is expected
 
@@ -73,7 +84,10 @@ def test_it_makes_structure_managers_manage_its_organisational_mailboxes_only(
     foreign = Mailbox.objects.create(address="autre@a.test", kind="ORG", structure=elsewhere)
     alices = Mailbox.objects.get(owner=alice)
     assert all(access.can(charlie, action, mailbox) for action in Action)
+    assert access.mailbox_or_404(charlie, Action.MANAGE, mailbox.pk).allowed == set(Action)
     assert not any(access.can(charlie, action, foreign) for action in Action)
+    with pytest.raises(Http404):
+        access.mailbox_or_404(charlie, Action.READ, foreign.pk)
     assert not any(access.can(charlie, action, alices) for action in Action)
     assert set(access.mailboxes_for(charlie)) == set(two_org_mailboxes)
 
