@@ -8,6 +8,7 @@ rebuilt folder, a message moved), while a conversation's assignee, status and no
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import ClassVar
 
 from django.db import models
@@ -24,10 +25,17 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
         """Not handled yet: every status but Traité."""
         return self.exclude(status=Conversation.Status.DONE)
 
-    def assigned_to(self, person: User) -> ConversationQuerySet:
+    def assigned_to(
+        self, person: User, readable: Collection[int] | None = None
+    ) -> ConversationQuerySet:
         """Assigned to `person`, in the mailboxes they may still read: a delegation that
-        ended unassigns, but an expired one has no event to act on, so the filter is here."""
-        return self.filter(assignee=person, mailbox__in=access.mailboxes_for(person).values("pk"))
+        ended unassigns, but an expired one has no event to act on, so the filter is here.
+        `readable`: the ids of access.mailboxes_for(person), when the page has them already."""
+        if readable is None:
+            return self.filter(
+                assignee=person, mailbox__in=access.mailboxes_for(person).values("pk")
+            )
+        return self.filter(assignee=person, mailbox_id__in=readable)
 
     def unassigned(self) -> ConversationQuerySet:
         """No assignee (NULL): never assigned, unassigned, or the assignee lost access."""

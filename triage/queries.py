@@ -6,6 +6,7 @@ each shown with its newest cached message (sender, subject) fetched for the page
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -134,10 +135,12 @@ def newest_messages(conversations: list[Conversation]) -> dict[tuple[int, str], 
     return {(m["folder__mailbox_id"], m["thread_key"]): m for m in messages}  # the newest wins
 
 
-def counts(person: User, mailbox: Mailbox | None = None) -> dict[str, int]:
+def counts(
+    person: User, mailbox: Mailbox | None = None, readable: Collection[int] | None = None
+) -> dict[str, int]:
     """The sidebar's numbers: open conversations assigned to the person (every mailbox),
-    and, for a shared mailbox, its open unassigned ones."""
-    found = {"mine": Conversation.objects.open().assigned_to(person).count()}
+    and, for a shared mailbox, its open unassigned ones. `readable`: see assigned_to."""
+    found = {"mine": Conversation.objects.open().assigned_to(person, readable).count()}
     if mailbox is not None:
         found["unassigned"] = (
             Conversation.objects.filter(mailbox=mailbox).open().unassigned().count()

@@ -29,8 +29,10 @@ def triage_sidebar(context: template.Context) -> dict[str, Any]:
     request = context["request"]
     mailbox: Mailbox | None = context.get("mailbox")
     is_shared = mailbox is not None and shared(mailbox)
+    listed = context.get("readable_mailboxes")  # access.mailboxes_for, read for the switcher
+    readable = [m.pk for m in listed] if listed is not None else None
     return {
-        "counts": queries.counts(request.user, mailbox if is_shared else None),
+        "counts": queries.counts(request.user, mailbox if is_shared else None, readable),
         "mailbox": mailbox,
         "shared": is_shared,
     }

@@ -14,6 +14,7 @@ from django.core.cache import cache as django_cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -157,6 +158,12 @@ def changes(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     return render(request, "mail/listing.html", {**context, "oob_folders": True})
 
 
+def readable_mailboxes(request: HttpRequest) -> SimpleLazyObject:
+    """Every mailbox the person may read, with its unread count (the switcher), read once
+    when first shown: triage's counts use the same list."""
+    return SimpleLazyObject(lambda: list(cache.with_unseen(access.mailboxes_for(request.user))))
+
+
 def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | None:
     """What the list shows; None when the folder is not (or no longer) in the mailbox."""
     allowed = mailbox.allowed
@@ -169,7 +176,8 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         return None
     context: dict[str, Any] = {
         "mailbox": mailbox,
-        "mailboxes": cache.with_unseen(access.mailboxes_for(request.user)),
+        "mailboxes": (readable := readable_mailboxes(request)),
+        "readable_mailboxes": readable,  # for triage's counts (templatetags/triage.py)
         "folder": folder_name,
         "folders": folders,
         "listing_options": listing,
