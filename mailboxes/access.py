@@ -131,21 +131,46 @@ def searchable_messages(user: User | AnonymousUser) -> QuerySet[MessageIndex]:
 
 
 def mailboxes_for(user: User | AnonymousUser) -> QuerySet[Mailbox]:
-    """Every mailbox the person may at least read: personal ones first, then by label."""
+    """Every mailbox the person may at least read: personal ones first, then by label.
+    Chosen by SQL (`readable_sql`): the ORM's version of the same rule took longer to build
+    than to run, on every list page (issue 16)."""
     if not user.is_authenticated or not user.is_active:
         return Mailbox.objects.none()
-    delegated = Delegation.objects.active().filter(person=user).values("mailbox_id")
-    visible = (
-        Q(kind=Mailbox.Kind.PERSONAL, owner=user)
-        | Q(kind=Mailbox.Kind.ORGANISATIONAL, structure__managers=user)
-        | Q(pk__in=delegated)
-    )
     personal_first = Case(When(owner=user, then=Value(0)), default=Value(1))
     return (
-        Mailbox.objects.filter(visible)
-        .distinct()
+        Mailbox.objects.filter(pk__in=readable_sql(user))
         .select_related("structure")
         .order_by(personal_first, "label", "address")
+    )
+
+
+def readable_sql(user: User) -> RawSQL:
+    """The ids of the mailboxes `user` may read, as a subquery: their own personal ones,
+    the organisational ones of a structure they manage, and those of an active delegation
+    (role_of's rule; the access matrix tests hold the two equal)."""
+    now = timezone.now()
+    mailboxes, delegations, managers = _tables()
+    return RawSQL(  # noqa: S611 - names from _meta, values as parameters
+        f"SELECT mb.id FROM {mailboxes} mb WHERE (mb.kind = %s AND mb.owner_id = %s)"  # noqa: S608
+        f" OR (mb.kind = %s AND EXISTS (SELECT 1 FROM {managers} m"
+        " WHERE m.structure_id = mb.structure_id AND m.user_id = %s))"
+        f" OR EXISTS (SELECT 1 FROM {delegations} d WHERE d.mailbox_id = mb.id"
+        f" AND d.person_id = %s AND {ACTIVE_SQL})",
+        (Mailbox.Kind.PERSONAL, user.pk, Mailbox.Kind.ORGANISATIONAL, user.pk, user.pk, now, now),
+    )
+
+
+# DelegationQuerySet.active's rule, on a delegation aliased d: (now, now) as parameters.
+ACTIVE_SQL = (
+    "d.revoked_at IS NULL AND d.starts_at <= %s AND (d.expires_at IS NULL OR d.expires_at > %s)"
+)
+
+
+def _tables() -> tuple[str, str, str]:
+    return (
+        Mailbox._meta.db_table,
+        Delegation._meta.db_table,
+        Structure.managers.through._meta.db_table,
     )
 
 
@@ -218,12 +243,8 @@ def with_roles(mailboxes: QuerySet[Mailbox], user: User | AnonymousUser) -> Quer
     if not user.is_authenticated:
         return mailboxes
     now = timezone.now()
-    table = Mailbox._meta.db_table
-    delegations = Delegation._meta.db_table
-    managers = Structure.managers.through._meta.db_table
-    active = (
-        "d.revoked_at IS NULL AND d.starts_at <= %s AND (d.expires_at IS NULL OR d.expires_at > %s)"
-    )
+    table, delegations, managers = _tables()
+    active = ACTIVE_SQL
     return mailboxes.annotate(
         role_here=RawSQL(  # noqa: S611 - names from _meta, values as parameters
             f"SELECT d.role FROM {delegations} d WHERE d.mailbox_id = {table}.id"  # noqa: S608
