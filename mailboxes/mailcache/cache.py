@@ -248,8 +248,8 @@ def page(
         found.reverse()
     has_newer = more if backwards else boundary is not None
     has_older = True if backwards else more
-    if found and not start:
-        start = position(rows_before(folder, listing, key, found[0]), has_newer)
+    if found and not start:  # counted only past the first page
+        start = position(rows_before(folder, listing, key, found[0])) if has_newer else 1
     return Page(
         rows=found,
         total=folder.unseen if listing.unread_only else folder.messages,
@@ -337,9 +337,9 @@ def neighbours(
     return (above, below) if listing.descending else (below, above)
 
 
-def position(before: QuerySet[Any], has_newer: bool) -> int:
-    """1-based position of a page's first row ("1–50 sur 57"): 1 on the first page."""
-    return before.count() + 1 if has_newer else 1
+def position(before: QuerySet[Any]) -> int:
+    """1-based position of a page's first row ("51–100 sur 157"), from the rows before it."""
+    return before.count() + 1
 
 
 def conversation(mailbox: Mailbox, thread_key: str) -> QuerySet[MessageIndex]:
