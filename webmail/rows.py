@@ -10,21 +10,24 @@ The rare parts (a conversation's triage state) still come from their own templat
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote
 
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import get_template
+from django.utils import formats, timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from documents import ins
 from documents import subject as health_subject
 from mailboxes.models import MessageIndex
 from triage.models import Conversation
-from webmail.templatetags.mail import names_only, short_datetime
+from webmail.templatetags.mail import SHORT_FORMATS, names_only
 
 CLIP = (
     '<span class="clip" title="{label}"><svg role="img" aria-label="{label}" width="14" '
@@ -51,6 +54,31 @@ class Shape:
     list_query: str = ""
 
 
+def sizes() -> Callable[[int], str]:
+    """filesizeformat's words for this page's language, worked out once: a size from 1 KB to
+    1 GB (nearly every message) formatted here as filesizeformat does (one decimal, the
+    language's separator, no grouping), the rest by filesizeformat itself. Twenty
+    microseconds a row otherwise (its translations and number formatting, per call)."""
+    separator = formats.get_format("DECIMAL_SEPARATOR")
+    kilo, mega = _("%s KB"), _("%s MB")
+
+    def size(value: int) -> str:
+        if not isinstance(value, int) or not 1024 <= value < 1024**3:
+            return str(filesizeformat(value))
+        unit, scale = (kilo, 1024) if value < 1024**2 else (mega, 1024**2)
+        whole, _dot, decimals = f"{round(value / scale, 1):f}".partition(".")
+        return unit % f"{whole}{separator}{decimals[:1]}"
+
+    return size
+
+
+def dates() -> Callable[[datetime | None], str]:
+    """short_datetime for this page: its time zone and pattern looked up once."""
+    zone = timezone.get_current_timezone()
+    pattern = SHORT_FORMATS.get((get_language() or "fr")[:2], SHORT_FORMATS["fr"])
+    return lambda value: value.astimezone(zone).strftime(pattern) if value else ""
+
+
 def render(
     rows: Iterable[MessageIndex],
     shape: Shape,
@@ -72,6 +100,7 @@ def render(
     folder_query = escape(quote(shape.folder, safe="/"))
     query = escape(shape.list_query) if shape.list_query else f"folder={folder_query}"
     state_template = get_template("triage/row_state.html") if triage else None
+    size, short_datetime = sizes(), dates()
     out: list[str] = []
     for row in rows:
         subject = escape(health_subject.display(row.subject) or labels["no_subject"])
@@ -126,6 +155,6 @@ def render(
         iso = row.date.isoformat() if row.date else ""
         out.append(
             f'</td>\n  <td class="date"><time datetime="{iso}">{escape(short_datetime(row.date))}'
-            f'</time></td>\n  <td class="size">{escape(filesizeformat(row.size))}</td>\n</tr>\n'
+            f'</time></td>\n  <td class="size">{escape(size(row.size))}</td>\n</tr>\n'
         )
     return mark_safe("".join(out))  # noqa: S308 - every value above went through escape()

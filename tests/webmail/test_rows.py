@@ -40,6 +40,11 @@ def page(marie_mailbox: Mailbox) -> list[MessageIndex]:
         {"recipients": f"Anne ROY <a@x.fr>, b@y.fr, {HOSTILE} <c@z.fr>"},
         {"size": 123_456_789, "thread_key": "<t-assigned@x>"},
         {"thread_key": "<t-done@x>", "seen": False},
+        # Sizes at each edge of rows.sizes' own formatting (else filesizeformat's).
+        *(
+            {"size": size}
+            for size in (0, 1023, 1024, 10_188, 1_048_575, 1_048_576, 2**30, 2**31 - 1)
+        ),
     ]
     built = []
     for uid, extra in enumerate(variants, start=1):
