@@ -25,6 +25,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
@@ -109,10 +110,34 @@ class Added:
     with_documents: list[int] = field(default_factory=list)
 
 
+def downloads(pool: ThreadPoolExecutor, client: IMAPClient, uids: list[int]) -> Iterator[Download]:
+    """The chunks of `uids` as the operator sends them, in order, the next one downloading
+    (in `pool`'s one thread, the only one using the connection meanwhile) while the caller
+    stores this one: the operator's and PostgreSQL's time overlap our parsing instead of
+    adding to it. An error comes with the chunk it hit. The caller's `with pool` waits for
+    a download still running before anything else uses the connection."""
+    parts = list(chunks(uids))
+    if not parts:
+        return
+    pending = pool.submit(download, client, parts[0])
+    for following in [*parts[1:], None]:
+        chunk = pending.result()
+        if following is not None:
+            pending = pool.submit(download, client, following)
+        yield chunk
+
+
 def fetch_new(client: IMAPClient, folder: Folder, uids: list[int]) -> Added:
     """Index `uids` in the order given, a chunk per transaction, with their text for search."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-download") as pool:
+        added = store_chunks(folder, downloads(pool, client, uids))
+    return added
+
+
+def store_chunks(folder: Folder, downloaded: Iterator[Download]) -> Added:
+    """Index and commit each chunk in turn (fetch_new)."""
     added = Added()
-    for chunk in (download(client, part) for part in chunks(uids)):
+    for chunk in downloaded:
         built = [
             indexing.row(folder, uid, chunk.fetched[uid], chunk.structures[uid])
             for uid in chunk.uids
