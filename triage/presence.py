@@ -70,7 +70,7 @@ class Stamp:
 def thread_id(mailbox_id: int, thread_key: str) -> str:
     """The conversation's opaque id, in Redis keys and on the event stream: a keyed hash, so
     that neither says which Message-ID it is."""
-    return salted_hmac("triage.presence", f"{mailbox_id}:{thread_key}").hexdigest()[:24]
+    return salted_hmac("triage presence", f"{mailbox_id}:{thread_key}").hexdigest()[:24]
 
 
 def _key(mailbox_id: int, thread_key: str) -> str:
