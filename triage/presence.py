@@ -7,7 +7,10 @@ Being there is being asked: an open page asks its live panel at least every
 HEARTBEAT_SECONDS (static/js/triage_live.js) and is forgotten PRESENCE_SECONDS after its
 last ask. It says when it leaves (hidden, closed, navigated away: a beacon, `leave`), so
 the others usually see it go at once; the expiry is for a page that could not say so (a
-crash, a lost network), and is noticed by the next page to ask (`visit` prunes it).
+crash, a lost network), and is noticed by the next page to ask (`visit` prunes it). A page
+that left stays left (a `gone` mark, for PRESENCE_SECONDS): an ask of its still in flight
+when it went (its own change's redraw, as it navigates) must not bring it back; a page
+shown again takes a new id.
 Writing is typing in a reply: the composer says so on input, at most every
 TYPING_THROTTLE_MS, and that it stopped after TYPING_SECONDS without a key; a writing
 stamp older than that counts for nothing (a composer that could not say it stopped).
@@ -20,6 +23,7 @@ it. Nothing is announced when nothing visible changed (a heartbeat of a page alr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -27,7 +31,9 @@ import secrets
 import time
 from dataclasses import dataclass
 
+import redis
 from django.utils.crypto import salted_hmac
+from redis.commands.core import Script
 
 from mailboxes.mailcache import live
 from mailboxes.models import User
@@ -43,7 +49,17 @@ TYPING_SECONDS = 5  # a pause in typing longer than this is no longer writing
 TYPING_THROTTLE_MS = 1500  # static/js/typing.js: one "typing" per this while keys go on
 KEEP_SECONDS = PRESENCE_SECONDS * 10  # the whole hash, once nobody is there any more
 PAGE = re.compile(r"^[0-9a-f]{16}$")
-READING, WRITING = "r", "w"
+READING, WRITING, GONE = "r", "w", "x"
+# Stamp the page unless it left (atomic: a leave cannot fall between the look and the
+# stamp); everything there before, for the caller to compare.
+_VISIT = """
+local before = redis.call('HGETALL', KEYS[1])
+if redis.call('HEXISTS', KEYS[1], ARGV[3]) == 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return before
+"""
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,10 @@ class Stamp:
 
     def fresh(self, now: float) -> bool:
         return now - self.at < (TYPING_SECONDS if self.way == WRITING else PRESENCE_SECONDS)
+
+    def shown(self, now: float) -> bool:
+        """Whether the others see it (a gone mark is no presence)."""
+        return self.way != GONE and self.fresh(now)
 
 
 def thread_id(mailbox_id: int, thread_key: str) -> str:
@@ -97,7 +117,7 @@ def _seen(stamps: list[Stamp], now: float) -> dict[int, Presence]:
     of their composers is."""
     found: dict[int, Presence] = {}
     for stamp in stamps:
-        if not stamp.fresh(now):
+        if not stamp.shown(now):
             continue
         known = found.get(stamp.person_id)
         writing = stamp.way == WRITING or (known is not None and known.writing)
@@ -114,26 +134,33 @@ def visit(
     mailbox_id: int, thread_key: str, person: User, page: str, way: str = READING
 ) -> list[Presence]:
     """The page is there (READING: a conversation or a reply page asking its panel) or its
-    person is typing in it (WRITING). Stamps past their life are removed on the way; the
-    others are told when what they see changed. Returns everyone else there, by name."""
+    person is typing in it (WRITING), unless it left. Stamps past their life are removed on
+    the way; the others are told when what they see changed. Returns everyone else there."""
     key, now = _key(mailbox_id, thread_key), time.time()
     field = _field(person, way, page)
     connection = live.client()
-    with connection.pipeline(transaction=False) as pipe:
-        pipe.hgetall(key)
-        pipe.hset(key, field, json.dumps({"name": str(person), "at": now}))
-        pipe.expire(key, KEEP_SECONDS)
-        raw, _, _ = pipe.execute()
-    before = _stamps(raw)
-    stale = [s.field for s in before if not s.fresh(now) and s.field != field]
-    pruned = connection.hdel(key, *stale) if stale else 0
-    after = [s for s in before if s.field != field and s.field not in stale]
-    after.append(Stamp(field, person.pk, way, str(person), now))
+    value = json.dumps({"name": str(person), "at": now})
+    flat = _visit_script(connection)(
+        keys=[key], args=[field, value, _field(person, GONE, page), KEEP_SECONDS]
+    )
+    before = _stamps(dict(zip(flat[::2], flat[1::2], strict=True)))
+    gone = any(s.field == _field(person, GONE, page) for s in before)
+    stale = [s for s in before if not s.fresh(now) and s.field != field]
+    pruned = connection.hdel(key, *(s.field for s in stale)) if stale else 0
+    after = [s for s in before if s.field != field and s not in stale]
+    if not gone:
+        after.append(Stamp(field, person.pk, way, str(person), now))
     seen = _seen(after, now)
-    if pruned or _seen(before, now).get(person.pk) != seen.get(person.pk):
+    shown_pruned = pruned and any(s.way != GONE for s in stale)
+    if shown_pruned or _seen(before, now).get(person.pk) != seen.get(person.pk):
         announce(mailbox_id, thread_key)
-    seen.pop(person.pk)
+    seen.pop(person.pk, None)
     return sorted(seen.values(), key=lambda p: (p.name, p.person_id))
+
+
+@functools.cache
+def _visit_script(connection: redis.Redis) -> Script:
+    return connection.register_script(_VISIT)
 
 
 def touch(mailbox_id: int, thread_key: str, person: User, page: str) -> list[Presence]:
@@ -154,8 +181,17 @@ def stopped_typing(mailbox_id: int, thread_key: str, person: User, page: str) ->
 
 
 def leave(mailbox_id: int, thread_key: str, person: User, page: str) -> None:
-    """The page was closed, hidden or left: the others no longer see it (nor its writing)."""
-    _forget(mailbox_id, thread_key, [_field(person, way, page) for way in (READING, WRITING)])
+    """The page was closed, hidden or left: the others no longer see it (nor its writing),
+    and a late ask of its own does not bring it back (marked gone first, then forgotten:
+    a visit in between finds the mark, or is undone)."""
+    key = _key(mailbox_id, thread_key)
+    with live.client().pipeline() as pipe:  # MULTI: in this order, nothing between
+        pipe.hset(key, _field(person, GONE, page), json.dumps({"name": "", "at": time.time()}))
+        pipe.hdel(key, *(_field(person, way, page) for way in (READING, WRITING)))
+        pipe.expire(key, KEEP_SECONDS)
+        _, forgotten, _ = pipe.execute()
+    if forgotten:
+        announce(mailbox_id, thread_key)
 
 
 def _forget(mailbox_id: int, thread_key: str, fields: list[str]) -> None:

@@ -13,6 +13,7 @@
   let again = false;
   let beat = null;
   let shown = null;  // the panel this page is on: {leave, thread, page, csrf}, null once left
+  let left = null;  // the id of the page that last said it left (said once)
 
   function panel() {
     return document.getElementById("triage-live");
@@ -56,6 +57,7 @@
     if (!navigator.sendBeacon || !navigator.sendBeacon(shown.leave, body)) {
       fetch(shown.leave, { method: "POST", body, credentials: "same-origin", keepalive: true }).catch(() => {});
     }
+    left = shown.page;
     shown = null;
     clearTimeout(beat);
   }
@@ -65,7 +67,7 @@
   function adopt() {
     const element = panel();
     const page = element && element.dataset.page;
-    if (shown && shown.page === page) return;
+    if ((shown && shown.page === page) || (element && page === left)) return;
     leave();
     if (!element) return;
     shown = { leave: element.dataset.leave, thread: element.dataset.thread, page, csrf: element.dataset.csrf };
@@ -77,8 +79,21 @@
     schedule();
   }
 
+  // A page that left stays left on the server (a late ask of its own must not bring it
+  // back): shown again, it is there as a new page, with an id of its own.
+  function renew(element) {
+    const bytes = crypto.getRandomValues(new Uint8Array(8));
+    const page = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    element.dataset.live = element.dataset.live.replace(/([?&]page=)[0-9a-f]{16}/, "$1" + page);
+    element.dataset.page = page;
+    const typing = document.getElementById("triage-typing");  // the composer's (typing.js)
+    if (typing) typing.dataset.page = page;
+  }
+
   function back() {  // shown again: there again, and what changed meanwhile drawn
-    if (hidden() || !panel()) return;
+    const element = panel();
+    if (hidden() || !element) return;
+    if (!shown) renew(element);
     adopt();
     ask();
   }

@@ -112,6 +112,23 @@ def test_a_page_that_leaves_is_gone_at_once_but_not_its_person_s_other_page(
     assert channel.heard() == []
 
 
+def test_a_late_ask_of_a_page_that_left_does_not_bring_it_back(
+    shared: Mailbox, bob: User, dora: User, channel: Channel
+) -> None:
+    """Bob takes the conversation and his page reloads: the old page, told of his own change,
+    asked its panel as it went; that ask reached the server after its beacon."""
+    presence.touch(shared.pk, THREAD, bob, A)
+    presence.touch(shared.pk, THREAD, bob, B)  # the page drawn anew
+    presence.leave(shared.pk, THREAD, bob, A)  # the old one's beacon...
+    channel.heard()
+    presence.touch(shared.pk, THREAD, bob, A)  # ... and its ask, late
+    presence.typing(shared.pk, THREAD, bob, A)
+    assert channel.heard() == []
+    presence.leave(shared.pk, THREAD, bob, B)  # he closes the new one
+    assert channel.heard() == [told(shared)]
+    assert presence.others(shared.pk, THREAD, dora) == []
+
+
 def test_a_page_gone_without_a_word_is_forgotten_and_told_by_the_next_ask(
     shared: Mailbox, bob: User, dora: User, channel: Channel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
