@@ -5,7 +5,8 @@
 # BENCH_ONLY=open_10k_parts_ms: that measure alone (seconds); BENCH_ONLY=triage_assigned_to_me_p95_ms:
 # the triage lists alone (benchmarks/triage_views.py); BENCH_ONLY=xdm_open_25mb_p95_ms (or any
 # xdm_*/cda_* key): the health-document measures alone (benchmarks/documents.py); BENCH_ONLY=idle_tab_server_ms_per_min
-# (or any idle_*/push_* key): an idle tab's server cost and the push latency (benchmarks/push.py). Beside a running test suite:
+# (or any idle_*/push_* key): an idle tab's server cost and the push latency (benchmarks/push.py);
+# BENCH_ONLY=idle_triage_tab_server_ms_per_min: an idle conversation tab's (benchmarks/triage_views.py). Beside a running test suite:
 # BENCH_NAME, BENCH_PORT_BASE and BENCH_REDIS_DB (cache; the next one is the broker).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -40,7 +41,7 @@ fi
 merge() { "$PY" -c 'import json, sys; print(json.dumps({k: v for line in sys.stdin if line.startswith("{") for k, v in json.loads(line).items()}))'; }
 case "${BENCH_ONLY:-}" in
   directory_* | autocomplete_*) benches=(benchmarks/directory_bench.py) ;;
-  triage_*) benches=(benchmarks/triage_views.py) ;;
+  triage_* | idle_triage_*) benches=(benchmarks/triage_views.py) ;;
   xdm_* | cda_*) benches=(benchmarks/documents.py) ;;
   idle_* | push_*) benches=(benchmarks/push.py) ;;
   load_*) benches=(benchmarks/load.py) ;;

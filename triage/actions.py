@@ -25,7 +25,7 @@ from mailboxes.actions import messages as message_actions
 from mailboxes.errors import BadRequest
 from mailboxes.mailcache import live
 from mailboxes.models import Mailbox, MessageIndex, Notification, User
-from triage import people
+from triage import people, presence
 from triage.models import Conversation, Event, Note
 
 if TYPE_CHECKING:
@@ -57,15 +57,24 @@ def conversation_for(mailbox: Mailbox, thread_key: str, *, lock: bool = False) -
 
 
 def changed(conversation: Conversation, *fields: str) -> None:
-    """Save the fields, bump the version a reply being written checks, redraw open pages."""
+    """Save the fields, bump the version (what the conversation's live panel shows, and what
+    a reply being written checks), redraw the open lists and the conversation's pages."""
     conversation.version = F("version") + 1
     conversation.save(update_fields=[*fields, "version"])
     conversation.refresh_from_db(fields=["version"])
-    redraw(conversation.mailbox_id)
+    redraw(conversation.mailbox_id, conversation.thread_key)
 
 
-def redraw(mailbox_id: int) -> None:
-    transaction.on_commit(lambda: live.bump(mailbox_id))
+def redraw(mailbox_id: int, thread_key: str = "") -> None:
+    """On commit: the mailbox's open lists redraw; and, for a conversation, its open pages
+    (triage.presence.announce: on the same channel, by an opaque id)."""
+
+    def told() -> None:
+        live.bump(mailbox_id)
+        if thread_key:
+            presence.announce(mailbox_id, thread_key)
+
+    transaction.on_commit(told)
 
 
 def _notify(person: User, text: str) -> None:
@@ -179,7 +188,7 @@ def do_add_note(
                 _("%(person)s mentioned you in a note in the mailbox %(mailbox)s.")
                 % {"person": actor, "mailbox": mailbox.address},
             )
-    redraw(mailbox.pk)
+    changed(conversation)  # its open pages show the note in the history
     return note
 
 
@@ -210,13 +219,12 @@ def do_set_label(
         if on and len(labels) >= MAX_LABELS:
             raise BadRequest("too many labels")
         conversation.labels = [*labels, label] if on else [x for x in labels if x != label]
-        conversation.save(update_fields=["labels"])
+        changed(conversation, "labels")
         kind = Event.Kind.LABELLED if on else Event.Kind.UNLABELLED
         Event.objects.create(conversation=conversation, actor=actor, kind=kind, value=label)
         audited(
             actor, "triage.label", mailbox, f"{thread_key} {'+' if on else '-'}{label}", request
         )
-        redraw(mailbox.pk)
     located = MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key)
     by_folder: dict[str, list[int]] = {}
     for folder, uid in located.values_list("folder__name", "uid"):

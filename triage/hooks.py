@@ -20,7 +20,6 @@ from triage.actions import (
     audited,
     changed,
     conversation_for,
-    redraw,
 )
 from triage.models import Conversation, Event
 
@@ -66,7 +65,6 @@ def _arrived(mailbox: Mailbox, newest: dict[str, MessageIndex]) -> None:
     rows = Conversation.objects.select_for_update().filter(
         mailbox=mailbox, thread_key__in=list(newest)
     )
-    reopened = False
     for conversation in rows:
         date = newest[conversation.thread_key].date
         fields = []
@@ -78,11 +76,8 @@ def _arrived(mailbox: Mailbox, newest: dict[str, MessageIndex]) -> None:
             changed(conversation, *fields, "status", "status_changed_at")
             Event.objects.create(conversation=conversation, kind=Event.Kind.REOPENED)
             audited(None, "triage.reopen", mailbox, conversation.thread_key, None)
-            reopened = True
         elif fields:
             conversation.save(update_fields=fields)
-    if reopened:
-        redraw(mailbox.pk)
 
 
 def thread_of(mailbox: Mailbox, message: Message) -> str:

@@ -17,7 +17,7 @@ from django.db import transaction
 from mailboxes.actions import messages as message_actions
 from mailboxes.models import Folder, Mailbox, MessageIndex
 from triage import queries
-from triage.actions import LABEL, MAX_LABELS, audited, redraw
+from triage.actions import LABEL, MAX_LABELS, audited, changed
 from triage.models import Conversation, Event
 
 
@@ -56,8 +56,6 @@ def read_back(mailbox: Mailbox, keywords: dict[str, set[str]]) -> int:
         )
         for conversation in rows:
             added += _labelled(mailbox, conversation, wanted[conversation.thread_key])
-        if added:
-            redraw(mailbox.pk)
     return added
 
 
@@ -67,7 +65,7 @@ def _labelled(mailbox: Mailbox, conversation: Conversation, words: Iterable[str]
     if not new:
         return 0
     conversation.labels = [*conversation.labels, *new]
-    conversation.save(update_fields=["labels"])
+    changed(conversation, "labels")
     for label in new:
         Event.objects.create(conversation=conversation, kind=Event.Kind.LABELLED, value=label)
         target = f"{conversation.thread_key} +{label} imap"

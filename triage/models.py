@@ -63,8 +63,10 @@ class Conversation(models.Model):
     # `status_changed_at` reopens a conversation that was done or waiting.
     last_message_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(default=timezone.now)
-    # Bumped by every change that a reply being written must not miss (assignee, status, a
-    # reply sent): the composer remembers it and the send is stopped if it moved.
+    # Bumped by every change the conversation's open pages show (assignee, status, labels, a
+    # note, a reply sent): their live panel redraws when it moved. A reply being written
+    # remembers it; when it moved, the send is stopped if the history since holds a change
+    # a reply must not miss (triage.collisions.STOPPING: not a note nor a label).
     version = models.PositiveIntegerField(default=0)
 
     objects = ConversationQuerySet.as_manager()

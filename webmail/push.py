@@ -8,6 +8,11 @@ through every check of an ordinary request):
 - `changed`, with the mailbox's version as its id, when the version moved (on connection
   too, when the page's version, or the Last-Event-ID of a reconnection, is behind);
 - `progress` when a running sync moved on (the page shows its progress), with the same id;
+- `triage` when something an open conversation page shows changed (its triage state, who is
+  viewing it or writing a reply), its data the conversation's opaque id
+  (triage.presence.thread_id) and no event id: the page showing that conversation asks its
+  live panel anew, the others ignore it (the mailbox's version, the catch-up id, is not
+  this event's);
 - a comment every heartbeat, which also keeps the mailbox watched and synced
   (mailboxes.actions.syncing.keep_fresh), as the 2-s poll did;
 - nothing more once the session must be checked again (`Opened.until`), or the person lost
@@ -152,6 +157,8 @@ class Stream:
             return frame("changed", self.version), False
         if notice.kind == "sync":
             return frame("progress", self.version), False
+        if notice.kind == "conversation":
+            return f"event: triage\ndata: {notice.token}\n\n".encode(), False
         if notice.kind == "end":
             self.ended = notice.token == self.opened.token  # this session logged out
             return b"", False

@@ -100,6 +100,7 @@ urlpatterns = [
     path("mailbox/<int:mailbox_id>/triage/bulk/", triage.bulk, name="triage-bulk"),
     path("mailbox/<int:mailbox_id>/triage/live/", triage.live, name="triage-live"),
     path("mailbox/<int:mailbox_id>/triage/typing/", triage.typing, name="triage-typing"),
+    path("mailbox/<int:mailbox_id>/triage/leave/", triage.leave, name="triage-leave"),
     path("mailbox/<int:mailbox_id>/saved-replies/", triage.saved_replies, name="triage-replies"),
     path("manage/", delegations.manage_home, name="admin-home"),
     path(

@@ -3,7 +3,7 @@ Celery workers and the IDLE watcher.
 
 - A version number per mailbox, bumped whenever its cache changes, and published on the
   mailbox's channel with the other notices an open page listens to (webmail/push.py): a
-  sync's progress, a change of someone's access.
+  sync's progress, a change of someone's access, a change on one of its conversations.
 - The mailboxes people have open (a sorted set by last view); the watcher holds IDLE on them.
 - Sync requests, de-duplicated: one task per mailbox per SYNC_INTERVAL however many pages ask.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 ACTIVE_KEY = "webmail:active"
 ACTIVE_SECONDS = 10 * 60
 SYNC_INTERVAL = 30
+THREAD_ID = re.compile(r"^[0-9a-f]{8,64}$")
 
 
 @functools.cache
@@ -88,6 +90,16 @@ def access_changed(mailbox_id: int, person_id: int) -> None:
     client().publish(channel(mailbox_id), f"access:{person_id}")
 
 
+def conversation_changed(mailbox_id: int, thread: str) -> None:
+    """Something the open pages of one of the mailbox's conversations show changed (its
+    triage state, who is there): those pages redraw their live panel. `thread` is an opaque
+    id the page knows (triage.presence.thread_id): never a Message-ID, a subject or a name
+    (every reader of the mailbox hears it)."""
+    if not THREAD_ID.match(thread):
+        raise ValueError("not an opaque conversation id")
+    client().publish(channel(mailbox_id), f"t:{thread}")
+
+
 def session_ended(mailbox_ids: list[int], token: str) -> None:
     """A session ended (logged out): its streams on these mailboxes end at once."""
     with client().pipeline(transaction=False) as pipe:
@@ -99,7 +111,8 @@ def session_ended(mailbox_ids: list[int], token: str) -> None:
 @dataclass(frozen=True)
 class Notice:
     """One published notice: `version` (the mailbox changed, now at `value`), `sync`
-    (progress), `access` (`value`: whose) or `end` (`token`: the session that ended)."""
+    (progress), `access` (`value`: whose), `end` (`token`: the session that ended) or
+    `conversation` (`token`: the opaque id of the conversation that changed)."""
 
     kind: str
     value: int = 0
@@ -117,6 +130,8 @@ def notice(data: bytes | str) -> Notice | None:
         return Notice("access", int(value))
     if kind == "end" and value:
         return Notice("end", token=value)
+    if kind == "t" and THREAD_ID.match(value):
+        return Notice("conversation", token=value)
     logger.warning("unknown live notice %r", text[:40])
     return None
 

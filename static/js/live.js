@@ -1,17 +1,14 @@
-// The open list is redrawn when the mailbox changes. The server says so on the list's event
-// stream (one EventSource per tab, webmail/push.py): "changed" (its version moved) or
-// "progress" (a sync moved on; at most one redraw a second), and the list is then asked
-// anew through `changes` (204 when nothing changed for this page); "ended" (the session
-// ended: the page goes where it says, the login page saying why). Without the stream
-// (no EventSource, the events server unreachable or refusing) the list is asked every
-// data-fallback seconds, and the stream tried again.
+// The open list is redrawn when the mailbox changes. The server says so on the tab's event
+// stream (stream.js, webmail/push.py): "changed" (its version moved) or "progress" (a sync
+// moved on; at most one redraw a second), and the list is then asked anew through `changes`
+// (204 when nothing changed for this page). Without the stream (no EventSource, the events
+// server unreachable or refusing) the list is asked every data-fallback seconds ("poll"),
+// and the stream tried again.
 (function () {
-  let source = null;
   let busy = false;
   let again = false;
   let lastAsk = 0;
   let later = null;
-  let poll = null;
 
   function live() {
     return document.querySelector("#listing .live");
@@ -42,45 +39,10 @@
     else if (!later) later = setTimeout(() => { later = null; ask(); }, wait);
   }
 
-  function slowPoll(on) {
-    if (on && !poll) {
-      const element = live();
-      const seconds = Number(element && element.dataset.fallback) || 60;
-      poll = setInterval(() => {
-        ask();
-        if (!source || source.readyState === EventSource.CLOSED) connect();
-      }, seconds * 1000);
-    } else if (!on && poll) {
-      clearInterval(poll);
-      poll = null;
-    }
-  }
-
-  function connect() {
-    const element = live();
-    if (!element) return;
-    if (!window.EventSource) {
-      slowPoll(true);
-      return;
-    }
-    if (source) source.close();
-    source = new EventSource(element.dataset.events);
-    source.addEventListener("open", () => slowPoll(false));
-    source.addEventListener("changed", ask);
-    source.addEventListener("progress", progress);
-    source.addEventListener("ended", (event) => {  // the session ended: to the login page
-      source.close();
-      if (event.data.startsWith("/") && !event.data.startsWith("//")) window.location.assign(event.data);
-    });
-    source.addEventListener("error", (event) => {
-      if (event.target !== source) return;  // one we replaced
-      slowPoll(true);  // meanwhile: the browser retries on its own unless refused
-      if (source.readyState === EventSource.CLOSED) ask();  // refused: a session ended?
-    });
-  }
-
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
-  else connect();
+  if (!window.webmailStream) return;
+  window.webmailStream.on("changed", ask);
+  window.webmailStream.on("progress", progress);
+  window.webmailStream.on("poll", ask);
 })();
 
 // A redraw replaces the elements, so the keyboard focus would fall to <body>: keep it on the

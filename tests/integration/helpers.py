@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import smtplib
+import socket
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import requests
+import uvicorn
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.backends.cache import SessionStore
@@ -192,3 +194,36 @@ def fresh_mailbox(operator_backend: OperatorBackend, prefix: str) -> Mailbox:
 
     wait_until(known, seconds=10)
     return mailbox
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def events_server(port: int) -> Iterator[str]:
+    """uvicorn serving webmail.asgi on loopback in a thread, as the events unit does in its
+    process (its pages too: the browser tests load the list from it, one origin)."""
+    config = uvicorn.Config(
+        "webmail.asgi:application",
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        assert not thread.is_alive(), "uvicorn did not stop"

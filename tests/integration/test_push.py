@@ -6,17 +6,13 @@ cannot be reached. The threaded-WSGI side of the same stream: tests/webmail/test
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import EmailMessage
 
 import pytest
 import requests
-import uvicorn
 from django.db import connection
 from django.urls import reverse
 from playwright.sync_api import Browser, BrowserContext, Page
@@ -26,43 +22,10 @@ from mailboxes.actions.delegations import do_grant_delegation, do_revoke_delegat
 from mailboxes.mailcache import live
 from mailboxes.models import Mailbox, User
 from tests.conftest import client_for
-from tests.integration.helpers import deliver_to, synced
+from tests.integration.helpers import deliver_to, events_server, free_port, synced
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 JEANNE = "jeanne.lefevre@operateur-a.mssante.test"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def events_server(port: int) -> Iterator[str]:
-    """uvicorn serving webmail.asgi on loopback in a thread, as the events unit does in its
-    process (its pages too: the browser tests load the list from it, one origin)."""
-    config = uvicorn.Config(
-        "webmail.asgi:application",
-        host="127.0.0.1",
-        port=port,
-        lifespan="off",
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 @pytest.fixture
@@ -140,6 +103,8 @@ def test_the_events_server_streams_catches_up_and_refuses_a_stranger(
         assert other_sessions() == []  # an open stream holds no database connection
         version = live.bump(marie_mailbox.pk)
         assert events.next() == f"id: {version}\nevent: changed\ndata: {version}\n\n".encode()
+        live.conversation_changed(marie_mailbox.pk, "ab" * 12)  # a conversation's pages
+        assert events.next() == b"event: triage\ndata: " + b"ab" * 12 + b"\n\n"
         assert events.next() == b": heartbeat\n\n"
     finally:
         events.close()

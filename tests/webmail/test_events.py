@@ -61,6 +61,23 @@ def test_a_page_up_to_date_hears_nothing_until_the_mailbox_changes(
     assert next(stream) == f"id: {version + 1}\nevent: progress\ndata: {version + 1}\n\n".encode()
 
 
+def test_a_conversation_s_change_is_told_by_its_opaque_id_outside_the_catch_up(
+    alice: User, mailbox: Mailbox
+) -> None:
+    """Triage (triage.presence.announce): the conversation's pages redraw their live panel;
+    no event id, so a reconnection still catches up from the mailbox's version."""
+    version = live.version(mailbox.pk)
+    stream = opened(client_for(alice), mailbox, **{"Last-Event-ID": str(version)})
+    next(stream)
+    live.conversation_changed(mailbox.pk, "0f" * 12)
+    assert next(stream) == b"event: triage\ndata: " + b"0f" * 12 + b"\n\n"
+    live.client().publish(live.channel(mailbox.pk), "t:<a@b>")  # never a Message-ID
+    live.bump(mailbox.pk)
+    assert next(stream) == f"id: {version + 1}\nevent: changed\ndata: {version + 1}\n\n".encode()
+    with pytest.raises(ValueError, match="opaque"):
+        live.conversation_changed(mailbox.pk, "<ordonnance@clinique.test>")
+
+
 @pytest.mark.parametrize("how", ["Last-Event-ID", "v"])
 def test_a_reconnection_catches_up_on_what_it_missed(
     alice: User, mailbox: Mailbox, how: str

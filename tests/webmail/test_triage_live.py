@@ -1,5 +1,7 @@
-"""Presence on a conversation (who is viewing, who is writing) through the shared Redis, and
-a reply stopped when someone else changed the conversation since it was started."""
+"""Presence on a conversation (who is viewing, who is writing) through the shared Redis, told
+to the conversation's open pages over the mailbox's event stream (a `triage` notice with the
+conversation's opaque id), and a reply stopped when someone else changed the conversation
+since it was started."""
 
 from __future__ import annotations
 
@@ -27,13 +29,17 @@ def inbox(shared: Mailbox) -> Folder:  # noqa: F811
         folder=folder, uid=1, message_id=THREAD, thread_key=THREAD, subject="Renouvellement",
         sender_address="dr@clinique.test", date=datetime(2026, 11, 20, 8, tzinfo=UTC),
     )  # fmt: skip
-    presence.leave(shared.pk, THREAD, User(pk=0))  # Redis outlives test databases
+    presence.forget_all(shared.pk, THREAD)  # Redis outlives test databases
     return folder
 
 
+PAGE = "0123456789abcdef"  # the page a person's asks come from (each page has its own id)
+
+
 def poll(user: User, mailbox: Mailbox, **query: str) -> tuple[int, str]:
+    """The live panel asked, as a page's heartbeat or its redraw asks it."""
     url = reverse("triage-live", args=[mailbox.pk])
-    response = client_for(user).get(url, {"thread": THREAD, **query})
+    response = client_for(user).get(url, {"thread": THREAD, "page": PAGE, **query})
     return response.status_code, response.content.decode()
 
 
@@ -54,9 +60,9 @@ def test_it_shows_who_else_is_viewing_and_who_is_writing(
     assert f'data-person="{bob.pk}"' not in html  # not oneself
 
 
-def typed(user: User, mailbox: Mailbox) -> int:
+def typed(user: User, mailbox: Mailbox, **extra: str) -> int:
     url = reverse("triage-typing", args=[mailbox.pk])
-    return client_for(user).post(url, {"thread": THREAD}).status_code
+    return client_for(user).post(url, {"thread": THREAD, "page": PAGE, **extra}).status_code
 
 
 def test_a_reply_page_open_without_typing_is_only_viewing(
@@ -83,8 +89,8 @@ def test_writing_shows_only_while_typing_recently(
     _, before = poll(bob, shared)
     assert "Dora Petit rédige une réponse" in before
     monkeypatch.setattr(presence, "TYPING_SECONDS", 0.05)
-    time.sleep(0.1)  # she stopped typing; her page still polls
-    poll(dora, shared, writing="1")
+    time.sleep(0.1)  # she stopped typing, and her composer could not say so
+    poll(dora, shared, writing="1")  # her page's heartbeat
     _, after = poll(bob, shared)
     assert "Dora Petit consulte cette conversation" in after
     assert re.findall(r"p=(\w+)", before) != re.findall(r"p=(\w+)", after)  # redrawn
@@ -198,3 +204,79 @@ def test_a_second_reply_is_stopped_by_the_first(
     _, html = reply(dora, shared, dora_start)
     assert 'id="collision"' in html
     assert "a envoyé une réponse" in html
+
+
+# --- Driven by the event stream, not a poll -------------------------------------------------
+
+
+def test_the_conversation_page_listens_to_its_stream_and_polls_no_more(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    erin: User,  # noqa: F811
+) -> None:
+    url = reverse("mail-conversation", args=[shared.pk])
+    html = client_for(erin).get(url, {"thread": THREAD}).content.decode()
+    panel = re.search(r'<div id="triage-live"[^>]*>', html)
+    assert panel is not None
+    tag = panel.group(0)
+    assert f'data-thread-id="{presence.thread_id(shared.pk, THREAD)}"' in tag
+    assert f'data-events="/mailbox/{shared.pk}/events/"' in tag
+    assert f'data-heartbeat="{presence.HEARTBEAT_SECONDS}"' in tag
+    assert "hx-trigger" not in tag and "hx-get" not in tag  # nothing asks it on a clock
+    assert "js/stream.js" in html and "js/triage_live.js" in html
+    page = re.search(r'data-page="([0-9a-f]{16})"', tag)
+    assert page is not None and f"page={page.group(1)}" in tag  # its asks are this page's
+
+
+def leave(user: User, mailbox: Mailbox, page: str = PAGE) -> int:
+    url = reverse("triage-leave", args=[mailbox.pk])
+    return client_for(user).post(url, {"thread": THREAD, "page": page}).status_code
+
+
+def test_a_page_that_leaves_is_no_longer_shown_to_the_others(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    erin: User,  # noqa: F811
+    charlie: User,
+) -> None:
+    poll(bob, shared)
+    assert "Bob Lefèvre consulte" in poll(erin, shared)[1]
+    assert leave(charlie, shared) == 404  # the same check as the panel's
+    assert leave(bob, shared, page="not-a-page") == 400
+    assert client_for(bob).get(reverse("triage-leave", args=[shared.pk])).status_code == 405
+    assert leave(bob, shared) == 204
+    assert "Bob Lefèvre" not in poll(erin, shared)[1]
+
+
+def test_a_composer_says_when_its_person_stopped_typing(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    dora: User,  # noqa: F811
+) -> None:
+    poll(dora, shared, writing="1")
+    assert typed(dora, shared) == 204
+    assert "Dora Petit rédige une réponse" in poll(bob, shared)[1]
+    assert typed(dora, shared, stopped="1") == 204
+    _, html = poll(bob, shared)
+    assert "Dora Petit consulte cette conversation" in html
+    assert typed(dora, shared, page="") == 400  # a page of its own, or nothing
+
+
+def test_a_redraw_on_the_conversation_s_page_brings_its_history(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    dora: User,  # noqa: F811
+) -> None:
+    _, html = poll(bob, shared, history="1")
+    query = re.search(r"v=(\d+)&amp;p=(\w+)", html)
+    assert query is not None
+    actions.do_add_note(dora, shared, THREAD, "Ordonnance reçue, à préparer.")  # the version moves
+    status, html = poll(bob, shared, history="1", v=query.group(1), p=query.group(2))
+    assert status == 200
+    assert '<div id="triage-history" hx-swap-oob="true">' in html
+    assert "Ordonnance reçue, à préparer." in html
+    _, composer = poll(dora, shared, writing="1", history="1")  # a reply page has no history
+    assert "triage-history" not in composer

@@ -1,5 +1,6 @@
-"""The open list's event stream (webmail/push.py): one long-lived response per tab, checked
-as `changes` is (READ on the mailbox through mailboxes.access), in the background like it
+"""The tab's event stream on a mailbox (webmail/push.py), for its open list and an open
+conversation's live panel: one long-lived response per tab, checked as `changes` is (READ
+on the mailbox through mailboxes.access), in the background like it
 (webmail.auth.session.background: an open tab is not the person's activity)."""
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ logger = logging.getLogger(__name__)
 @login_required
 async def events(request: HttpRequest, mailbox_id: int) -> HttpResponseBase:
     """text/event-stream: `changed` when the mailbox's version moves, `progress` when its
-    sync does, heartbeats; the page then asks `changes` for the list itself."""
+    sync does, `triage` when one of its conversations does (by an opaque id), heartbeats;
+    the page then asks `changes` for the list itself, `triage-live` for a conversation."""
     user = cast(User, await request.auser())  # login_required let the request through
     opened = await sync_to_async(open_stream)(request, user, mailbox_id)
     if opened is None:

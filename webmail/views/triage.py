@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache as django_cache
 from django.http import (
@@ -304,18 +305,28 @@ def panel_of_message(
 
 
 def live_context(
-    request: AuthedRequest, mailbox: Mailbox, thread_key: str, *, writing: bool, start: str = ""
+    request: AuthedRequest,
+    mailbox: Mailbox,
+    thread_key: str,
+    *,
+    writing: bool,
+    start: str = "",
+    page: str = "",
 ) -> dict[str, Any]:
     """Who else is there, the conversation's state now, and (for a reply page: `writing`)
-    what others changed since it started. Being asked is being there; writing is typing
-    (the `typing` view)."""
-    presence.touch(mailbox.pk, thread_key, request.user)
-    others = presence.others(mailbox.pk, thread_key, request.user)
+    what others changed since it started. Being asked is being there (as this `page`: a page
+    just drawn gets its id here); writing is typing (the `typing` view)."""
+    page = page if presence.PAGE.match(page) else presence.new_page()
+    others = presence.touch(mailbox.pk, thread_key, request.user, page)
     conversation = Conversation.objects.filter(mailbox=mailbox, thread_key=thread_key).first()
     started = collisions.read_start(mailbox, start) if start else None
     status = conversation.status if conversation else Conversation.Status.NEW
     return {
         "thread": thread_key,
+        "thread_id": presence.thread_id(mailbox.pk, thread_key),
+        "page": page,
+        "heartbeat": presence.HEARTBEAT_SECONDS,
+        "fallback": settings.WEBMAIL_LIVE_FALLBACK_SECONDS,
         "others": others,
         "conversation": conversation,
         "status": status,
@@ -328,36 +339,74 @@ def live_context(
     }
 
 
-@session.background  # polled every 2 s: not the person's activity
-@login_required
-def live(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
-    """Polled by a conversation and by a reply being written: 204 while nothing changed,
-    else the presence line (and the state) redrawn."""
-    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-    thread_key = request.GET.get("thread", "")
+def known_thread(request: HttpRequest, mailbox: Mailbox) -> str:
+    """The conversation asked about (Http404 unless the cache knows it in this mailbox)."""
+    source = request.POST if request.method == "POST" else request.GET
+    thread_key = source.get("thread", "")
     if not MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key).exists():
         raise Http404
+    return thread_key
+
+
+@session.background  # asked on the page's own (heartbeat, redraws): not the person's activity
+@login_required
+def live(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """The live panel of a conversation and of a reply being written, asked when the event
+    stream says the conversation changed (`triage` events) and every HEARTBEAT_SECONDS (the
+    page is still there): 204 while nothing changed, else the presence line and the state
+    redrawn, and the conversation's history with them (out of band) on its page."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    thread_key = known_thread(request, mailbox)
     writing = request.GET.get("writing") == "1" and Action.SEND in mailbox.allowed
     state = live_context(
-        request, mailbox, thread_key, writing=writing, start=request.GET.get("start", "")
+        request,
+        mailbox,
+        thread_key,
+        writing=writing,
+        start=request.GET.get("start", ""),
+        page=request.GET.get("page", ""),
     )
     seen = (request.GET.get("v", ""), request.GET.get("p", ""))
     if seen == (str(state["version"]), state["digest"]):
         return HttpResponse(status=204)
-    return render(request, "triage/live.html", {"mailbox": mailbox, "l": state})
+    context: dict[str, Any] = {"mailbox": mailbox, "l": state}
+    if not writing and request.GET.get("history") == "1":
+        context.update(history=True, events=queries.panel_state(mailbox, thread_key)[1])
+    return render(request, "triage/live_redraw.html", context)
 
 
 @login_required
 def typing(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
-    """The composer of a reply says its person is typing (static/js/typing.js, throttled):
-    the others see "X is writing a reply" for presence.TYPING_SECONDS after the last one."""
+    """The composer of a reply says its person is typing (static/js/typing.js, throttled), or
+    stopped (`stopped=1`, after presence.TYPING_SECONDS without a key): the others see "X is
+    writing a reply" meanwhile, told at once over their event stream."""
     mailbox = access.mailbox_or_404(request.user, Action.SEND, mailbox_id, request)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    thread_key = request.POST.get("thread", "")
-    if not MessageIndex.objects.filter(folder__mailbox=mailbox, thread_key=thread_key).exists():
-        raise Http404
-    presence.typing(mailbox.pk, thread_key, request.user)
+    thread_key = known_thread(request, mailbox)
+    page = request.POST.get("page", "")
+    if not presence.PAGE.match(page):
+        return HttpResponseBadRequest()
+    if request.POST.get("stopped") == "1":
+        presence.stopped_typing(mailbox.pk, thread_key, request.user, page)
+    else:
+        presence.typing(mailbox.pk, thread_key, request.user, page)
+    return HttpResponse(status=204)
+
+
+@session.background  # sent as the page goes (a beacon): not the person's activity
+@login_required
+def leave(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
+    """A conversation's page, or a reply's, was hidden, closed or left
+    (static/js/triage_live.js, navigator.sendBeacon): the others no longer see it there."""
+    mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    page = request.POST.get("page", "")
+    if not presence.PAGE.match(page):
+        return HttpResponseBadRequest()
+    # Only this person's stamps of this page go: no need to ask the cache about the thread.
+    presence.leave(mailbox.pk, request.POST.get("thread", ""), request.user, page)
     return HttpResponse(status=204)
 
 
@@ -376,6 +425,7 @@ def reply_context(
         "start": start,
         "live": live_context(request, mailbox, thread_key, writing=True, start=start),
         "throttle_ms": presence.TYPING_THROTTLE_MS,
+        "idle_ms": presence.TYPING_SECONDS * 1000,
     }
 
 
