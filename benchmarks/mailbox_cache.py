@@ -361,9 +361,9 @@ def web_rss(client: Client, mailbox: Mailbox, urls: list[str]) -> float:
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    http.get(f"http://127.0.0.1:{port}/healthz/live", timeout=2)
+                    http.get(f"http://127.0.0.1:{port}/healthz/live", timeout=10)
                     break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not listening yet, or still booting
                     if time.monotonic() > deadline:
                         sys.exit("gunicorn did not start")
                     time.sleep(0.2)
