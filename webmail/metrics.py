@@ -2,8 +2,11 @@
 sync lag, queue depth and the outbox, in the text exposition format of prometheus_client.
 
 Counted in Redis, not in each process: every gunicorn worker and Celery worker, on every
-machine, adds to the same numbers (a pipelined HINCRBY per request or task), and any web node
-answers a scrape with the whole site's. prometheus_client's multiprocess mode would aggregate
+machine, adds to the same numbers, and any web node answers a scrape with the whole site's. A
+task adds its count at once (a pipelined HINCRBY); a request never waits for Redis: its count
+joins the process's own buffer, which a thread of the process adds to Redis every
+FLUSH_SECONDS in one pipeline (and at exit, and before the process answers a scrape), so the
+site's counts are at most that late (issue 16: a round trip to Redis on every request). prometheus_client's multiprocess mode would aggregate
 only the processes sharing one PROMETHEUS_MULTIPROC_DIR, so only one machine's, and a scrape
 through the load balancer would see a different node's counters each time; its files must
 also be wiped when a process group restarts, which resets counters the others still hold.
@@ -15,9 +18,12 @@ never a person or anything of a message.
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import functools
 import logging
+import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -37,6 +43,7 @@ logger = logging.getLogger(__name__)
 PREFIX = "webmail:metrics:"
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TASK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+FLUSH_SECONDS = 1.0  # how late a request's count may reach Redis
 # kombu's Redis transport keeps a queue's priorities 3, 6 and 9 in lists of their own.
 PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
@@ -73,6 +80,7 @@ class Histogram:
     labels: tuple[str, ...]
     buckets: tuple[float, ...]
     counter: str  # the counter's name, without its _total
+    buffered: bool = False  # counted through the process's buffer (requests), not at once
 
     @property
     def key(self) -> str:
@@ -83,16 +91,13 @@ class Histogram:
             return
         field = "\t".join(values)
         bucket = bisect.bisect_left(self.buckets, seconds)  # len(buckets): above them all
-        try:
-            pipe = client().pipeline(transaction=True)
-            pipe.hincrby(f"{self.key}:count", field, 1)
-            pipe.hincrbyfloat(f"{self.key}:sum", field, seconds)
-            pipe.hincrby(f"{self.key}:buckets", f"{field}\t{bucket}", 1)
-            pipe.execute()
-        except RedisError as exc:
-            _lost(exc)
+        if self.buffered:
+            BUFFER.add(self.key, field, bucket, seconds)
+        else:
+            add((((self.key, field), (1, seconds, {bucket: 1})),))
 
     def families(self) -> list[Metric]:
+        BUFFER.flush()  # this process's own counts are in the answer
         pipe = client().pipeline(transaction=True)  # one snapshot: buckets add up to counts
         for part in ("count", "sum", "buckets"):
             pipe.hgetall(f"{self.key}:{part}")
@@ -117,6 +122,58 @@ class Histogram:
         return [histogram, counter]
 
 
+Counts = tuple[int, float, dict[int, int]]  # observations, their sum, per bucket
+
+
+def add(counts: Iterable[tuple[tuple[str, str], Counts]]) -> None:
+    """Add counts to Redis in one transaction (a scrape sees count, sum and buckets agree)."""
+    try:
+        pipe = client().pipeline(transaction=True)
+        for (key, field), (count, total, buckets) in counts:
+            pipe.hincrby(f"{key}:count", field, count)
+            pipe.hincrbyfloat(f"{key}:sum", field, total)
+            for bucket, n in buckets.items():
+                pipe.hincrby(f"{key}:buckets", f"{field}\t{bucket}", n)
+        pipe.execute()
+    except RedisError as exc:
+        _lost(exc)
+
+
+class Buffer:
+    """Counts observed in this process, not yet in Redis. Its flushing thread is started by
+    the first count of each process (a forked gunicorn worker has no thread of its parent)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: dict[tuple[str, str], Counts] = {}
+        self.pid = 0
+
+    def add(self, key: str, field: str, bucket: int, seconds: float) -> None:
+        with self.lock:
+            if self.pid != os.getpid():
+                self.pid = os.getpid()
+                self.pending = {}  # a parent's counts are the parent's to add
+                threading.Thread(target=self._run, name="metrics-flush", daemon=True).start()
+            count, total, buckets = self.pending.get((key, field), (0, 0.0, {}))
+            buckets[bucket] = buckets.get(bucket, 0) + 1
+            self.pending[(key, field)] = (count + 1, total + seconds, buckets)
+
+    def flush(self) -> None:
+        with self.lock:
+            pending, self.pending = self.pending, {}
+        if pending:
+            add(pending.items())
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            self.flush()
+
+
+BUFFER = Buffer()
+atexit.register(BUFFER.flush)
+
+
 def _decoded(answer: dict[bytes, bytes]) -> dict[str, str]:
     return {k.decode(): v.decode() for k, v in answer.items()}
 
@@ -131,6 +188,7 @@ REQUESTS = Histogram(
     ("view", "status"),
     REQUEST_BUCKETS,
     "webmail_http_requests",
+    buffered=True,
 )
 TASKS = Histogram(
     "webmail_task_duration_seconds",

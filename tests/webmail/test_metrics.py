@@ -4,6 +4,9 @@ tests/integration/test_observability.py)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterable
 from datetime import timedelta
 
 import pytest
@@ -71,6 +74,35 @@ def test_a_staff_member_may_read_them_and_no_token_means_staff_only(
     User.objects.filter(pk=marie.pk).update(is_staff=True)
     marie.refresh_from_db()
     assert client_for(marie).get(reverse("metrics")).status_code == 200
+
+
+def test_a_request_is_counted_by_the_process_thread_never_waiting_for_redis(
+    marie: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request only adds to its process's buffer; the buffer's thread adds it to Redis
+    within a second (issue 16: one round trip to Redis less on every request)."""
+    metrics.BUFFER.flush()  # what earlier tests left in the buffer
+    key, field = f"{metrics.REQUESTS.key}:count", "healthz-live\t200"
+    before = int(metrics.client().hget(key, field) or 0)
+    adders: list[str] = []
+    real = metrics.add
+
+    def watched(counts: Iterable[tuple[tuple[str, str], metrics.Counts]]) -> None:
+        counts = list(counts)
+        if any(field.startswith("healthz-live\t") for (_, field), _ in counts):
+            adders.append(threading.current_thread().name)
+        real(counts)
+
+    monkeypatch.setattr(metrics, "add", watched)
+    client = client_for(marie)
+    for _ in range(3):
+        assert client.get(reverse("healthz-live")).status_code == 200
+    deadline = time.monotonic() + 5
+    while int(metrics.client().hget(key, field) or 0) < before + 3:
+        assert time.monotonic() < deadline, "the requests never reached Redis"
+        time.sleep(0.05)
+    assert adders and set(adders) == {"metrics-flush"}, adders
+    assert int(metrics.client().hget(key, field) or 0) == before + 3
 
 
 def test_it_counts_requests_by_view_and_status_in_a_histogram(token: str, marie: User) -> None:
