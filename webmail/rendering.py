@@ -37,15 +37,18 @@ REMOTE = ("http:", "https:", "//")
 class Rendered:
     html: str
     blocked_remote: int  # remote images left out (the page offers to show them)
+    # Nothing left to see once cleaned (see nothing_to_see): worked out once, with the
+    # clean-up, not at each opening of a kept message (another nh3 pass over the body).
+    empty: bool = False
 
-    @property
-    def empty(self) -> bool:
-        """Nothing left to see once cleaned: no text, no image (a body that was only style,
-        script or a frame). The reader then shows the plain-text part instead."""
-        if "<img" in self.html and " src=" in self.html:
-            return False
-        text = html_module.unescape(nh3.clean(self.html, tags=set()))
-        return not text.replace("\xa0", " ").strip()
+
+def nothing_to_see(html: str) -> bool:
+    """No text, no image in the cleaned HTML (a body that was only style, script or a
+    frame). The reader then shows the plain-text part instead."""
+    if "<img" in html and " src=" in html:
+        return False
+    text = html_module.unescape(nh3.clean(html, tags=set()))
+    return not text.replace("\xa0", " ").strip()
 
 
 def render(
@@ -84,4 +87,5 @@ def render(
         link_rel="noopener noreferrer nofollow",
         set_tag_attribute_values={"a": {"target": "_blank"}},
     )
-    return Rendered(html=cleaner.clean(markup), blocked_remote=blocked)
+    cleaned = cleaner.clean(markup)
+    return Rendered(html=cleaned, blocked_remote=blocked, empty=nothing_to_see(cleaned))

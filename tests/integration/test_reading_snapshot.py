@@ -9,10 +9,13 @@ from contextlib import AbstractContextManager
 from email.message import EmailMessage
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from mailboxes.mailcache import live
-from mailboxes.models import AuditEvent, Folder, Mailbox, User
+from mailboxes.models import AuditEvent, Delegation, Folder, Mailbox, User
 from mailboxes.operator import imap
 from tests.conftest import client_for
 from tests.integration.helpers import deliver_to, flags_of, synced, uid_of
@@ -149,3 +152,58 @@ def test_a_message_opened_again_costs_five_queries_and_its_places_follow_the_mai
     assert f"message/{newer_uid}/?" not in again
     after = client.get(url).content.decode()
     assert f"message/{newer_uid}/?" in after  # "previous" now leads to the newest
+
+
+def looked_up(client: object, url: str) -> tuple[int, str, bool]:
+    """The frame's answer, and whether it looked the message's row up."""
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.get(url)  # type: ignore[attr-defined]
+    looked = any("mailboxes_messageindex" in q["sql"] for q in queries.captured_queries)
+    return answer.status_code, answer.content.decode(), looked
+
+
+def test_the_frame_reads_the_body_by_its_pages_token_in_that_session_only(
+    marie: User,
+    marie_mailbox: Mailbox,
+    django_assert_max_num_queries: Callable[[int], AbstractContextManager[object]],
+) -> None:
+    """Issue 16: the page just looked the message up; its frame, by the signed token the page
+    gives it, costs the session's user and the access check, not the message's row. Another
+    session's token, another message's, or a forged one: looked up as before."""
+    uid = deliver_to(marie_mailbox, html_message())
+    other_uid = deliver_to(marie_mailbox, html_message())
+    synced(marie_mailbox)
+    client = client_for(marie)
+    url = reverse("mail-message", args=[marie_mailbox.pk, uid]) + "?folder=INBOX"
+    frame = frame_of(client.get(url).content.decode())
+    assert "&t=" in frame
+    with django_assert_max_num_queries(2):  # the session's user, the mailbox with the role
+        body = client.get(frame)
+    assert body.status_code == 200 and "Salle 2, bâtiment B" in body.content.decode()
+    assert "default-src 'none'" in body["Content-Security-Policy"]
+
+    status, content, looked = looked_up(client_for(marie), frame)  # her other browser
+    assert (status, looked) == (200, True) and "Salle 2, bâtiment B" in content
+    elsewhere = frame.replace(f"/message/{uid}/", f"/message/{other_uid}/")
+    assert elsewhere != frame
+    assert looked_up(client, elsewhere)[::2] == (200, True)  # not this message's token
+    token = frame.split("&t=")[1]
+    forged = frame.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+    assert looked_up(client, forged)[::2] == (200, True)
+
+
+def test_a_revoked_delegate_s_frame_token_opens_nothing(
+    jeanne: User, directory: dict[str, Mailbox]
+) -> None:
+    pharmacy = directory["pharmacie.marche@operateur-a.mssante.test"]
+    secretary = User.objects.create_user("secretaire-frame", subject_name_id="810000000098")
+    delegation = Delegation.objects.create(person=secretary, mailbox=pharmacy, role="triage")
+    uid = deliver_to(pharmacy, html_message())
+    synced(pharmacy)
+    client = client_for(secretary)
+    url = reverse("mail-message", args=[pharmacy.pk, uid]) + "?folder=INBOX"
+    frame = frame_of(client.get(url).content.decode())
+    assert client.get(frame).status_code == 200
+    delegation.revoked_at = timezone.now()
+    delegation.save()
+    assert client.get(frame).status_code == 404

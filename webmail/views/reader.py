@@ -149,6 +149,8 @@ def message(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     if rendered is not None and images:
         rendered = html_of(mailbox, folder, uid, mime.parse(load(request, mailbox, folder, uid)))
     query = {"folder": folder, **({"images": "1"} if images else {})}
+    if row is not None and row.folder.uidvalidity and not images:
+        query["t"] = snapshots.body_token(request, mailbox, row)  # the frame needs no look-up
     body_url = reverse("mail-body", args=[mailbox.pk, uid]) + "?" + urlencode(query)
     blocked = rendered.blocked_remote if rendered is not None and not images else 0
     # Nothing to see in the cleaned HTML (and no image held back): the text part instead.
@@ -240,7 +242,7 @@ def html_of(
     """The HTML body with remote images allowed (the person asked, for this message)."""
     msg = parsed.msg
     if parsed.html_index is None or mime.part_at(msg, parsed.html_index) is None:
-        return rendering.Rendered(html="", blocked_remote=0)
+        return rendering.Rendered(html="", blocked_remote=0, empty=True)
     return html_part(mailbox, folder, uid, msg, parsed.html_index, True)
 
 
@@ -278,15 +280,20 @@ def peeked(request: HttpRequest, mailbox_id: int, uid: int) -> tuple[Mailbox, st
 @login_required
 def body(request: AuthedRequest, mailbox_id: int, uid: int) -> HttpResponse:
     """The HTML body, sanitised, for the reader's sandboxed iframe, under a strict CSP: the
-    reader's snapshot's when it has one (no fetch, no parse, no nh3), else from the source."""
+    reader's snapshot's when it has one (no fetch, no parse, no nh3; by the page's token, not
+    even a look-up of the message), else from the source."""
     images = request.GET.get("images") == "1"
     if not images and not request.GET.get("part"):
         mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
-        kept = snapshots.get(mailbox, reading.row_of(mailbox, folder_of(request), uid))
-        if kept is not None:
-            if kept.html is None:
-                raise Http404
-            return body_response(request, kept.html.html, images)
+        folder = folder_of(request)
+        token = request.GET.get("t", "")
+        if token and (html := snapshots.body_by_token(request, mailbox, folder, uid, token)):
+            return body_response(request, html, images)  # the page just looked it up
+        row = reading.row_of(mailbox, folder, uid)
+        if (html := snapshots.body(mailbox, row)) is not None:
+            return body_response(request, html, images)
+        if (kept := snapshots.get(mailbox, row)) is not None and kept.html is None:
+            raise Http404  # kept, and without an HTML body
     try:
         mailbox, folder, raw = peeked(request, mailbox_id, uid)
     except OperatorUnavailable:
