@@ -1,0 +1,87 @@
+"""Rows read by our own SQL (mailboxes/models/direct.py) are the instances the ORM would have
+made: every field, converted the same way, on PostgreSQL and on SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Model
+
+from mailboxes import access
+from mailboxes.actions import reading
+from mailboxes.models import Delegation, Folder, Mailbox, MessageIndex, Structure, User
+from mailboxes.models.direct import shape
+
+pytestmark = [pytest.mark.django_db, pytest.mark.both_engines]
+
+
+def fields_of(instance: Model) -> dict[str, object]:
+    deferred = instance.get_deferred_fields()
+    return {
+        f.attname: getattr(instance, f.attname)
+        for f in instance._meta.concrete_fields
+        if f.attname not in deferred
+    }
+
+
+def test_a_row_read_directly_is_the_orm_s_own(alice: User) -> None:
+    mailbox = Mailbox.objects.get(owner=alice)
+    folder = Folder.objects.create(mailbox=mailbox, name="INBOX", uidvalidity=7, messages=1)
+    row = MessageIndex.objects.create(
+        folder=folder, uid=3, date=datetime(2026, 11, 30, 8, 15, tzinfo=UTC), seen=True,
+        keywords=["$MDNSent", "Important"], subject="Compte rendu", size=1234,
+        has_xdm=True, thread_key="t-1",
+    )  # fmt: skip
+    wanted = MessageIndex.objects.get(pk=row.pk)
+    boxes = shape(MessageIndex)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {boxes.columns('mi', connection)} FROM {MessageIndex._meta.db_table} mi"  # noqa: S608
+            " WHERE mi.id = %s",
+            [row.pk],
+        )
+        found = boxes.build(cursor.fetchone(), connection)
+    assert fields_of(found) == fields_of(wanted)
+    assert found.date == datetime(2026, 11, 30, 8, 15, tzinfo=UTC) and found.seen is True
+    assert found.keywords == ["$MDNSent", "Important"]
+    assert not found._state.adding and found._state.db == "default"
+
+
+def test_the_mailbox_with_roles_and_the_reader_s_row_match_the_orm(
+    alice: User, charlie: User, pharmacy: Structure
+) -> None:
+    shared = Mailbox.objects.create(
+        address="accueil@pharmacie.mssante.test", kind="ORG", label="Accueil",
+        structure=pharmacy, signature="Pharmacie test",
+    )  # fmt: skip
+    Delegation.objects.create(
+        person=charlie, mailbox=shared, role="triage",
+        starts_at=datetime.now(UTC) - timedelta(days=1),
+    )  # fmt: skip
+    found = access.with_roles(shared.pk, charlie)
+    assert found is not None
+    assert fields_of(found) == fields_of(Mailbox.objects.get(pk=shared.pk))
+    assert fields_of(found.structure) == fields_of(pharmacy)  # type: ignore[arg-type]
+    assert (found.role_here, found.manages_here, found.delegated) == ("triage", False, True)  # type: ignore[attr-defined]
+    own = access.with_roles(Mailbox.objects.get(owner=alice).pk, alice)
+    assert own is not None and own.structure is None
+    assert (own.role_here, own.manages_here, own.delegated) == (None, False, False)  # type: ignore[attr-defined]
+    assert access.with_roles(10**9, alice) is None
+
+    folder = Folder.objects.create(mailbox=shared, name="INBOX", uidvalidity=9)
+    MessageIndex.objects.create(
+        folder=folder, uid=5, date=datetime(2026, 11, 30, 9, 0, tzinfo=UTC), keywords=["$Label1"]
+    )
+    row = reading.row_of(shared, "INBOX", 5)
+    assert row is not None
+    wanted = (
+        MessageIndex.objects.select_related("folder")
+        .only(*reading.READER_FIELDS)
+        .get(folder=folder, uid=5)
+    )
+    assert fields_of(row) == fields_of(wanted)
+    assert fields_of(row.folder) == fields_of(wanted.folder)
+    assert reading.row_of(shared, "INBOX", 6) is None
+    assert reading.row_of(shared, "Sent", 5) is None
