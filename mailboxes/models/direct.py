@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from django.db import models
+from django.db import connections, models, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
@@ -67,8 +67,6 @@ def _shape(model: type[models.Model], names: tuple[str, ...] | None) -> Shape[An
 def _converters(
     shape: Shape[Any], alias: str, vendor: str
 ) -> tuple[tuple[int, tuple[Converter, ...], Any], ...]:
-    from django.db import connections
-
     connection = connections[alias]
     found = []
     for index, field in enumerate(shape.fields):
@@ -77,3 +75,57 @@ def _converters(
         if converters:
             found.append((index, tuple(converters), column))
     return tuple(found)
+
+
+def by_pk(model: type[M], pk: int | str) -> M | None:
+    """The instance of `model` whose primary key is `pk`, every field read (objects.get)."""
+    connection = connections[router.db_for_read(model)]
+    with connection.cursor() as cursor:
+        cursor.execute(_by_pk_sql(model, connection.alias), (pk,))
+        found = cursor.fetchone()
+    return None if found is None else shape(model).build(found, connection)
+
+
+@functools.cache
+def _by_pk_sql(model: type[models.Model], alias: str) -> str:
+    connection = connections[alias]
+    key = connection.ops.quote_name(model._meta.pk.column)
+    return (
+        f"SELECT {shape(model).columns('t', connection)} FROM"  # noqa: S608 - names from _meta
+        f" {connection.ops.quote_name(model._meta.db_table)} t WHERE t.{key} = %s"
+    )
+
+
+def insert(instance: models.Model) -> None:
+    """Save a new instance whose primary key the database makes, as `save()` would (the
+    fields' own pre_save, such as auto_now_add, and preparation), in one INSERT that reads
+    the key back. For models no signal listens to (tests/mailboxes/test_direct.py)."""
+    model = type(instance)
+    connection = connections[router.db_for_write(model)]
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+    sql, returns = _insert_sql(model, connection.alias)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if returns:
+            key = cursor.fetchone()[0]
+        else:
+            key = connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+    instance.pk = key
+    instance._state.adding, instance._state.db = False, connection.alias
+
+
+@functools.cache
+def _insert_sql(model: type[models.Model], alias: str) -> tuple[str, bool]:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    returns = bool(connection.features.can_return_columns_from_insert)
+    if returns:
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    return sql, returns

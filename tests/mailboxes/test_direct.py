@@ -8,10 +8,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 
 from mailboxes import access
 from mailboxes.actions import reading
-from mailboxes.models import Delegation, Folder, Mailbox, MessageIndex, Structure, User
+from mailboxes.models import (
+    AuditEvent,
+    Delegation,
+    Folder,
+    Mailbox,
+    MessageIndex,
+    Structure,
+    User,
+    direct,
+)
 from mailboxes.models.direct import shape
 
 pytestmark = [pytest.mark.django_db, pytest.mark.both_engines]
@@ -85,3 +95,25 @@ def test_the_mailbox_with_roles_and_the_reader_s_row_match_the_orm(
     assert fields_of(row.folder) == fields_of(wanted.folder)
     assert reading.row_of(shared, "INBOX", 6) is None
     assert reading.row_of(shared, "Sent", 5) is None
+
+
+def test_an_event_inserted_directly_is_the_one_create_would_have_saved(alice: User) -> None:
+    mailbox = Mailbox.objects.get(owner=alice)
+    event = AuditEvent(
+        actor=alice, actor_label="Alice", mailbox=mailbox, mailbox_address=mailbox.address,
+        action="message.read", target="INBOX/3 <m@x>", client_ip="192.0.2.7",
+    )  # fmt: skip
+    direct.insert(event)
+    assert event.pk is not None and not event._state.adding
+    saved = AuditEvent.objects.get(pk=event.pk)
+    assert fields_of(saved) == fields_of(event)
+    assert saved.created is not None and abs(saved.created - timezone.now()) < timedelta(minutes=1)
+    other = AuditEvent(action="login", outcome=AuditEvent.Outcome.DENIED)
+    direct.insert(other)
+    assert other.pk != event.pk and AuditEvent.objects.get(pk=other.pk).actor_id is None
+
+
+def test_a_row_by_its_key_is_the_orm_s_own(alice: User) -> None:
+    found = direct.by_pk(User, alice.pk)
+    assert found is not None and fields_of(found) == fields_of(User.objects.get(pk=alice.pk))
+    assert direct.by_pk(User, 10**9) is None
