@@ -7,6 +7,7 @@ Pages never wait for the operator: they show what the cache holds and ask for a 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -16,19 +17,23 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache as django_cache
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from mailboxes import access
 from mailboxes.mail.folders import Listing
 from mailboxes.mail.mime import header, headers_only
 from mailboxes.mailcache import live, search, sync
-from mailboxes.models import Folder, Mailbox, MessageIndex, Outgoing, SyncState
+from mailboxes.models import Folder, Mailbox, MessageIndex, Outgoing, Structure, SyncState, direct
 from mailboxes.operator.imap import SPECIAL_USES
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
     from django.db.models import QuerySet
+
+    from mailboxes.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +74,7 @@ def folders(mailbox: Mailbox) -> list[Folder]:
             return (1 + SPECIAL_ORDER.index(folder.special_use), "")
         return (len(SPECIAL_ORDER) + 1, folder.name.lower())
 
-    return sorted(Folder.objects.filter(mailbox=mailbox), key=order)
+    return sorted(direct.rows(Folder, "t.mailbox_id = %s", [mailbox.pk]), key=order)
 
 
 @dataclass(frozen=True)
@@ -129,7 +134,49 @@ def with_unseen(mailboxes: QuerySet[Mailbox]) -> QuerySet[Mailbox]:
 
 
 def state_of(mailbox: Mailbox) -> SyncState | None:
-    return SyncState.objects.filter(mailbox=mailbox).first()
+    """The mailbox's sync state (asked on every list page: models.direct's SQL)."""
+    found = direct.rows(SyncState, "t.mailbox_id = %s", [mailbox.pk], order="t.id")[:1]
+    return found[0] if found else None
+
+
+def readable_with_unseen(user: User | AnonymousUser) -> list[Mailbox]:
+    """access.mailboxes_for(user), in its order, each with `unseen` (with_unseen), read by
+    SQL of our own: the switcher on every list page (issue 16)."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    readable = access.readable_sql(user)
+    connection = connections[router.db_for_read(Mailbox)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _readable_sql(connection.alias) % {"readable": readable.sql},
+            (*readable.params, user.pk),
+        )
+        found = cursor.fetchall()
+    boxes, structures = direct.shape(Mailbox), direct.shape(Structure)
+    listed = []
+    for values in found:
+        mailbox = boxes.build(values[: len(boxes)], connection)
+        of_structure = values[len(boxes) : len(boxes) + len(structures)]
+        structure = structures.build(of_structure, connection) if of_structure[0] else None
+        Mailbox._meta.get_field("structure").set_cached_value(mailbox, structure)
+        mailbox.unseen = values[-1]  # type: ignore[attr-defined]
+        listed.append(mailbox)
+    return listed
+
+
+@functools.cache
+def _readable_sql(alias: str) -> str:
+    connection = connections[alias]
+    mailboxes, structures = Mailbox._meta.db_table, Structure._meta.db_table
+    return (
+        f"SELECT {direct.shape(Mailbox).columns('mb', connection)},"  # noqa: S608 - names from _meta
+        f" {direct.shape(Structure).columns('st', connection)},"
+        f" (SELECT f.unseen FROM {Folder._meta.db_table} f WHERE f.mailbox_id = mb.id"
+        " AND f.name = 'INBOX' LIMIT 1)"
+        f" FROM {mailboxes} mb LEFT OUTER JOIN {structures} st ON st.id = mb.structure_id"
+        " WHERE mb.id IN (%(readable)s)"
+        " ORDER BY CASE WHEN mb.owner_id = %%s THEN 0 ELSE 1 END, mb.label, mb.address"
+    )
 
 
 def unfinished(mailboxes: QuerySet[Mailbox]) -> list[Mailbox]:

@@ -86,14 +86,9 @@ def by_pk(model: type[M], pk: int | str) -> M | None:
     return None if found is None else shape(model).build(found, connection)
 
 
-@functools.cache
 def _by_pk_sql(model: type[models.Model], alias: str) -> str:
-    connection = connections[alias]
-    key = connection.ops.quote_name(model._meta.pk.column)
-    return (
-        f"SELECT {shape(model).columns('t', connection)} FROM"  # noqa: S608 - names from _meta
-        f" {connection.ops.quote_name(model._meta.db_table)} t WHERE t.{key} = %s"
-    )
+    key = connections[alias].ops.quote_name(model._meta.pk.column)
+    return f"{_rows_sql(model, alias)} WHERE t.{key} = %s"
 
 
 def insert(instance: models.Model) -> None:
@@ -129,3 +124,26 @@ def _insert_sql(model: type[models.Model], alias: str) -> tuple[str, bool]:
     if returns:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
     return sql, returns
+
+
+def rows(model: type[M], where: str, params: Sequence[Any], order: str = "") -> list[M]:
+    """The instances of `model` whose columns (table aliased t) meet `where`, in `order`:
+    both SQL of the caller's, values as parameters."""
+    connection = connections[router.db_for_read(model)]
+    sql = (
+        _rows_sql(model, connection.alias)
+        + f" WHERE {where}"
+        + (f" ORDER BY {order}" if order else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    built = shape(model)
+    return [built.build(values, connection) for values in found]
+
+
+@functools.cache
+def _rows_sql(model: type[models.Model], alias: str) -> str:
+    connection = connections[alias]
+    table = connection.ops.quote_name(model._meta.db_table)
+    return f"SELECT {shape(model).columns('t', connection)} FROM {table} t"  # noqa: S608 - names from _meta

@@ -117,3 +117,33 @@ def test_a_row_by_its_key_is_the_orm_s_own(alice: User) -> None:
     found = direct.by_pk(User, alice.pk)
     assert found is not None and fields_of(found) == fields_of(User.objects.get(pk=alice.pk))
     assert direct.by_pk(User, 10**9) is None
+
+
+def test_the_switcher_s_list_is_mailboxes_for_with_unseen(
+    alice: User, charlie: User, pharmacy: Structure
+) -> None:
+    """cache.readable_with_unseen: the same mailboxes, in the same order (own first, then
+    by label), with the same unread counts and fields, as the ORM's version."""
+    from mailboxes.mailcache import cache
+
+    pharmacy.managers.add(alice)
+    for n, label in enumerate(("Zèbre", "Accueil", "")):
+        shared = Mailbox.objects.create(
+            address=f"boite{n}@pharmacie.mssante.test", kind="ORG", label=label,
+            structure=pharmacy,
+        )  # fmt: skip
+        Folder.objects.create(mailbox=shared, name="INBOX", unseen=n * 3)
+        Folder.objects.create(mailbox=shared, name="Sent", unseen=99)
+        if n:
+            Delegation.objects.create(person=charlie, mailbox=shared, role="reader")
+    Folder.objects.create(mailbox=Mailbox.objects.get(owner=alice), name="INBOX", unseen=4)
+    for person in (alice, charlie):
+        wanted = list(cache.with_unseen(access.mailboxes_for(person)))
+        found = cache.readable_with_unseen(person)
+        assert [m.pk for m in found] == [m.pk for m in wanted] and found
+        assert [m.unseen for m in found] == [m.unseen for m in wanted]  # type: ignore[attr-defined]
+        assert [fields_of(m) for m in found] == [fields_of(m) for m in wanted]
+        assert [m.structure_id for m in found] == [m.structure_id for m in wanted]
+    assert len(cache.readable_with_unseen(alice)) == 4
+    # By label: the one without a label first, as the ORM orders them.
+    assert [m.unseen for m in cache.readable_with_unseen(charlie)] == [6, 3]  # type: ignore[attr-defined]

@@ -161,7 +161,7 @@ def changes(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
 def readable_mailboxes(request: HttpRequest) -> SimpleLazyObject:
     """Every mailbox the person may read, with its unread count (the switcher), read once
     when first shown: triage's counts use the same list."""
-    return SimpleLazyObject(lambda: list(cache.with_unseen(access.mailboxes_for(request.user))))
+    return SimpleLazyObject(lambda: cache.readable_with_unseen(request.user))
 
 
 def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | None:
