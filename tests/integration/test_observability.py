@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from mailboxes.models import Mailbox, Outgoing, User
 from tests.conftest import client_for
 from tests.integration.helpers import wait_until
 from tests.integration.processes import METRICS_TOKEN, free_port, started, write_credentials
+from webmail import metrics
 from webmail.metrics import _client as redis_at
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -69,6 +71,7 @@ def test_the_web_and_worker_log_json_lines_and_count_across_their_processes(
                 return False
 
         assert wait_until(up, seconds=30), web_log.read_text()[-3000:]
+        time.sleep(metrics.FLUSH_SECONDS * 1.5)  # the probes' own counts reach Redis first
         before = scrape(base)
 
         # 40 requests at once: both gunicorn workers answer some, and the count is the sum.
