@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
@@ -140,12 +140,27 @@ def counts(
 ) -> dict[str, int]:
     """The sidebar's numbers: open conversations assigned to the person (every mailbox),
     and, for a shared mailbox, its open unassigned ones. `readable`: see assigned_to."""
-    found = {"mine": Conversation.objects.open().assigned_to(person, readable).count()}
+    if readable is None:
+        found = {"mine": Conversation.objects.open().assigned_to(person).count()}
+    else:  # every list page: counted by SQL of our own (the ORM's building cost more)
+        ids = [int(pk) for pk in readable]
+        marks = ", ".join(["%s"] * len(ids))
+        where = f"assignee_id = %s AND mailbox_id IN ({marks})" if ids else "1 = 0"
+        found = {"mine": _open_count(where, [person.pk, *ids] if ids else [])}
     if mailbox is not None:
-        found["unassigned"] = (
-            Conversation.objects.filter(mailbox=mailbox).open().unassigned().count()
-        )
+        found["unassigned"] = _open_count("assignee_id IS NULL AND mailbox_id = %s", [mailbox.pk])
     return found
+
+
+def _open_count(where: str, params: list[int]) -> int:
+    """Open conversations (Conversation.objects.open()) meeting `where`."""
+    table = Conversation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE status <> %s AND {where}",  # noqa: S608 - our own SQL
+            [Conversation.Status.DONE, *params],
+        )
+        return int(cursor.fetchone()[0])
 
 
 def panel_state(mailbox: Mailbox, thread_key: str) -> tuple[Conversation | None, list[Event]]:
