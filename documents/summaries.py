@@ -7,11 +7,10 @@ import hashlib
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, Max, OuterRef, QuerySet
 
 from documents import package
 from documents.models import StoredSummary, StoredSummaryQuerySet
-from mailboxes.mailcache import live
 from mailboxes.mailcache.search import searchable, terms
 from mailboxes.models import Folder, Mailbox, MessageIndex
 
@@ -45,10 +44,7 @@ def summary_for(
         with transaction.atomic():
             StoredSummary.objects.create(**identity, **search_fields(summary))
     except IntegrityError:
-        return summary  # another request stored the same summary first
-    # The lists show a line for it (patient, document types): every reader's list redraws,
-    # as for any change of the mailbox's cache (their rows cache is per version).
-    transaction.on_commit(lambda: live.bump(mailbox.pk))
+        pass  # another request stored the same summary first
     return summary
 
 
@@ -101,6 +97,11 @@ def in_folder(folder: Folder) -> StoredSummaryQuerySet:
     return StoredSummary.objects.filter(
         mailbox_id=folder.mailbox_id, folder=folder.name, uidvalidity=folder.uidvalidity
     )
+
+
+def version(folder: Folder) -> int:
+    """Changes when a summary of this folder is stored (a list's rows cache key)."""
+    return in_folder(folder).aggregate(last=Max("pk"))["last"] or 0
 
 
 def lines(folder: Folder, uids: list[int]) -> dict[int, str]:

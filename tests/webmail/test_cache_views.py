@@ -4,20 +4,17 @@ operator, the poll, the search form."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from documents import samples, summaries
 from mailboxes import locks
 from mailboxes.mailcache import live, search
 from mailboxes.models import AuditEvent, Folder, Mailbox, MessageIndex, SyncState, User
 from tests.conftest import client_for
-from tests.documents import hostile_xdm as hostile
 
 pytestmark = pytest.mark.django_db
 
@@ -122,25 +119,6 @@ def test_the_poll_answers_204_until_the_mailbox_changes(
     now = timezone.now()
     SyncState.objects.create(mailbox=marie_mailbox, started_at=now, finished_at=now)
     assert client.get(url, {"folder": "Nulle part", "v": 0}).status_code == 404
-
-
-def test_a_package_summarised_later_redraws_the_rows_already_cached(
-    marie: User, inbox: Folder, django_capture_on_commit_callbacks: Callable[..., Any]
-) -> None:
-    """XDM-R2: the list's line for a package (patient, types) appears once it is summarised,
-    although the rows were cached before: storing a summary moves the mailbox's version."""
-    client = client_for(marie)
-    url = reverse("mail-folder", args=[inbox.mailbox_id])
-    assert "LEGRAND" not in client.get(url).content.decode()  # rows now cached
-    version, package = live.version(inbox.mailbox_id), hostile.good(samples.level1())
-    with django_capture_on_commit_callbacks(execute=True):
-        summaries.summary_for(inbox.mailbox, "INBOX", 2, 1, package)
-    assert live.version(inbox.mailbox_id) != version
-    assert "LEGRAND Camille" in client.get(url).content.decode()
-    version = live.version(inbox.mailbox_id)
-    with django_capture_on_commit_callbacks(execute=True):  # read back: nothing new stored
-        summaries.summary_for(inbox.mailbox, "INBOX", 2, 1, package)
-    assert live.version(inbox.mailbox_id) == version
 
 
 def test_the_search_form_refuses_what_it_cannot_answer(marie: User, inbox: Folder) -> None:

@@ -236,7 +236,8 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
             context["can_send"],
             get_language(),
             sorted(context["selected"]),
-        )  # a package summarised since moved the version (documents.summaries, XDM-R2)
+            health_summaries.version(folder),  # a package summarised since (XDM-R2)
+        )
     )
     key = (
         f"webmail:rows2:{folder.mailbox_id}:{version}:{hashlib.sha256(shape.encode()).hexdigest()}"
