@@ -18,6 +18,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.db import connection
 
@@ -84,13 +85,17 @@ class MailboxWatch(threading.Thread):
                 while not self.stopping.is_set() and not changed:
                     if time.monotonic() - started > REISSUE_SECONDS:
                         break
-                    responses = listener.check(timeout=CHECK_SECONDS)
-                    changed = any(
-                        isinstance(r, tuple) and len(r) > 1 and r[1] in CHANGES for r in responses
-                    )
-                client.idle_done()
-                if changed:
+                    changed = tells_a_change(listener.check(timeout=CHECK_SECONDS))
+                # What came between the last check and DONE is answered with it: a change
+                # then (at a reissue) was lost until the next one (issue 16).
+                _, last = client.idle_done()
+                if changed or tells_a_change(last):
                     self.on_change(self.mailbox.pk)
+
+
+def tells_a_change(responses: list[Any]) -> bool:
+    """An IDLE response that says the INBOX changed (new, gone or reflagged messages)."""
+    return any(isinstance(r, tuple) and len(r) > 1 and r[1] in CHANGES for r in responses)
 
 
 class Watcher:

@@ -430,3 +430,35 @@ def test_the_watcher_hands_an_unfinished_cache_or_a_failure_to_the_workers(
     finally:
         operator_backend.start("dovecot")
     assert queued == [(queue.SYNC_MAILBOX, (mailbox.pk,))]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_told_with_the_end_of_idle_is_not_lost(
+    mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the server says between the watcher's last look and its DONE comes back with the
+    DONE's answer (at each reissue of IDLE): it is a change like any other. Here every round
+    ends at once (no look at all), so only that answer can tell of the new message."""
+    from mailboxes.mailcache import watcher
+
+    sync.sync_mailbox(mailbox)
+    monkeypatch.setattr(watcher, "REISSUE_SECONDS", -1)
+    told = threading.Event()
+    calls: list[int] = []
+
+    def on_change(mailbox_id: int) -> None:
+        calls.append(mailbox_id)
+        if len(calls) > 1:  # the first is the catch-up on connecting
+            told.set()
+
+    watch = watcher.MailboxWatch(mailbox, on_change)
+    watch.start()
+    try:
+        assert watch.connected.wait(10)
+        time.sleep(0.5)
+        assert calls == [mailbox.pk]
+        deliver_to(mailbox, message("Arrivé au moment du DONE"))
+        assert told.wait(10), "the new message was never told"
+    finally:
+        watch.stop()
+        watch.join(timeout=15)
