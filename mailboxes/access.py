@@ -256,12 +256,9 @@ def with_roles(mailbox_id: int, user: User | AnonymousUser) -> Mailbox | None:
         found = cursor.fetchone()
     if found is None:
         return None
-    boxes, structures = direct.shape(Mailbox), direct.shape(Structure)
-    mailbox = boxes.build(found[: len(boxes)], connection)
-    structure_values = found[len(boxes) : len(boxes) + len(structures)]
-    structure = structures.build(structure_values, connection) if structure_values[0] else None
-    Mailbox._meta.get_field("structure").set_cached_value(mailbox, structure)
-    role, manages, delegated = found[len(boxes) + len(structures) :]
+    mailbox, (role, manages, delegated) = direct.joined(
+        direct.shape(Mailbox), "structure", direct.shape(Structure), found, connection
+    )
     mailbox.role_here, mailbox.manages_here = role, bool(manages)  # type: ignore[attr-defined]
     mailbox.delegated = bool(delegated)  # type: ignore[attr-defined]
     return mailbox

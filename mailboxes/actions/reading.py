@@ -68,13 +68,11 @@ def row_of(mailbox: Mailbox, folder: str, uid: int) -> MessageIndex | None:
     if found is None:
         return None
     rows, folders = _row_shapes()
-    row = rows.build(found[: len(rows)], connection)
-    MessageIndex._meta.get_field("folder").set_cached_value(
-        row, folders.build(found[len(rows) :], connection)
-    )
+    row, _ = direct.joined(rows, "folder", folders, found, connection)
     return row
 
 
+@functools.cache
 def _row_shapes() -> tuple[direct.Shape[MessageIndex], direct.Shape[Folder]]:
     own = tuple(name for name in READER_FIELDS if not name.startswith("folder__"))
     of_folder = tuple(

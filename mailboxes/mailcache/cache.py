@@ -155,11 +155,8 @@ def readable_with_unseen(user: User | AnonymousUser) -> list[Mailbox]:
     boxes, structures = direct.shape(Mailbox), direct.shape(Structure)
     listed = []
     for values in found:
-        mailbox = boxes.build(values[: len(boxes)], connection)
-        of_structure = values[len(boxes) : len(boxes) + len(structures)]
-        structure = structures.build(of_structure, connection) if of_structure[0] else None
-        Mailbox._meta.get_field("structure").set_cached_value(mailbox, structure)
-        mailbox.unseen = values[-1]  # type: ignore[attr-defined]
+        mailbox, (unseen,) = direct.joined(boxes, "structure", structures, values, connection)
+        mailbox.unseen = unseen  # type: ignore[attr-defined]
         listed.append(mailbox)
     return listed
 

@@ -39,13 +39,30 @@ class Shape(Generic[M]):
     def build(self, values: Sequence[Any], connection: BaseDatabaseWrapper) -> M:
         """The instance of these columns' values (as the cursor gave them)."""
         converted = list(values)
-        for index, converters, column in _converters(self, connection.alias, connection.vendor):
+        for index, converters, column in _converters(self, connection.alias):
             value = converted[index]
             for converter in converters:
                 value = converter(value, column, connection)
             converted[index] = value
         names = [field.attname for field in self.fields]
         return self.model.from_db(connection.alias, names, converted)
+
+
+def joined(
+    shape: Shape[M],
+    field: str,
+    related: Shape[Any],
+    values: Sequence[Any],
+    connection: BaseDatabaseWrapper,
+) -> tuple[M, Sequence[Any]]:
+    """The instance of a row that reads `shape`'s columns then those of its `field`'s related
+    model (a LEFT JOIN: no related row when its key is NULL), the related instance cached on
+    it as select_related caches it; and the row's values after both."""
+    instance = shape.build(values[: len(shape)], connection)
+    of_related = values[len(shape) : len(shape) + len(related)]
+    found = related.build(of_related, connection) if of_related[0] is not None else None
+    shape.model._meta.get_field(field).set_cached_value(instance, found)  # type: ignore[union-attr]
+    return instance, values[len(shape) + len(related) :]
 
 
 def shape(model: type[M], names: tuple[str, ...] | None = None) -> Shape[M]:
@@ -65,7 +82,7 @@ def _shape(model: type[models.Model], names: tuple[str, ...] | None) -> Shape[An
 
 @functools.cache
 def _converters(
-    shape: Shape[Any], alias: str, vendor: str
+    shape: Shape[Any], alias: str
 ) -> tuple[tuple[int, tuple[Converter, ...], Any], ...]:
     connection = connections[alias]
     found = []
