@@ -7,10 +7,11 @@ import hashlib
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from documents import package
 from documents.models import StoredSummary, StoredSummaryQuerySet
+from mailboxes.mailcache import live
 from mailboxes.mailcache.search import searchable, terms
 from mailboxes.models import Folder, Mailbox, MessageIndex
 
@@ -44,7 +45,9 @@ def summary_for(
         with transaction.atomic():
             StoredSummary.objects.create(**identity, **search_fields(summary))
     except IntegrityError:
-        pass  # another request stored the same summary first
+        return summary  # another request stored the same summary first
+    # Once committed: a list drawn before would otherwise be cached again without it.
+    transaction.on_commit(lambda: live.summarised(mailbox.pk))
     return summary
 
 
@@ -97,11 +100,6 @@ def in_folder(folder: Folder) -> StoredSummaryQuerySet:
     return StoredSummary.objects.filter(
         mailbox_id=folder.mailbox_id, folder=folder.name, uidvalidity=folder.uidvalidity
     )
-
-
-def version(folder: Folder) -> int:
-    """Changes when a summary of this folder is stored (a list's rows cache key)."""
-    return in_folder(folder).aggregate(last=Max("pk"))["last"] or 0
 
 
 def lines(folder: Folder, uids: list[int]) -> dict[int, str]:

@@ -32,8 +32,7 @@ logger = logging.getLogger(__name__)
 @logcontext.about_mailbox
 def request_sync(mailbox: Mailbox, *, force: bool = False) -> None:
     """Ask for a sync unless one was asked for lately (`force`: after our own change)."""
-    live.touch(mailbox.pk)
-    claimed = live.claim_sync(mailbox.pk, force=force)
+    claimed = live.touch_and_claim(mailbox.pk, force=force)
     if not strategies.strategy_for(mailbox).background:
         never = not SyncState.objects.filter(mailbox=mailbox, finished_at__isnull=False).exists()
         if not (claimed or never):
@@ -52,10 +51,10 @@ def keep_fresh(mailbox: Mailbox) -> bool:
     the poll's `request_sync`: the mailbox stays watched (IDLE) and a worker syncs it at most
     every SYNC_INTERVAL. False when only the person's own request can sync it (XOAUTH2): the
     stream then tells the page to ask through `changes`, which syncs in the request."""
-    live.touch(mailbox.pk)
     if not strategies.strategy_for(mailbox).background:
+        live.touch(mailbox.pk)
         return False
-    if live.claim_sync(mailbox.pk):
+    if live.touch_and_claim(mailbox.pk):
         _enqueue(mailbox)
     return True
 

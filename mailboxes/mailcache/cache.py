@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache as django_cache
-from django.db import connection, connections, router
+from django.db import connection, connections, models, router
 from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -66,15 +66,43 @@ LIST_FIELDS = (
 
 def folders(mailbox: Mailbox) -> list[Folder]:
     """The cached folders: INBOX, the special ones in a fixed order, then the rest by name."""
+    return sorted(direct.rows(Folder, "t.mailbox_id = %s", [mailbox.pk]), key=_folder_order)
 
-    def order(folder: Folder) -> tuple[int, str]:
-        if folder.name == "INBOX":
-            return (0, "")
-        if folder.special_use in SPECIAL_ORDER:
-            return (1 + SPECIAL_ORDER.index(folder.special_use), "")
-        return (len(SPECIAL_ORDER) + 1, folder.name.lower())
 
-    return sorted(direct.rows(Folder, "t.mailbox_id = %s", [mailbox.pk]), key=order)
+def _folder_order(folder: Folder) -> tuple[int, str]:
+    if folder.name == "INBOX":
+        return (0, "")
+    if folder.special_use in SPECIAL_ORDER:
+        return (1 + SPECIAL_ORDER.index(folder.special_use), "")
+    return (len(SPECIAL_ORDER) + 1, folder.name.lower())
+
+
+def folders_and_state(mailbox: Mailbox) -> tuple[list[Folder], SyncState | None]:
+    """`folders` and `state_of` in one query (every list page asks both: issue 16)."""
+    connection = connections[router.db_for_read(Folder)]
+    with connection.cursor() as cursor:
+        cursor.execute(_folders_and_state_sql(connection.alias), [mailbox.pk])
+        found = cursor.fetchall()
+    of_folder, of_state = direct.shape(Folder), direct.shape(SyncState)
+    listed = [of_folder.build(values, connection) for values in found if values[0] is not None]
+    last = found[0][len(of_folder) :] if found else ()
+    state = of_state.build(last, connection) if last and last[0] is not None else None
+    return sorted(listed, key=_folder_order), state
+
+
+@functools.cache
+def _folders_and_state_sql(alias: str) -> str:
+    """One row per folder with the state's columns beside it (one row of NULL folder columns
+    when there is no folder yet): SyncState is one per mailbox."""
+    connection = connections[alias]
+    folders, states = Folder._meta.db_table, SyncState._meta.db_table
+    return (
+        f"SELECT {direct.shape(Folder).columns('f', connection)},"  # noqa: S608 - names from _meta
+        f" {direct.shape(SyncState).columns('s', connection)}"
+        " FROM (SELECT CAST(%s AS BIGINT) AS id) one"
+        f" LEFT OUTER JOIN {folders} f ON f.mailbox_id = one.id"
+        f" LEFT OUTER JOIN {states} s ON s.mailbox_id = one.id"
+    )
 
 
 @dataclass(frozen=True)
@@ -270,18 +298,7 @@ def page(
     # Walking towards older rows in a descending list means "smaller": the same for
     # "newer" in an ascending one.
     smaller = listing.descending != backwards
-    if boundary is not None:
-        value, uid = boundary
-        if smaller:
-            rows = rows.filter(**{f"{key}__lte": value}).filter(
-                Q(**{f"{key}__lt": value}) | Q(uid__lt=uid)
-            )
-        else:
-            rows = rows.filter(**{f"{key}__gte": value}).filter(
-                Q(**{f"{key}__gt": value}) | Q(uid__gt=uid)
-            )
-    order = [f"-{key}", "-uid"] if smaller else [key, "uid"]
-    found = list(rows.order_by(*order)[: per_page + 1])
+    found = _page_rows(folder, listing.unread_only, key, smaller, boundary, per_page + 1)
     if to_day and not found:
         # A day beyond the list's end (before the oldest message in a newest-first list):
         # its last page, not an empty folder.
@@ -304,6 +321,44 @@ def page(
         start=start,
         shown=len(found),
         per_page=per_page,
+    )
+
+
+def _page_rows(
+    folder: Folder,
+    unread_only: bool,
+    key: str,
+    smaller: bool,
+    boundary: tuple[Any, int] | None,
+    limit: int,
+) -> list[MessageIndex]:
+    """Up to `limit` rows of the folder in the order of `key` then UID (towards smaller
+    values or greater ones), after `boundary` (the key's value and the UID of the last row
+    seen) if any: the keyset query on the sort's index, in SQL of our own (models.direct:
+    the ORM spent longer building it than the database answering it, issue 16)."""
+    connection = connections[router.db_for_read(MessageIndex)]
+    field = MessageIndex._meta.get_field(key)
+    assert isinstance(field, models.Field)  # noqa: S101 - a sort key is a column (for mypy)
+    column = connection.ops.quote_name(field.column)
+    where, params = ["t.folder_id = %s"], [folder.pk]
+    if unread_only:
+        where.append("t.seen = %s")
+        params.append(False)
+    if boundary is not None:
+        value, uid = boundary
+        value = field.get_db_prep_value(value, connection)
+        # The key's own bound first (the index's range), then the tie on the UID.
+        sign = "<" if smaller else ">"
+        where.append(f"t.{column} {sign}= %s AND (t.{column} {sign} %s OR t.uid {sign} %s)")
+        params += [value, value, uid]
+    direction = "DESC" if smaller else "ASC"
+    return direct.rows(
+        MessageIndex,
+        " AND ".join(where),
+        params,
+        order=f"t.{column} {direction}, t.uid {direction}",
+        names=LIST_FIELDS,
+        limit=limit,
     )
 
 

@@ -52,6 +52,24 @@ def version(mailbox_id: int) -> int:
     return int(client().get(version_key(mailbox_id)) or 0)
 
 
+def summaries_key(mailbox_id: int) -> str:
+    return f"webmail:summaries:{mailbox_id}"
+
+
+def versions(mailbox_id: int) -> tuple[int, int]:
+    """The mailbox's version and its summaries' count (`summarised`), in one read."""
+    found = client().mget([version_key(mailbox_id), summaries_key(mailbox_id)])
+    return int(found[0] or 0), int(found[1] or 0)
+
+
+def summarised(mailbox_id: int) -> None:
+    """A health package of the mailbox was summarised (documents.summaries): the lists' rows
+    show a line for it, so their cached rows are drawn again (webmail.views.mail.rows_of).
+    Not a change of the mailbox: no version, no notice (opening a message stores its
+    summary, and must not make every open list redraw)."""
+    client().incr(summaries_key(mailbox_id))
+
+
 # INCR and PUBLISH in one step: listeners see the versions in the order they were made, and
 # no bump is counted without its notice going out.
 _BUMP = (
@@ -150,10 +168,18 @@ def active(within: int = ACTIVE_SECONDS) -> set[int]:
     return {int(m) for m in members}  # type: ignore[arg-type]  # plain members, no scores asked
 
 
-def claim_sync(mailbox_id: int, *, force: bool = False) -> bool:
-    """True for the first caller in SYNC_INTERVAL seconds: that one enqueues the sync.
-    `force` (after our own change) always claims, and so does the next caller 2 s later."""
+def touch_and_claim(mailbox_id: int, *, force: bool = False) -> bool:
+    """`touch`, then True for the first caller in SYNC_INTERVAL seconds: that one enqueues
+    the sync. `force` (after our own change) always claims, and so does the next caller 2 s
+    later. One round trip to Redis (every list page asks both)."""
+    with client().pipeline(transaction=False) as pipe:
+        pipe.zadd(ACTIVE_KEY, {str(mailbox_id): time.time()})
+        _claim(pipe, mailbox_id, force)
+        return bool(pipe.execute()[1])
+
+
+def _claim(connection: redis.Redis, mailbox_id: int, force: bool) -> object:
     key = f"webmail:sync:asked:{mailbox_id}"
     if force:
-        return bool(client().set(key, 1, ex=2))
-    return bool(client().set(key, 1, nx=True, ex=SYNC_INTERVAL))
+        return connection.set(key, 1, ex=2)
+    return connection.set(key, 1, nx=True, ex=SYNC_INTERVAL)

@@ -22,9 +22,11 @@ M = TypeVar("M", bound=models.Model)
 Converter = Any  # (value, expression, connection) -> value, as Django's compiler calls them
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Shape(Generic[M]):
-    """Some of a model's columns (all by default), in the model's order."""
+    """Some of a model's columns (all by default), in the model's order. One instance per
+    model and names (`shape`), compared and hashed by identity: hashing its fields, once per
+    row built, cost more than building the row."""
 
     model: type[M]
     fields: tuple[models.Field[Any, Any], ...]
@@ -143,24 +145,34 @@ def _insert_sql(model: type[models.Model], alias: str) -> tuple[str, bool]:
     return sql, returns
 
 
-def rows(model: type[M], where: str, params: Sequence[Any], order: str = "") -> list[M]:
+def rows(
+    model: type[M],
+    where: str,
+    params: Sequence[Any],
+    order: str = "",
+    *,
+    names: tuple[str, ...] | None = None,
+    limit: int | None = None,
+) -> list[M]:
     """The instances of `model` whose columns (table aliased t) meet `where`, in `order`:
-    both SQL of the caller's, values as parameters."""
+    both SQL of the caller's, values as parameters; `names`: only these fields (the others
+    deferred, as `only()` defers them); at most `limit` of them."""
     connection = connections[router.db_for_read(model)]
     sql = (
-        _rows_sql(model, connection.alias)
+        _rows_sql(model, connection.alias, names)
         + f" WHERE {where}"
         + (f" ORDER BY {order}" if order else "")
+        + (f" LIMIT {int(limit)}" if limit is not None else "")
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
-    built = shape(model)
+    built = shape(model, names)
     return [built.build(values, connection) for values in found]
 
 
 @functools.cache
-def _rows_sql(model: type[models.Model], alias: str) -> str:
+def _rows_sql(model: type[models.Model], alias: str, names: tuple[str, ...] | None = None) -> str:
     connection = connections[alias]
     table = connection.ops.quote_name(model._meta.db_table)
-    return f"SELECT {shape(model).columns('t', connection)} FROM {table} t"  # noqa: S608 - names from _meta
+    return f"SELECT {shape(model, names).columns('t', connection)} FROM {table} t"  # noqa: S608 - names from _meta

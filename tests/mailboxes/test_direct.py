@@ -147,3 +147,27 @@ def test_the_switcher_s_list_is_mailboxes_for_with_unseen(
     assert len(cache.readable_with_unseen(alice)) == 4
     # By label: the one without a label first, as the ORM orders them.
     assert [m.unseen for m in cache.readable_with_unseen(charlie)] == [6, 3]  # type: ignore[attr-defined]
+
+
+def test_folders_and_state_in_one_query_are_those_of_two(alice: User, charlie: User) -> None:
+    """cache.folders_and_state: the folders in the list's order and the sync state, as
+    cache.folders and cache.state_of give them; with no folder yet, and with no state."""
+    from mailboxes.mailcache import cache
+    from mailboxes.models import SyncState
+
+    mailbox = Mailbox.objects.get(owner=alice)
+    other = Mailbox.objects.create(address="c@operateur-a.mssante.test", kind="PER", owner=charlie)
+    assert cache.folders_and_state(mailbox) == ([], None)
+    SyncState.objects.create(mailbox=mailbox, done=3, total=9, error="refused")
+    folders, state = cache.folders_and_state(mailbox)
+    assert folders == [] and state is not None
+    assert fields_of(state) == fields_of(SyncState.objects.get(mailbox=mailbox))
+    for name, use in (("Zeta", ""), ("Sent", "\\Sent"), ("INBOX", ""), ("alpha", "")):
+        Folder.objects.create(mailbox=mailbox, name=name, special_use=use, unseen=len(name))
+    Folder.objects.create(mailbox=other, name="INBOX")
+    folders, state = cache.folders_and_state(mailbox)
+    assert [fields_of(f) for f in folders] == [fields_of(f) for f in cache.folders(mailbox)]
+    assert [f.name for f in folders] == ["INBOX", "Sent", "alpha", "Zeta"]
+    assert state is not None and fields_of(state) == fields_of(cache.state_of(mailbox))  # type: ignore[arg-type]
+    other_folders, other_state = cache.folders_and_state(other)
+    assert [f.name for f in other_folders] == ["INBOX"] and other_state is None

@@ -168,10 +168,10 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
     """What the list shows; None when the folder is not (or no longer) in the mailbox."""
     allowed = mailbox.allowed
     folder_name, listing = folder_of(request), listing_of(request)
-    version = live.version(mailbox.pk)  # read first: a change after this redraws again
-    folders = cache.folders(mailbox)
+    # Read first: a change after this redraws again. The summaries' count: rows_of.
+    version, summarised = live.versions(mailbox.pk)
+    folders, state = cache.folders_and_state(mailbox)
     current = next((f for f in folders if f.name == folder_name), None)
-    state = cache.state_of(mailbox)
     if current is None and state is not None and state.finished_at and not state.running:
         return None
     context: dict[str, Any] = {
@@ -195,6 +195,17 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "list_query": list_query(folder_name, listing),
         "compose_url": reverse("mail-compose", args=[mailbox.pk]),
     }
+    # Everything the kept switcher and folder list show (templates/mail/folder.html), asked
+    # only by the page that draws them.
+    context["switcher_key"] = lambda: (
+        mailbox.pk,
+        tuple((m.pk, str(m), m.unseen, m.address) for m in readable),
+    )
+    context["folder_list_key"] = lambda: (
+        mailbox.pk,
+        folder_name,
+        tuple((f.name, f.special_use, f.unseen) for f in folders),
+    )
     if current is None:
         return context  # the first sync has not reached this folder yet
     context |= {
@@ -205,14 +216,16 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "shows_recipients": current.special_use in ("\\Sent", "\\Drafts"),
         "targets": [f for f in folders if f.name != folder_name],
     }
-    context["listing"], context["rows_html"] = rows_of(request, context, version)
+    context["listing"], context["rows_html"] = rows_of(request, context, version, summarised)
     return context
 
 
 ROWS_SECONDS = 300
 
 
-def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tuple[cache.Page, str]:
+def rows_of(
+    request: HttpRequest, context: dict[str, Any], version: int, summarised: int
+) -> tuple[cache.Page, str]:
     """The page's rows, rendered: from Redis when this mailbox version, folder, order,
     position, rights, language and selection were rendered before (every reader of a shared
     mailbox sees the same rows; any change to the cache bumps the version), else queried and
@@ -236,7 +249,7 @@ def rows_of(request: HttpRequest, context: dict[str, Any], version: int) -> tupl
             context["can_send"],
             get_language(),
             sorted(context["selected"]),
-            health_summaries.version(folder),  # a package summarised since (XDM-R2)
+            summarised,  # a package of the mailbox summarised since (XDM-R2): live.summarised
         )
     )
     key = (
