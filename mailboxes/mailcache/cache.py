@@ -485,6 +485,38 @@ def search_in(scope: QuerySet[MessageIndex], criteria: Criteria) -> QuerySet[Mes
     return rows.select_related("folder", "folder__mailbox").order_by("-date", "-uid")
 
 
+MERGED_FOLDERS = 40  # past this many folders, one query over all of them
+
+
+def search_page(
+    scope: QuerySet[MessageIndex],
+    criteria: Criteria,
+    folder_ids: list[int],
+    offset: int,
+    limit: int,
+) -> list[MessageIndex]:
+    """`limit` rows of `search_in(scope, criteria)` from `offset`, in these folders: each
+    folder's newest matches first (its own date index walked while the words are common,
+    its matches found by the word index when they are rare: the planner knows which), then
+    merged. Over all folders at once, a common word had every match joined and sorted
+    (234 ms for 60,000 matches of 100,000 messages, where each folder's walk takes 1 ms:
+    issue 16). `scope` still decides what may be read: the folders only narrow it."""
+    ordered = search_in(scope, criteria)
+    if not folder_ids:
+        return []
+    merged = 1 < len(folder_ids) <= MERGED_FOLDERS
+    if not (merged and connection.features.supports_slicing_ordering_in_compound):
+        return list(ordered.filter(folder_id__in=folder_ids)[offset : offset + limit])
+    parts = [
+        ordered.filter(folder_id=folder).values_list("pk", "date", "uid")[: offset + limit]
+        for folder in folder_ids
+    ]
+    union = parts[0].union(*parts[1:], all=True).order_by("-date", "-uid")
+    keys = [pk for pk, _date, _uid in union[offset : offset + limit]]
+    rows = {row.pk: row for row in ordered.filter(pk__in=keys)}
+    return [rows[pk] for pk in keys if pk in rows]
+
+
 def _body_key(mailbox: Mailbox, folder: str, uid: int) -> str | None:
     """Keyed by UIDVALIDITY too: a rebuilt folder's UIDs never find an old body."""
     validity = (

@@ -220,3 +220,43 @@ def test_the_pager_s_two_ways_back_say_different_things(
     )
     pager = page.content.decode().split('class="pager"')[1].split("</nav>")[0]
     assert "Les plus récents" in pager and pager.count("Plus récents") == 1
+
+
+@pytest.mark.both_engines
+def test_a_search_over_several_folders_merges_them_newest_first(
+    marie: User, marie_mailbox: Mailbox, inbox: Folder, alice: User
+) -> None:
+    """cache.search_page (issue 16): each folder searched on its own then merged gives what
+    one query over them all gave, page after page; the scope, not the folder list, decides
+    what may be read."""
+    from mailboxes import access
+    from mailboxes.mailcache import cache
+
+    sent = Folder.objects.create(mailbox=marie_mailbox, name="Sent", uidvalidity=1)
+    archive = Folder.objects.create(mailbox=marie_mailbox, name="Archives", uidvalidity=1)
+    foreign = Folder.objects.create(
+        mailbox=Mailbox.objects.get(owner=alice), name="INBOX", uidvalidity=1
+    )
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = MessageIndex.objects.bulk_create(
+        MessageIndex(
+            folder=(inbox, sent, archive, foreign)[n % 4],
+            uid=1000 + n,
+            subject=f"Bilan {n}",
+            date=start + timedelta(hours=(n * 7919) % 500),  # folders interleaved in time
+        )
+        for n in range(130)
+    )
+    search.store({row.pk: search.document(row.subject, "bilan sanguin") for row in rows})
+    scope = access.searchable_messages(marie)
+    criteria = cache.Criteria(words="sanguin")
+    everything = list(cache.search_in(scope, criteria))
+    assert len(everything) == 130 - len(rows[3::4])  # Alice's folder is not Marie's
+    ids = [inbox.pk, sent.pk, archive.pk, foreign.pk]  # a folder she may not read, passed in
+    pages = [cache.search_page(scope, criteria, ids, offset, 40) for offset in (0, 40, 80)]
+    assert [row.pk for page in pages for row in page] == [row.pk for row in everything]
+    assert [len(page) for page in pages] == [40, 40, len(everything) - 80]
+    assert cache.search_page(scope, criteria, [sent.pk], 0, 500) == [
+        row for row in everything if row.folder_id == sent.pk
+    ]
+    assert cache.search_page(scope, criteria, [], 0, 40) == []

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from mailboxes import access, audit
 from mailboxes.access import Action
 from mailboxes.mailcache import cache
+from mailboxes.models import Folder
 from webmail.forms import SearchForm
 from webmail.http import AuthedRequest
 from webmail.views import triage
@@ -33,7 +34,11 @@ def search(request: AuthedRequest) -> HttpResponse:
     if chosen is not None:
         scope = scope.filter(folder__mailbox=chosen)
     offset = (form.cleaned_data.get("page") or 1) * PER_PAGE - PER_PAGE
-    found = list(cache.search_in(scope, criteria)[offset : offset + PER_PAGE + 1])
+    searched = mailboxes.filter(pk=chosen.pk) if chosen is not None else mailboxes
+    folder_ids = list(
+        Folder.objects.filter(mailbox__in=searched.values("pk")).values_list("pk", flat=True)
+    )
+    found = cache.search_page(scope, criteria, folder_ids, offset, PER_PAGE + 1)
     for mailbox in [chosen] if chosen else mailboxes:
         audit.record(request.user, "message.search", mailbox=mailbox, request=request)
     context |= {
@@ -43,9 +48,7 @@ def search(request: AuthedRequest) -> HttpResponse:
         "has_next": len(found) > PER_PAGE,
         "mailbox": chosen,
         # Issue 16: a first sync fills newest first; until it ends, say what is missing.
-        "unfinished": cache.unfinished(
-            mailboxes.filter(pk=chosen.pk) if chosen is not None else mailboxes
-        ),
+        "unfinished": cache.unfinished(searched),
     }
     return render(request, "mail/search.html", context)
 
