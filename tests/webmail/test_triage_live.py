@@ -280,3 +280,32 @@ def test_a_redraw_on_the_conversation_s_page_brings_its_history(
     assert "Ordonnance reçue, à préparer." in html
     _, composer = poll(dora, shared, writing="1", history="1")  # a reply page has no history
     assert "triage-history" not in composer
+
+
+def test_a_redraw_brings_the_forms_that_follow_the_state_another_changed(
+    shared: Mailbox,  # noqa: F811
+    inbox: Folder,
+    bob: User,  # noqa: F811
+    erin: User,  # noqa: F811
+    manager: User,  # noqa: F811
+) -> None:
+    """Someone else assigned the conversation and closed it: the open panel's assignee list,
+    "Take it" and status buttons are redrawn with its state (out of band), going back where
+    the page's did; a link elsewhere is not carried, and a reader gets no forms."""
+    page = reverse("mail-conversation", args=[shared.pk]) + "?thread=x"
+    _, html = poll(bob, shared, history="1", next=page)
+    query = re.search(r"v=(\d+)&amp;p=(\w+)", html)
+    assert query is not None and "&amp;next=/mailbox/" in html  # carried to the next redraw
+    actions.do_assign(manager, shared, THREAD, bob)
+    actions.do_set_status(manager, shared, THREAD, "done")
+    seen = {"v": query.group(1), "p": query.group(2)}
+    _, html = poll(bob, shared, history="1", next=page, **seen)
+    forms = html[html.index('<div id="triage-state-forms" hx-swap-oob="true">') :]
+    assert f'<option value="{bob.pk}" selected>' in forms
+    assert 'value="take"' not in forms  # his already
+    assert re.findall(r'name="status" value="(\w+)"', forms) == ["open"]  # from "done"
+    assert f'name="next" value="{page}"' in forms
+    _, elsewhere = poll(bob, shared, history="1", next="https://evil.test/", **seen)
+    assert "evil.test" not in elsewhere and 'name="next" value=""' in elsewhere
+    _, reader = poll(erin, shared, history="1", next=page, **seen)
+    assert "triage-history" in reader and "triage-state-forms" not in reader

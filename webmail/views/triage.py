@@ -26,7 +26,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import get_language
 
 from mailboxes import access, audit
-from mailboxes.access import Action
+from mailboxes.access import Action, Role
 from mailboxes.errors import BadRequest
 from mailboxes.models import AuditEvent, Mailbox, MessageIndex, User
 from triage import actions, collisions, people, presence, queries, replies
@@ -52,19 +52,32 @@ def panel(request: AuthedRequest, mailbox: Mailbox, thread_key: str) -> dict[str
     can_triage = Action.TRIAGE in mailbox.allowed
     team = people.roles_of(mailbox) if can_triage else []
     return {
-        "conversation": conversation,
-        "thread": thread_key,
+        **state_forms(thread_key, conversation, status, team),
         "events": events,
         "status": status,
+        "can_triage": can_triage,
+        "handles": [people.handle(p) for p, _ in team],
+        "live": live_context(request, mailbox, thread_key, writing=False),
+    }
+
+
+def state_forms(
+    thread_key: str,
+    conversation: Conversation | None,
+    status: str,
+    team: list[tuple[User, Role]],
+) -> dict[str, Any]:
+    """What the forms that follow a conversation's state show (templates/triage/
+    state_forms.html): in its panel, and redrawn by `live` when the state changed."""
+    return {
+        "conversation": conversation,
+        "thread": thread_key,
         "next_statuses": [
             (value, Conversation.Status(value).label)
             for value in Conversation.Status.values
             if value in actions.TRANSITIONS[status]
         ],
-        "can_triage": can_triage,
         "assignable": [p for p, role in team if role >= access.MINIMUM_ROLE[Action.TRIAGE]],
-        "handles": [people.handle(p) for p, _ in team],
-        "live": live_context(request, mailbox, thread_key, writing=False),
     }
 
 
@@ -372,6 +385,14 @@ def live(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     context: dict[str, Any] = {"mailbox": mailbox, "l": state}
     if not writing and request.GET.get("history") == "1":
         context.update(history=True, events=queries.panel_state(mailbox, thread_key)[1])
+        # Where the panel's forms go back to, as the page drew them (`back` checks it again).
+        back_to = request.GET.get("next", "")
+        if url_has_allowed_host_and_scheme(back_to, allowed_hosts={request.get_host()}):
+            context["next"] = back_to
+        if Action.TRIAGE in mailbox.allowed:
+            team = people.roles_of(mailbox)
+            status = state["status"]
+            context["t"] = state_forms(thread_key, state["conversation"], status, team)
     return render(request, "triage/live_redraw.html", context)
 
 
