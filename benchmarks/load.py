@@ -55,6 +55,7 @@ from webmail.demo import messages  # noqa: E402
 USERS = int(os.environ.get("LOAD_USERS", "100"))
 SECONDS = float(os.environ.get("LOAD_SECONDS", "120"))
 MAIL_EVERY = float(os.environ.get("LOAD_MAIL_EVERY", "10"))
+SPREAD = 0.6  # seconds: the page asks for its redraw at random within this (static/js/live.js)
 ROOT = Path(__file__).resolve().parent.parent
 ROW_LINK = re.compile(rb'href="([^"]*message/\d+/\?folder=INBOX)"')
 FRAME = re.compile(rb'<iframe[^>]* src="([^"]+)"')
@@ -134,6 +135,7 @@ async def stream(
                     event = line[7:].strip().decode()
                 elif line in (b"\n", b"\r\n") and event == "changed":
                     stats.redraws += 1
+                    await asyncio.sleep(random.uniform(0, SPREAD))  # as static/js/live.js
                     await timed(stats, web_port, f"{changes}{version}", cookie)
                     event = ""
         except TimeoutError:

@@ -1,7 +1,7 @@
 // The open list is redrawn when the mailbox changes. The server says so on the tab's event
 // stream (stream.js, webmail/push.py): "changed" (its version moved) or "progress" (a sync
 // moved on; at most one redraw a second), and the list is then asked anew through `changes`
-// (204 when nothing changed for this page). Without the stream (no EventSource, the events
+// (204 when nothing changed for this page), within 600 ms of "changed". Without the stream (no EventSource, the events
 // server unreachable or refusing) the list is asked every data-fallback seconds ("poll"),
 // and the stream tried again.
 (function () {
@@ -39,8 +39,17 @@
     else if (!later) later = setTimeout(() => { later = null; ask(); }, wait);
   }
 
+  // Every open tab of a shared mailbox hears "changed" at the same instant: each asks within
+  // SPREAD ms, at random, so that a hundred of them do not all queue at once (issue 17).
+  const SPREAD = 600;
+  let spread = null;
+  function changed() {
+    if (spread) return;  // already asking soon: that one redraws everything so far
+    spread = setTimeout(() => { spread = null; ask(); }, Math.random() * SPREAD);
+  }
+
   if (!window.webmailStream) return;
-  window.webmailStream.on("changed", ask);
+  window.webmailStream.on("changed", changed);
   window.webmailStream.on("progress", progress);
   window.webmailStream.on("poll", ask);
 })();

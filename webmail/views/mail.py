@@ -148,10 +148,10 @@ def changes(request: AuthedRequest, mailbox_id: int) -> HttpResponse:
     page, else the list redrawn."""
     mailbox = access.mailbox_or_404(request.user, Action.READ, mailbox_id, request)
     syncing.request_sync(mailbox)
-    seen = request.GET.get("v", "")
-    state = cache.state_of(mailbox)
-    if seen == str(live.version(mailbox.pk)) and not (state and state.running):
-        return HttpResponse(status=204)
+    if request.GET.get("v", "") == str(live.version(mailbox.pk)):
+        state = cache.state_of(mailbox)
+        if not (state and state.running):
+            return HttpResponse(status=204)
     context = listing_context(request, mailbox)
     if context is None:
         raise Http404
@@ -217,6 +217,20 @@ def listing_context(request: HttpRequest, mailbox: Mailbox) -> dict[str, Any] | 
         "targets": [f for f in folders if f.name != folder_name],
     }
     context["listing"], context["rows_html"] = rows_of(request, context, version, summarised)
+    page: cache.Page = context["listing"]
+    # What the kept bulk actions and pager show (templates/mail/listing.html).
+    context["bulk_key"] = lambda: (
+        mailbox.pk,
+        triage_tags.shared(mailbox),
+        context["in_trash"],
+        context["can_manage"],
+        tuple((f.name, f.special_use) for f in context["targets"]),
+    )
+    context["pager_key"] = (
+        folder_name,
+        listing,
+        *(page.start, page.shown, page.total, page.pages, page.number, page.newer, page.older),
+    )
     return context
 
 
