@@ -10,10 +10,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from documents import package
-from documents.models import StoredSummary, StoredSummaryQuerySet
+from documents.models import StoredSummary
 from mailboxes.mailcache import live
 from mailboxes.mailcache.search import searchable, terms
-from mailboxes.models import Folder, Mailbox, MessageIndex
+from mailboxes.models import Folder, Mailbox, MessageIndex, direct
 
 logger = logging.getLogger(__name__)
 
@@ -95,18 +95,21 @@ def search(mailboxes: QuerySet[Mailbox], query: str, limit: int = 100) -> list[S
     return list(found[:limit])
 
 
-def in_folder(folder: Folder) -> StoredSummaryQuerySet:
-    """The summaries of a folder's messages under its current UIDVALIDITY."""
-    return StoredSummary.objects.filter(
-        mailbox_id=folder.mailbox_id, folder=folder.name, uidvalidity=folder.uidvalidity
-    )
-
-
 def lines(folder: Folder, uids: list[int]) -> dict[int, str]:
     """The line a list shows under a message with documents: patient and document types."""
     found: dict[int, str] = {}
-    for uid, data in in_folder(folder).filter(uid__in=uids).values_list("uid", "summary"):
-        summary = package.from_dict(data)
+    if not uids:
+        return found
+    # SQL of our own (models.direct): the ORM took twice as long as the query (issue 16).
+    marks = ", ".join(["%s"] * len(uids))
+    stored = direct.rows(
+        StoredSummary,
+        f"t.mailbox_id = %s AND t.folder = %s AND t.uidvalidity = %s AND t.uid IN ({marks})",
+        [folder.mailbox_id, folder.name, folder.uidvalidity, *uids],
+        names=("uid", "summary"),
+    )
+    for row in stored:
+        uid, summary = row.uid, package.from_dict(row.summary)
         patient = summary.patient
         who = f"{patient.birth_name} {patient.given}".strip() if patient else ""
         kinds = list(dict.fromkeys(d.type_display or d.title for d in summary.documents))

@@ -84,8 +84,9 @@ def folders_and_state(mailbox: Mailbox) -> tuple[list[Folder], SyncState | None]
         cursor.execute(_folders_and_state_sql(connection.alias), [mailbox.pk])
         found = cursor.fetchall()
     of_folder, of_state = direct.shape(Folder), direct.shape(SyncState)
-    listed = [of_folder.build(values, connection) for values in found if values[0] is not None]
-    last = found[0][len(of_folder) :] if found else ()
+    width = len(of_folder)
+    listed = [of_folder.build(row[:width], connection) for row in found if row[0] is not None]
+    last = found[0][width:] if found else ()
     state = of_state.build(last, connection) if last and last[0] is not None else None
     return sorted(listed, key=_folder_order), state
 
@@ -279,12 +280,8 @@ def page(
     direction of the order (by date only). The pager's cursors go on from there. `start`:
     the first row's position when the caller knows it (no count then)."""
     key = SORT_FIELDS.get(listing.sort, "date")
-    rows = folder.index.only(*LIST_FIELDS)
-    if listing.unread_only:
-        rows = rows.filter(seen=False)
     if number > 1 and not (older or newer):
-        return numbered(folder, listing, rows, key, per_page, number)
-    whole = rows  # before any boundary: where a jump past the end lands
+        return numbered(folder, listing, _listed(folder, listing), key, per_page, number)
     to_day = day is not None and key == "date" and not (older or newer)
     if to_day:
         assert day is not None  # noqa: S101 - to_day says so (for mypy)
@@ -302,7 +299,7 @@ def page(
     if to_day and not found:
         # A day beyond the list's end (before the oldest message in a newest-first list):
         # its last page, not an empty folder.
-        return numbered(folder, listing, whole, key, per_page, 2**31)
+        return numbered(folder, listing, _listed(folder, listing), key, per_page, 2**31)
     more = len(found) > per_page  # rows beyond this page, in the direction walked
     found = found[:per_page]
     if backwards:
@@ -322,6 +319,12 @@ def page(
         shown=len(found),
         per_page=per_page,
     )
+
+
+def _listed(folder: Folder, listing: Listing) -> QuerySet[MessageIndex]:
+    """The folder's rows the listing shows, in no order yet (a jump's OFFSET query)."""
+    rows = folder.index.only(*LIST_FIELDS)
+    return rows.filter(seen=False) if listing.unread_only else rows
 
 
 def _page_rows(

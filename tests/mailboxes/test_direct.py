@@ -171,3 +171,34 @@ def test_folders_and_state_in_one_query_are_those_of_two(alice: User, charlie: U
     assert state is not None and fields_of(state) == fields_of(cache.state_of(mailbox))  # type: ignore[arg-type]
     other_folders, other_state = cache.folders_and_state(other)
     assert [f.name for f in other_folders] == ["INBOX"] and other_state is None
+
+
+def test_a_row_built_without_init_leaves_the_fields_not_read_deferred(alice: User) -> None:
+    """Built as from_db leaves it (models.direct, without Model.__init__): the fields not read
+    are deferred and load when asked; saving it saves what it holds; a model someone listens
+    to (post_init) is still built by from_db."""
+    from django.db.models import signals
+
+    mailbox = Mailbox.objects.get(owner=alice)
+    folder = Folder.objects.create(mailbox=mailbox, name="INBOX", uidvalidity=7)
+    row = MessageIndex.objects.create(
+        folder=folder, uid=3, date=timezone.now(), subject="Compte rendu", keywords=["a"]
+    )
+    [found] = direct.rows(MessageIndex, "t.id = %s", [row.pk], names=("uid", "subject"))
+    assert found.get_deferred_fields() >= {"keywords", "date", "seen"}
+    assert (found.pk, found.uid, found.subject) == (row.pk, 3, "Compte rendu")
+    assert found.keywords == ["a"] and found.folder == folder  # loaded when asked
+    found.subject = "Autre"
+    found.save(update_fields=["subject"])
+    assert MessageIndex.objects.get(pk=row.pk).subject == "Autre"
+    made: list[object] = []
+
+    def listening(sender: type, instance: object, **kwargs: object) -> None:
+        made.append(instance)
+
+    signals.post_init.connect(listening, sender=MessageIndex)
+    try:
+        [again] = direct.rows(MessageIndex, "t.id = %s", [row.pk], names=("uid",))
+    finally:
+        signals.post_init.disconnect(listening, sender=MessageIndex)
+    assert made == [again] and again.uid == 3
