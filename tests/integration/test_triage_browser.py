@@ -95,6 +95,22 @@ def test_an_idle_conversation_asks_nothing_and_hears_the_others_within_2_s(
         sophie_page.wait_for_selector(f'[data-live-assignee="{sophie.pk}"]')
         lucas_page.wait_for_selector(f'[data-live-assignee="{sophie.pk}"]', timeout=LIVE_MS)
         assert "En cours" in lucas_page.inner_text("#triage-live")
+        # His forms follow the state: Sophie chosen in his assignee list, the statuses after
+        # "En cours"; acting from them goes back to his page, not to the panel's redraw.
+        lucas_page.wait_for_function(
+            "id => document.querySelector('#triage-state-forms select[name=assignee]').value"
+            " === id",
+            arg=str(sophie.pk),
+            timeout=LIVE_MS,
+        )
+        buttons = "#triage-state-forms button[name=status]"
+        statuses = lucas_page.eval_on_selector_all(buttons, "all => all.map(b => b.value)")
+        assert sorted(statuses) == ["done", "waiting"]
+        with lucas_page.expect_navigation():
+            lucas_page.click(f"{buttons}[value=waiting]")
+        assert f"/mailbox/{mailbox.pk}/message/{uid}/" in lucas_page.url
+        lucas_page.wait_for_selector('[data-status="waiting"]')
+        sophie_page.wait_for_selector('[data-status="waiting"]', timeout=LIVE_MS)
 
         # Idle: nothing asked on a clock, the live panel at most its heartbeat (every 25 s).
         lucas_page.wait_for_timeout(500)
